@@ -1,0 +1,3 @@
+DROP TABLE app_meta;
+DROP TABLE unit_lineage;
+DROP TABLE units;

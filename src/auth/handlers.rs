@@ -1,0 +1,244 @@
+//! `/auth/login`, `/auth/refresh`, `/auth/logout`, `/me` and the JWKS.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{AuthUser, Role, password, repo};
+use crate::db;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::units::dto::UnitSummary;
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeResponse {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub area: Option<UnitSummary>,
+}
+
+const LOGIN_FAILED: &str = "wrong username or password";
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn tokens_for(
+    state: &AppState,
+    user_id: Uuid,
+    role: Role,
+    area: Option<Uuid>,
+    refresh_token: String,
+) -> Result<TokenResponse, ApiError> {
+    let access_token = state
+        .tokens
+        .issue(user_id, role, area)
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+        refresh_token,
+    })
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    let username = username.trim().to_lowercase();
+    let address = client_address(&req);
+    if username.is_empty() || username.len() > 200 || password.len() > 1024 {
+        return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
+    }
+
+    let (u, a) = (username.clone(), address.clone());
+    let (wait, found) = db::run(&state.pool, move |conn| {
+        let wait = repo::throttled(conn, &u, &a)?;
+        let found = match wait {
+            Some(_) => None,
+            None => repo::credentials(conn, &u)?,
+        };
+        Ok((wait, found))
+    })
+    .await?;
+    if let Some(retry_after) = wait {
+        tracing::warn!("login throttled");
+        return Err(ApiError::TooManyRequests {
+            detail: "too many failed logins; try again later".into(),
+            retry_after,
+        });
+    }
+
+    // Verify on the blocking pool; an unknown user costs the same hash.
+    let verified = web::block(move || match found {
+        Some(c) => {
+            let ok = password::verify(&c.password_hash, &password);
+            (ok && c.active).then_some(c)
+        }
+        None => {
+            password::verify_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+
+    let Some(user) = verified else {
+        let (u, a) = (username, address);
+        db::run(&state.pool, move |conn| repo::record_failure(conn, &u, &a)).await?;
+        tracing::info!("login failed");
+        return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
+    };
+
+    let role = repo::parse_role(&user.role)?;
+    let (secret, hash) = repo::new_refresh_secret()?;
+    let ttl = state.settings.refresh_token_ttl;
+    let user_id = user.id;
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            repo::clear_failures(conn, &username)?;
+            repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)
+        })
+    })
+    .await?;
+    tracing::info!(user = %user_id, "login");
+    let body = tokens_for(&state, user_id, role, user.area_unit_id, secret)?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = repo::hash_refresh(body.refresh_token.trim());
+    let (secret, new_hash) = repo::new_refresh_secret()?;
+    let ttl = state.settings.refresh_token_ttl;
+
+    enum Outcome {
+        Issued {
+            user_id: Uuid,
+            role: Role,
+            area: Option<Uuid>,
+        },
+        Reused,
+        Invalid,
+    }
+    let outcome = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let Some(stored) = repo::find_refresh_for_update(conn, &presented)? else {
+                return Ok(Outcome::Invalid);
+            };
+            if stored.used_at.is_some() {
+                // A used token shown again: someone holds a copy. End the
+                // whole family, the legitimate holder's session included.
+                repo::revoke_family(conn, stored.family_id)?;
+                return Ok(Outcome::Reused);
+            }
+            if stored.revoked_at.is_some() || stored.expires_at <= chrono::Utc::now() {
+                return Ok(Outcome::Invalid);
+            }
+            let user = crate::users::repo::find(conn, stored.user_id)?;
+            if !user.active {
+                repo::revoke_family(conn, stored.family_id)?;
+                return Ok(Outcome::Invalid);
+            }
+            repo::mark_used(conn, stored.id)?;
+            repo::store_refresh(conn, stored.user_id, stored.family_id, &new_hash, ttl)?;
+            Ok(Outcome::Issued {
+                user_id: user.id,
+                role: repo::parse_role(&user.role)?,
+                area: user.area_unit_id,
+            })
+        })
+    })
+    .await?;
+    match outcome {
+        Outcome::Issued {
+            user_id,
+            role,
+            area,
+        } => Ok(HttpResponse::Ok().json(tokens_for(&state, user_id, role, area, secret)?)),
+        Outcome::Reused => {
+            tracing::warn!("refresh token reused; its family is revoked");
+            Err(ApiError::Unauthorized(
+                "refresh token is no longer valid".into(),
+            ))
+        }
+        Outcome::Invalid => Err(ApiError::Unauthorized(
+            "refresh token is no longer valid".into(),
+        )),
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = repo::hash_refresh(body.refresh_token.trim());
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
+                repo::revoke_family(conn, stored.family_id)?;
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    // The same answer whether or not the token was known: logout reveals nothing.
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let body = db::run(&state.pool, move |conn| {
+        let row = crate::users::repo::find(conn, user.id).map_err(|e| match e {
+            ApiError::NotFound => ApiError::Unauthorized("account no longer exists".into()),
+            other => other,
+        })?;
+        let area = match row.area_unit_id {
+            Some(id) => Some(crate::units::repo::summary(conn, id)?),
+            None => None,
+        };
+        Ok(MeResponse {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            role: repo::parse_role(&row.role)?,
+            area,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.tokens.jwks())
+}

@@ -1,0 +1,140 @@
+//! Who is calling and what they may do: passwords, tokens, the `AuthUser`
+//! extractor, area scope, and the `/auth` routes.
+
+pub mod access;
+pub mod handlers;
+pub mod password;
+pub mod repo;
+pub mod tokens;
+
+use std::fmt;
+use std::future::{Ready, ready};
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use access::Scope;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Officer,
+    TeamLeader,
+    Member,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Officer, Role::TeamLeader, Role::Member];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Officer => "officer",
+            Role::TeamLeader => "team_leader",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role {s:?}; expected one of admin, officer, team_leader, member")
+            })
+    }
+}
+
+/// The authenticated caller, taken from a valid access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub role: Role,
+    /// The administrative unit the caller works in; `None` only for admins
+    /// without an area, who see everything.
+    pub area: Option<Uuid>,
+}
+
+impl AuthUser {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization header".into()))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthorized(
+            "expected Authorization: Bearer <access token>".into(),
+        )),
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let token = bearer(req)?;
+    let claims = state.tokens.verify(token).map_err(|e| {
+        tracing::debug!(reason = %e, "access token refused");
+        ApiError::Unauthorized("invalid or expired access token".into())
+    })?;
+    let id = Uuid::parse_str(&claims.sub)
+        .map_err(|_| ApiError::Unauthorized("invalid or expired access token".into()))?;
+    tracing::Span::current().record("user", tracing::field::display(id));
+    Ok(AuthUser {
+        id,
+        role: claims.role,
+        area: claims.area,
+    })
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/login").route(web::post().to(handlers::login)))
+        .service(web::resource("/auth/refresh").route(web::post().to(handlers::refresh)))
+        .service(web::resource("/auth/logout").route(web::post().to(handlers::logout)))
+        .service(web::resource("/me").route(web::get().to(handlers::me)));
+}

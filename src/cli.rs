@@ -1,0 +1,299 @@
+//! The command line: `serve`, `migrate`, `units import`, `user create` and
+//! `keys`. Every command works against `DATABASE_URL` when it is set, else
+//! against the embedded cluster under the data folder.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::PgConnection;
+
+use crate::auth::{Role, password, tokens};
+use crate::config::Settings;
+use crate::db::embedded::{EmbeddedPostgres, Options};
+use crate::db::{self, build_pool};
+use crate::startup::Application;
+use crate::units::import::{self, Source};
+use crate::{demo, telemetry, units, users};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "banso",
+    version,
+    about = "Bản Số: community digital technology teams' registry and activity records"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service (migrating the database first).
+    Serve {
+        /// Load demo data once: the real units, villages of Cao Bằng, and
+        /// an `admin` account.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative units.
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UnitsCommand {
+    /// Import unit lists, lineage tables and amendments. Without files, the
+    /// lists shipped with Bản Số are imported.
+    Import { files: Vec<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, officer, team_leader or member.
+        #[arg(long)]
+        role: String,
+        /// Code of the unit the account works in (required but for admins).
+        #[arg(long)]
+        area: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a new signing key; it signs from the next start, and the older
+    /// keys keep verifying until their files are removed.
+    Rotate,
+    /// List the key ids; the last one signs.
+    List,
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("banso: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    match run(cli.command, settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("banso: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The database to use, and the embedded cluster that serves it if any
+/// (stopped when dropped).
+pub struct Database {
+    pub url: String,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+pub fn open_database(settings: &Settings) -> Result<Database, Failure> {
+    if let Some(url) = &settings.database_url {
+        return Ok(Database {
+            url: url.clone(),
+            embedded: None,
+        });
+    }
+    let root = settings.data_dir.join("pg");
+    eprintln!(
+        "banso: no DATABASE_URL; using the embedded PostgreSQL cluster in {}",
+        root.display()
+    );
+    let pg = EmbeddedPostgres::start(&root, &Options::default())?;
+    pg.ensure_database("banso")?;
+    Ok(Database {
+        url: pg.url("banso"),
+        embedded: Some(pg),
+    })
+}
+
+fn connect(db: &Database) -> Result<PgConnection, Failure> {
+    db::connect_with_patience(&db.url, std::time::Duration::from_secs(10))
+        .map_err(|e| format!("cannot connect to the database: {e}").into())
+}
+
+fn migrate(conn: &mut PgConnection) -> Result<(), Failure> {
+    let applied = db::migrate(conn).map_err(|e| format!("migration failed: {e}"))?;
+    for m in &applied {
+        tracing::info!(migration = %m, "applied");
+    }
+    Ok(())
+}
+
+fn run(command: Command, settings: Settings) -> Result<(), Failure> {
+    match command {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate => {
+            let db = open_database(&settings)?;
+            migrate(&mut connect(&db)?)?;
+            println!("migrations are current");
+            Ok(())
+        }
+        Command::Units {
+            command: UnitsCommand::Import { files },
+        } => {
+            let db = open_database(&settings)?;
+            let mut conn = connect(&db)?;
+            migrate(&mut conn)?;
+            let sources = if files.is_empty() {
+                Source::bundled()
+            } else {
+                files.into_iter().map(Source::Path).collect()
+            };
+            for report in import::import(&mut conn, sources)? {
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    role,
+                    area,
+                    display_name,
+                    password_stdin: _,
+                },
+        } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            let password = input.lines().next().unwrap_or("").to_string();
+            let db = open_database(&settings)?;
+            let mut conn = connect(&db)?;
+            migrate(&mut conn)?;
+            let user = create_user(
+                &mut conn,
+                &username,
+                &role,
+                area.as_deref(),
+                display_name.as_deref(),
+                &password,
+            )?;
+            println!(
+                "created {} ({}) with id {}",
+                user.username, user.role, user.id
+            );
+            Ok(())
+        }
+        Command::Keys { command } => {
+            match command {
+                KeysCommand::Rotate => {
+                    let kid = tokens::create_key(&settings.keys_dir)?;
+                    println!("created signing key {kid}; it signs after the next restart");
+                }
+                KeysCommand::List => {
+                    for kid in tokens::load_keys(&settings.keys_dir)?.keys() {
+                        println!("{kid}");
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks and creates an account (command line and demo).
+pub fn create_user(
+    conn: &mut PgConnection,
+    username: &str,
+    role: &str,
+    area_code: Option<&str>,
+    display_name: Option<&str>,
+    password: &str,
+) -> Result<users::model::UserRow, Failure> {
+    let username = users::repo::parse_username(username)?;
+    let role: Role = role.parse()?;
+    password::check_rules(password, &username)?;
+    let area = match area_code {
+        None => None,
+        Some(code) => {
+            let found = units::repo::find_by_code(conn, code.trim(), units::repo::today())
+                .map_err(|e| format!("looking up area {code}: {e}"))?;
+            match found.as_slice() {
+                [one] => Some(one.id),
+                [] => return Err(format!("no unit with code {code} is in force today").into()),
+                many => {
+                    let names: Vec<String> = many
+                        .iter()
+                        .map(|u| format!("{} {}", u.level, u.name))
+                        .collect();
+                    return Err(
+                        format!("code {code} names several units: {}", names.join(", ")).into(),
+                    );
+                }
+            }
+        }
+    };
+    users::repo::check_area(conn, role, area)?;
+    if users::repo::find_by_username(conn, &username)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("username {username} is taken").into());
+    }
+    let hash = password::hash(password).map_err(|e| format!("hashing the password: {e}"))?;
+    users::repo::create(conn, &username, &hash, role, area, display_name)
+        .map_err(|e| e.to_string().into())
+}
+
+fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
+    let database = open_database(&settings)?;
+    {
+        let mut conn = connect(&database)?;
+        migrate(&mut conn)?;
+        if with_demo {
+            demo::load(&mut conn, &settings)?;
+        }
+    }
+    let keys = tokens::load_keys(&settings.keys_dir)?;
+    let token_service = tokens::TokenService::new(
+        &keys,
+        &settings.issuer,
+        &settings.audience,
+        settings.access_token_ttl,
+    )?;
+    let pool = build_pool(&database.url, &settings);
+    let listen = settings.listen;
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings, pool, token_service)?;
+        let addr = std::net::SocketAddr::new(listen.ip(), app.port());
+        tracing::info!(%addr, "listening");
+        eprintln!("banso: listening on http://{addr}");
+        app.run_until_stopped().await
+    });
+    drop(database);
+    result.map_err(|e| format!("server error: {e}").into())
+}

@@ -1,0 +1,249 @@
+//! Typed settings, read from the environment once and validated as a whole:
+//! every bad value is reported, each in its own line, before anything starts.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`; `None` means the embedded cluster under `data_dir/pg`.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub issuer: String,
+    pub audience: String,
+    pub workers: usize,
+    pub log_format: LogFormat,
+    pub admin_password: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    // Hand-written so that the database password and the admin password never
+    // reach a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("keys_dir", &self.keys_dir)
+            .field("pool_size", &self.pool_size)
+            .field("pool_timeout", &self.pool_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("workers", &self.workers)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// All the problems found in the environment, one per variable.
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for line in &self.0 {
+            writeln!(f, "  - {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Access tokens never live longer than this, whatever is configured.
+pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        let mut parse = |key: &str, default: &str, check: &dyn Fn(&str) -> Result<u64, String>| {
+            let raw = get(key).unwrap_or_else(|| default.to_string());
+            match check(raw.trim()) {
+                Ok(v) => v,
+                Err(why) => {
+                    errors.push(format!("{key}={raw:?}: {why}"));
+                    0
+                }
+            }
+        };
+        let range = |lo: u64, hi: u64| {
+            move |s: &str| -> Result<u64, String> {
+                let v: u64 = s.parse().map_err(|_| "not a whole number".to_string())?;
+                if (lo..=hi).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(format!("must be between {lo} and {hi}"))
+                }
+            }
+        };
+
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool_size = parse("BANSO_POOL_SIZE", "8", &range(1, 200)) as u32;
+        let pool_timeout = parse("BANSO_POOL_TIMEOUT_MS", "3000", &range(100, 60_000));
+        let statement_timeout = parse("BANSO_STATEMENT_TIMEOUT_MS", "10000", &range(100, 600_000));
+        let access_ttl = parse(
+            "BANSO_ACCESS_TOKEN_TTL_SECS",
+            "900",
+            &range(30, MAX_ACCESS_TOKEN_TTL.as_secs()),
+        );
+        let refresh_days = parse("BANSO_REFRESH_TOKEN_TTL_DAYS", "30", &range(1, 365));
+        let workers = parse(
+            "BANSO_WORKERS",
+            &default_workers.to_string(),
+            &range(1, 256),
+        ) as usize;
+
+        let listen_raw = get("BANSO_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = match listen_raw.trim().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.push(format!(
+                    "BANSO_LISTEN={listen_raw:?}: expected an address and port such as 127.0.0.1:8080"
+                ));
+                None
+            }
+        };
+
+        let log_format = match get("BANSO_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!(
+                    "BANSO_LOG_FORMAT={other:?}: expected \"text\" or \"json\""
+                ));
+                LogFormat::Text
+            }
+        };
+
+        let database_url = get("DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors.push("DATABASE_URL: expected a postgres:// or postgresql:// URL".to_string());
+        }
+
+        let admin_password = lookup("BANSO_ADMIN_PASSWORD").filter(|p| !p.is_empty());
+        if let Some(p) = &admin_password {
+            let n = p.chars().count();
+            if !(crate::auth::password::MIN_LEN..=crate::auth::password::MAX_LEN).contains(&n) {
+                errors.push(format!(
+                    "BANSO_ADMIN_PASSWORD: must be {} to {} characters long",
+                    crate::auth::password::MIN_LEN,
+                    crate::auth::password::MAX_LEN
+                ));
+            }
+        }
+
+        let data_dir = PathBuf::from(get("BANSO_DATA_DIR").unwrap_or_else(|| "./.banso".into()));
+        let keys_dir = get("BANSO_JWT_KEYS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("keys"));
+        let issuer = get("BANSO_JWT_ISSUER").unwrap_or_else(|| "banso".into());
+        let audience = get("BANSO_JWT_AUDIENCE").unwrap_or_else(|| "banso-api".into());
+
+        match listen {
+            Some(listen) if errors.is_empty() => Ok(Settings {
+                database_url,
+                listen,
+                data_dir,
+                keys_dir,
+                pool_size,
+                pool_timeout: Duration::from_millis(pool_timeout),
+                statement_timeout: Duration::from_millis(statement_timeout),
+                access_token_ttl: Duration::from_secs(access_ttl),
+                refresh_token_ttl: Duration::from_secs(refresh_days * 24 * 3600),
+                issuer,
+                audience,
+                workers,
+                log_format,
+                admin_password,
+            }),
+            _ => Err(ConfigError(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sane() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./.banso"));
+        assert_eq!(s.keys_dir, PathBuf::from("./.banso/keys"));
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert!(s.database_url.is_none());
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let err = settings(&[
+            ("BANSO_LISTEN", "nowhere"),
+            ("BANSO_POOL_SIZE", "0"),
+            ("BANSO_ACCESS_TOKEN_TTL_SECS", "3600"),
+            ("BANSO_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for key in [
+            "BANSO_LISTEN",
+            "BANSO_POOL_SIZE",
+            "BANSO_ACCESS_TOKEN_TTL_SECS",
+            "BANSO_LOG_FORMAT",
+            "DATABASE_URL",
+        ] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
+        assert_eq!(err.0.len(), 5);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:hunter2hunter2@h/db"),
+            ("BANSO_ADMIN_PASSWORD", "correct horse battery"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("horse"));
+    }
+}

@@ -1,0 +1,345 @@
+//! The one API error type and its RFC 9457 problem+json rendering.
+//!
+//! Handlers, extractors and the fallback for responses that actix-web makes
+//! itself (unknown route, wrong method) all end here, so a client sees one
+//! shape for every failure. Causes of 500s go to the log, never to the body.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying when the database is away.
+pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        /// The record as the server has it, for stale-version answers.
+        current: Option<Value>,
+    },
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// Anything unexpected. The cause is logged and never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn validation(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            current: None,
+        }
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::NotFound => ("not-found", "Not found"),
+            ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Validation(_) => ("validation", "Invalid input"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+}
+
+/// The problem document as it goes over the wire.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Value>,
+}
+
+fn problem_type(slug: &str) -> String {
+    format!("/problems/{slug}")
+}
+
+pub fn problem_response(status: StatusCode, problem: &Problem) -> HttpResponse {
+    let body = serde_json::to_string(problem).unwrap_or_else(|_| {
+        r#"{"type":"/problems/internal","title":"Internal error","status":500,"detail":"internal error"}"#.to_string()
+    });
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(body)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let status = self.status_code();
+        let (slug, title) = self.slug_and_title();
+        let detail = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(cause = %cause, "internal error");
+                "an unexpected error occurred; it has been logged".to_string()
+            }
+            ApiError::Unavailable => {
+                tracing::warn!("database unavailable");
+                "the database is unavailable; retry shortly".to_string()
+            }
+            ApiError::NotFound => "no such resource".to_string(),
+            ApiError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid fields: {}", fields.join(", "))
+            }
+            other => other.to_string(),
+        };
+        let (errors, current) = match self {
+            ApiError::Validation(errors) => (Some(errors.clone()), None),
+            ApiError::Conflict { current, .. } => (None, current.clone()),
+            _ => (None, None),
+        };
+        let mut response = problem_response(
+            status,
+            &Problem {
+                kind: problem_type(slug),
+                title: title.to_string(),
+                status: status.as_u16(),
+                detail,
+                errors,
+                current,
+            },
+        );
+        let retry_after = match self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            ApiError::Unavailable => Some(RETRY_AFTER_UNAVAILABLE),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        if let ApiError::Unauthorized(_) = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"banso\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::DatabaseError(K::UniqueViolation, info) => ApiError::conflict(format!(
+                "a record with the same key exists ({})",
+                info.constraint_name().unwrap_or("unique key")
+            )),
+            E::DatabaseError(K::UnableToSendCommand | K::ClosedConnection, _) => {
+                ApiError::Unavailable
+            }
+            E::DatabaseError(K::SerializationFailure, _) => ApiError::Unavailable,
+            E::DatabaseError(_, info)
+                if info.message().contains("terminating connection")
+                    || info.message().contains("server closed the connection")
+                    || info.message().contains("the database system is") =>
+            {
+                ApiError::Unavailable
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(_: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable
+    }
+}
+
+/// Extractor failures: malformed JSON is 400, a body of the wrong shape 422,
+/// a body too large 413 and the wrong content type 415.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => {
+            ApiError::PayloadTooLarge { limit: *limit }
+        }
+        J::ContentType => ApiError::UnsupportedMediaType(
+            "expected a body with Content-Type: application/json".into(),
+        ),
+        J::Deserialize(e) if e.is_data() => {
+            ApiError::Validation(vec![FieldError::new("body", "invalid", e.to_string())])
+        }
+        J::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
+        J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge {
+            limit: crate::startup::MAX_BODY_BYTES,
+        },
+        other => ApiError::BadRequest(format!("could not read the body: {other}")),
+    };
+    api.into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query parameters: {err}")).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid path parameter: {err}")).into()
+}
+
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as U;
+    match err {
+        U::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
+        U::ContentType => {
+            ApiError::UnsupportedMediaType("expected application/x-www-form-urlencoded".into())
+        }
+        other => ApiError::BadRequest(format!("invalid form body: {other}")),
+    }
+    .into()
+}
+
+/// Middleware fallback: responses that actix-web builds itself (404 for an
+/// unknown route, 405 for a wrong method, 413 from the payload limit) get a
+/// problem document like every other failure.
+pub fn render_plain_error<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (slug, title, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "Not found", "no such resource".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{} is not allowed on this resource", res.request().method()),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload-too-large",
+            "Payload too large",
+            "request body is too large".to_string(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "Internal error",
+            "an unexpected error occurred; it has been logged".to_string(),
+        ),
+        s => (
+            "bad-request",
+            s.canonical_reason().unwrap_or("Error"),
+            s.canonical_reason().unwrap_or("error").to_string(),
+        ),
+    };
+    if let Some(err) = res.response().error() {
+        tracing::warn!(status = status.as_u16(), error = %err, "request failed");
+    }
+    let problem = problem_response(
+        status,
+        &Problem {
+            kind: problem_type(slug),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors: None,
+            current: None,
+        },
+    );
+    let (req, old) = res.into_parts();
+    let mut new = problem.map_into_boxed_body();
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && name != header::CONTENT_ENCODING
+        {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}

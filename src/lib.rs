@@ -1,0 +1,25 @@
+//! Bản Số: the registry and activity records of Vietnam's community digital
+//! technology teams, served over a JWT-authenticated REST API.
+//!
+//! A request enters through [`startup`], which wires the actix-web app: the
+//! request-id and tracing middleware from [`telemetry`], the problem+json
+//! fallback from [`error`], and one route module per resource ([`auth`],
+//! [`units`], ...). Handlers parse input into domain types, ask
+//! [`auth::AuthUser`] who is calling, and do all their database work in one
+//! [`db::run`] closure on the blocking pool, where every query that reads
+//! records is filtered by the caller's [`auth::access::Scope`]. Every failure
+//! is an [`error::ApiError`] rendered as an RFC 9457 problem document.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod pagination;
+pub mod startup;
+pub mod telemetry;
+pub mod text;
+pub mod units;
+pub mod users;

@@ -1,0 +1,94 @@
+//! Builds the application: binds the listener (port 0 in tests), wires the
+//! middleware and routes around one shared state built once.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::tokens::TokenService;
+use crate::config::Settings;
+use crate::db::PgPool;
+use crate::error;
+use crate::{auth, health, telemetry, units};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub tokens: TokenService,
+    pub settings: Arc<Settings>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// The routes and their error handling, shared by the server and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(error::json_error),
+    )
+    .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    .app_data(
+        web::FormConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(error::form_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+    .app_data(web::PathConfig::default().error_handler(error::path_error))
+    .configure(health::routes)
+    .service(web::resource("/.well-known/jwks.json").route(web::get().to(auth::handlers::jwks)))
+    .service(
+        web::scope("/api/v1")
+            .configure(auth::routes)
+            .configure(units::routes),
+    );
+}
+
+impl Application {
+    pub fn build(settings: Settings, pool: PgPool, tokens: TokenService) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            pool,
+            tokens,
+            settings: Arc::new(settings),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
+                .wrap(Compress::default())
+                .wrap(from_fn(telemetry::request_span))
+                .configure(configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server (tests, and the embedded database's
+    /// owner, which must outlive it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

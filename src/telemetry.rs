@@ -1,0 +1,79 @@
+//! Tracing: one span per request, carrying a request id that is also returned
+//! in the `X-Request-Id` header; text or JSON log lines.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, for audit records and logs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(pub uuid::Uuid);
+
+/// Installs the global subscriber once; later calls are ignored (tests).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("BANSO_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Middleware: opens the request span, stamps the request id on the
+/// response, and logs one line per request with its status and duration.
+/// The query string is not logged: it may carry search terms about people.
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = uuid::Uuid::now_v7();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = %route,
+        user = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    req.extensions_mut().insert(RequestId(id));
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    match result {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            span.record("status", status);
+            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                res.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if status >= 500 {
+                tracing::warn!(status, ms, "request failed");
+            } else {
+                tracing::info!(status, ms, "request");
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "request failed");
+            Err(e)
+        }
+    }
+}
