@@ -1,0 +1,399 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, count, problem};
+
+fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+/// Signs any header and claims with the server's current signing key, so a
+/// test can forge tokens that are well signed but wrong in another way.
+fn sign_raw(app: &TestApp, header: &Value, claims: &Value) -> String {
+    let keys = banso::auth::tokens::load_keys(&app.keys_dir).unwrap();
+    let seed = keys.values().next_back().unwrap();
+    let key = SigningKey::from_bytes(seed);
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+fn kid(app: &TestApp) -> String {
+    banso::auth::tokens::load_keys(&app.keys_dir)
+        .unwrap()
+        .keys()
+        .next_back()
+        .unwrap()
+        .clone()
+}
+
+fn decode_part(token: &str, i: usize) -> Value {
+    let part = token.split('.').nth(i).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn good_claims(sub: &str) -> Value {
+    let now = now();
+    json!({
+        "iss": "banso", "aud": "banso-api", "sub": sub, "iat": now, "nbf": now,
+        "exp": now + 600, "jti": "x", "typ": "access", "role": "admin", "area": null,
+    })
+}
+
+#[actix_web::test]
+async fn login_returns_a_short_lived_eddsa_token_that_me_accepts() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .create_user("canbo.caobang", "officer", Some("04"))
+        .await;
+    let tokens = app.tokens("canbo.caobang").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    assert!(tokens["refresh_token"].as_str().unwrap().len() >= 40);
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let header = decode_part(access, 0);
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["kid"], kid(&app));
+    let claims = decode_part(access, 1);
+    assert_eq!(claims["iss"], "banso");
+    assert_eq!(claims["aud"], "banso-api");
+    assert_eq!(claims["sub"], id.to_string());
+    assert_eq!(claims["role"], "officer");
+    assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 900);
+
+    let res = app.get("/api/v1/me", access).await;
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["username"], "canbo.caobang");
+    assert_eq!(me["role"], "officer");
+    assert_eq!(me["area"]["code"], "04");
+    assert_eq!(me["area"]["name"], "Tỉnh Cao Bằng");
+
+    // Only the refresh token's hash is stored.
+    let mut conn = app.conn();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM refresh_tokens"),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS n FROM refresh_tokens WHERE encode(token_hash, 'escape') LIKE '%{refresh}%'"
+            )
+        ),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn jwks_verifies_our_tokens() {
+    let app = TestApp::spawn().await;
+    let access = app.admin_token().await;
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    assert_eq!(key["kid"], kid(&app));
+    // Verify with the published key alone, as another system would.
+    let public = URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap();
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&public.try_into().unwrap()).unwrap();
+    let (input, sig) = access.rsplit_once('.').unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    assert!(vk.verify_strict(input.as_bytes(), &sig).is_ok());
+}
+
+#[actix_web::test]
+async fn unknown_user_and_wrong_password_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    app.create_user("truong.thon", "officer", Some("04")).await;
+    let wrong = app.login("truong.thon", "not the password").await;
+    assert!(wrong.headers().get("www-authenticate").is_some());
+    let wrong = problem(wrong, 401).await;
+    let unknown = problem(app.login("nobody.here", "not the password").await, 401).await;
+    assert_eq!(wrong, unknown);
+    let serialized = wrong.to_string();
+    assert!(!serialized.contains("truong.thon"));
+}
+
+#[actix_web::test]
+async fn forged_and_foreign_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("admin", "admin", None).await.to_string();
+    let good = app.tokens("admin").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": kid(&app) });
+
+    let mut forged = Vec::new();
+    // alg none, no signature.
+    forged.push(format!(
+        "{}.{}.",
+        b64(&json!({ "alg": "none", "typ": "JWT" })),
+        b64(&good_claims(&id))
+    ));
+    // A changed payload under the original signature.
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut claims = decode_part(&good, 1);
+    claims["role"] = json!("admin");
+    claims["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    forged.push(format!("{}.{}.{}", parts[0], b64(&claims), parts[2]));
+    // A bad signature.
+    forged.push(format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    ));
+    // Expired, well signed.
+    let mut expired = good_claims(&id);
+    expired["exp"] = json!(now() - 3600);
+    expired["iat"] = json!(now() - 4000);
+    expired["nbf"] = json!(now() - 4000);
+    forged.push(sign_raw(&app, &header, &expired));
+    // Wrong audience and wrong issuer, well signed.
+    let mut aud = good_claims(&id);
+    aud["aud"] = json!("another-system");
+    forged.push(sign_raw(&app, &header, &aud));
+    let mut iss = good_claims(&id);
+    iss["iss"] = json!("someone-else");
+    forged.push(sign_raw(&app, &header, &iss));
+    // Missing nbf, and a token of another type.
+    let mut no_nbf = good_claims(&id);
+    no_nbf.as_object_mut().unwrap().remove("nbf");
+    forged.push(sign_raw(&app, &header, &no_nbf));
+    let mut refresh_typ = good_claims(&id);
+    refresh_typ["typ"] = json!("refresh");
+    forged.push(sign_raw(&app, &header, &refresh_typ));
+    // An unknown key id, and HS256 with the public key as secret.
+    let mut other_kid = header.clone();
+    other_kid["kid"] = json!("someone-elses-key");
+    forged.push(sign_raw(&app, &other_kid, &good_claims(&id)));
+    let hs = jsonwebtoken::Header {
+        kid: Some(kid(&app)),
+        ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+    };
+    forged.push(format!(
+        "{}.{}.{}",
+        b64(&serde_json::to_value(&hs).unwrap()),
+        b64(&good_claims(&id)),
+        parts[2]
+    ));
+    // Not a token at all.
+    forged.push("garbage".to_string());
+
+    for (i, token) in forged.iter().enumerate() {
+        let res = app.get("/api/v1/me", token).await;
+        assert_eq!(res.status(), 401, "forged token {i} was accepted");
+        problem(res, 401).await;
+    }
+    // The control: the same claims, well formed, pass.
+    let res = app
+        .get("/api/v1/me", &sign_raw(&app, &header, &good_claims(&id)))
+        .await;
+    assert_eq!(res.status(), 200);
+    // And no token, or another scheme, is refused.
+    let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    problem(res, 401).await;
+    let res = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("authorization", format!("Basic {good}"))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 401).await;
+}
+
+#[actix_web::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    app.create_user("member.one", "officer", Some("04")).await;
+    let first = app.tokens("member.one").await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": r1 }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let second: Value = res.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2);
+    assert_eq!(
+        app.get("/api/v1/me", second["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+
+    // r1 again: a stolen copy. The family dies, r2 with it.
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": r1 }),
+        )
+        .await;
+    problem(res, 401).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": r2 }),
+        )
+        .await;
+    problem(res, 401).await;
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM refresh_tokens WHERE revoked_at IS NULL"
+        ),
+        0
+    );
+
+    // A token never issued.
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": "made-up" }),
+        )
+        .await;
+    problem(res, 401).await;
+}
+
+#[actix_web::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = TestApp::spawn().await;
+    app.create_user("leaving.user", "officer", Some("04")).await;
+    let t = app.tokens("leaving.user").await;
+    let r = t["refresh_token"].as_str().unwrap();
+    let res = app
+        .post_json("/api/v1/auth/logout", None, &json!({ "refresh_token": r }))
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .post_json("/api/v1/auth/refresh", None, &json!({ "refresh_token": r }))
+        .await;
+    problem(res, 401).await;
+    // Logging out with an unknown token answers the same.
+    let res = app
+        .post_json(
+            "/api/v1/auth/logout",
+            None,
+            &json!({ "refresh_token": "unknown" }),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+}
+
+#[actix_web::test]
+async fn deactivated_accounts_cannot_log_in_or_refresh() {
+    let app = TestApp::spawn().await;
+    app.create_user("gone.away", "officer", Some("04")).await;
+    let t = app.tokens("gone.away").await;
+    let mut conn = app.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE users SET active = false WHERE username = 'gone.away'"),
+        &mut conn,
+    )
+    .unwrap();
+    problem(app.login("gone.away", PASSWORD).await, 401).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": t["refresh_token"] }),
+        )
+        .await;
+    problem(res, 401).await;
+}
+
+#[actix_web::test]
+async fn five_failures_throttle_the_username_across_a_restart() {
+    let mut app = TestApp::spawn().await;
+    app.create_user("target.user", "officer", Some("04")).await;
+    for _ in 0..5 {
+        problem(app.login("target.user", "wrong password!").await, 401).await;
+    }
+    // Even the right password is refused now.
+    let res = app.login("target.user", PASSWORD).await;
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    problem(res, 429).await;
+
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM login_failures WHERE username = 'target.user'"
+        ),
+        5
+    );
+
+    app.restart();
+    problem(app.login("target.user", PASSWORD).await, 429).await;
+
+    // Once the failures are older than the window, the user may log in.
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE login_failures SET at = at - interval '16 minutes'"),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(app.login("target.user", PASSWORD).await.status(), 200);
+    // A success clears the user's count.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM login_failures WHERE username = 'target.user'"
+        ),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn twenty_failures_from_one_address_throttle_every_username() {
+    let app = TestApp::spawn().await;
+    app.create_user("innocent.user", "officer", Some("04"))
+        .await;
+    for i in 0..20 {
+        problem(
+            app.login(&format!("guess{i}"), "wrong password!").await,
+            401,
+        )
+        .await;
+    }
+    problem(app.login("innocent.user", PASSWORD).await, 429).await;
+}

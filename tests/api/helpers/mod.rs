@@ -1,0 +1,216 @@
+//! Test harness: a real Bản Số server on port 0 over its own database, and
+//! small helpers to call it as a client would.
+
+pub mod db;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use banso::auth::tokens::{TokenService, load_keys};
+use banso::config::Settings;
+use banso::db::build_pool;
+use banso::startup::Application;
+use diesel::PgConnection;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+pub use db::TestDb;
+
+/// The password of every account made by the helpers.
+pub const PASSWORD: &str = "a long test password";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub keys_dir: PathBuf,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub fn test_settings(
+    database_url: &str,
+    keys_dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.to_string()),
+        ("BANSO_LISTEN".into(), "127.0.0.1:0".into()),
+        ("BANSO_WORKERS".into(), "1".into()),
+        ("BANSO_POOL_SIZE".into(), "4".into()),
+        ("BANSO_POOL_TIMEOUT_MS".into(), "2000".into()),
+        ("BANSO_JWT_KEYS_DIR".into(), keys_dir.display().to_string()),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid")
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{tag}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    dir
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_on(TestDb::from_template(), &[]).await
+    }
+
+    /// Starts a server on `db` with extra settings.
+    pub async fn spawn_on(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
+        let keys_dir = temp_dir("keys");
+        let settings = test_settings(&db.url, &keys_dir, extra);
+        let (address, handle) = start_server(&settings, &db.url);
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            db,
+            keys_dir,
+            settings,
+            handle,
+        }
+    }
+
+    /// A second server on the same database and keys (a restart).
+    pub fn restart(&mut self) {
+        let old = self.handle.clone();
+        actix_web::rt::spawn(async move { old.stop(true).await });
+        let (address, handle) = start_server(&self.settings, &self.db.url);
+        self.address = address;
+        self.handle = handle;
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        self.db.conn()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Creates an account directly (as `banso user create` does).
+    pub async fn create_user(
+        &self,
+        username: &str,
+        role: &str,
+        area_code: Option<&str>,
+    ) -> uuid::Uuid {
+        let url = self.db.url.clone();
+        let (username, role, area) = (
+            username.to_string(),
+            role.to_string(),
+            area_code.map(str::to_string),
+        );
+        actix_web::web::block(move || {
+            let mut conn = diesel::Connection::establish(&url).expect("connect");
+            banso::cli::create_user(&mut conn, &username, &role, area.as_deref(), None, PASSWORD)
+                .expect("create user")
+                .id
+        })
+        .await
+        .expect("blocking task")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs in and returns the whole token answer.
+    pub async fn tokens(&self, username: &str) -> Value {
+        let res = self.login(username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {username}");
+        res.json().await.expect("json")
+    }
+
+    /// Creates an account and returns an access token for it.
+    pub async fn token_for(&self, username: &str, role: &str, area_code: Option<&str>) -> String {
+        self.create_user(username, role, area_code).await;
+        self.tokens(username).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token_for("admin", "admin", None).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+}
+
+fn start_server(settings: &Settings, database_url: &str) -> (String, actix_web::dev::ServerHandle) {
+    let keys = load_keys(&settings.keys_dir).expect("signing keys");
+    let tokens = TokenService::new(
+        &keys,
+        &settings.issuer,
+        &settings.audience,
+        settings.access_token_ttl,
+    )
+    .expect("token service");
+    let pool = build_pool(database_url, settings);
+    let app = Application::build(settings.clone(), pool, tokens).expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    (address, handle)
+}
+
+/// Reads a problem document and checks its shape and content type.
+pub async fn problem(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        ctype.starts_with("application/problem+json"),
+        "content type {ctype}"
+    );
+    let body: Value = res.json().await.expect("problem body");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// A count from the test database.
+pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), conn)
+        .expect("count query")
+        .n
+}

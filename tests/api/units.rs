@@ -1,0 +1,163 @@
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, problem};
+
+async fn items(app: &TestApp, token: &str, path: &str) -> Value {
+    let res = app.get(path, token).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.json().await.unwrap()
+}
+
+async fn unit_id(app: &TestApp, token: &str, query: &str) -> String {
+    let page = items(app, token, &format!("/api/v1/units?{query}")).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "{query}: {page}"
+    );
+    page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn units_need_a_token() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/api/v1/units"))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 401).await;
+}
+
+#[actix_web::test]
+async fn provinces_by_period() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let now = items(&app, &token, "/api/v1/units?level=province&limit=500").await;
+    assert_eq!(now["items"].as_array().unwrap().len(), 34);
+    assert!(now["next_cursor"].is_null());
+    let before = items(
+        &app,
+        &token,
+        "/api/v1/units?level=province&at=2025-03-01&limit=500",
+    )
+    .await;
+    let before = before["items"].as_array().unwrap();
+    assert_eq!(before.len(), 63);
+    let ha_giang = before.iter().find(|u| u["code"] == "02").unwrap();
+    assert_eq!(ha_giang["name"], "Tỉnh Hà Giang");
+    assert_eq!(ha_giang["valid_from"], "2025-03-01");
+    assert_eq!(ha_giang["valid_to"], "2025-06-30");
+}
+
+#[actix_web::test]
+async fn q_ignores_accents_and_case() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let page = items(&app, &token, "/api/v1/units?q=cao%20bang&level=province").await;
+    assert_eq!(page["items"][0]["name"], "Tỉnh Cao Bằng");
+    let page = items(&app, &token, "/api/v1/units?q=LUNG%20CU").await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Xã Lũng Cú"]);
+    // Accented input finds the same, and LIKE wildcards are taken literally.
+    let page = items(&app, &token, "/api/v1/units?q=L%C5%A9ng%20C%C3%BA").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let page = items(&app, &token, "/api/v1/units?q=%25").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
+async fn children_page_through_all_56_communes_of_cao_bang() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let cao_bang = unit_id(&app, &token, "level=province&q=cao%20bang").await;
+    let mut seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut path = format!("/api/v1/units/{cao_bang}/children?limit=20");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = items(&app, &token, &path).await;
+        pages += 1;
+        for u in page["items"].as_array().unwrap() {
+            assert_eq!(u["level"], "commune");
+            assert_eq!(u["parent_id"], cao_bang.as_str());
+            assert!(
+                seen.insert(u["id"].as_str().unwrap().to_string()),
+                "duplicate across pages"
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 56);
+    assert_eq!(pages, 3);
+}
+
+#[actix_web::test]
+async fn lineage_links_old_and_new_units() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let ha_giang = unit_id(&app, &token, "level=province&at=2025-03-01&q=ha%20giang").await;
+    let lineage = items(&app, &token, &format!("/api/v1/units/{ha_giang}/lineage")).await;
+    let successors = lineage["successors"].as_array().unwrap();
+    assert_eq!(successors.len(), 1);
+    assert_eq!(successors[0]["unit"]["code"], "08");
+    assert_eq!(successors[0]["relation"], "whole");
+
+    let tuyen_quang = successors[0]["unit"]["id"].as_str().unwrap();
+    let back = items(
+        &app,
+        &token,
+        &format!("/api/v1/units/{tuyen_quang}/lineage"),
+    )
+    .await;
+    let codes: HashSet<&str> = back["predecessors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["unit"]["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains("02") && codes.contains("08"), "{codes:?}");
+
+    let unit = items(&app, &token, &format!("/api/v1/units/{tuyen_quang}")).await;
+    assert_eq!(unit["name"], "Tỉnh Tuyên Quang");
+    assert_eq!(unit["type"], "Tỉnh");
+}
+
+#[actix_web::test]
+async fn unknown_units_and_bad_paging_are_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let missing = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/v1/units/{missing}"),
+        format!("/api/v1/units/{missing}/children"),
+        format!("/api/v1/units/{missing}/lineage"),
+    ] {
+        problem(app.get(&path, &token).await, 404).await;
+    }
+    let body = problem(app.get("/api/v1/units?limit=0", &token).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "limit");
+    problem(app.get("/api/v1/units?limit=501", &token).await, 422).await;
+    let body = problem(app.get("/api/v1/units?cursor=bogus", &token).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "cursor");
+    let long_q = "a".repeat(101);
+    problem(
+        app.get(&format!("/api/v1/units?q={long_q}"), &token).await,
+        422,
+    )
+    .await;
+}
