@@ -23,6 +23,9 @@ pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// The line of an uploaded file the error is on, for imports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 impl FieldError {
@@ -31,7 +34,13 @@ impl FieldError {
             field: field.into(),
             code: code.to_string(),
             message: message.into(),
+            line: None,
         }
+    }
+
+    pub fn at_line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
     }
 }
 

@@ -12,7 +12,7 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
-use crate::{auth, health, telemetry, units};
+use crate::{auth, health, households, members, teams, telemetry, units};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -48,7 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .configure(auth::routes)
-            .configure(units::routes),
+            .configure(units::routes)
+            .configure(teams::routes)
+            .configure(members::routes)
+            .configure(households::routes),
     );
 }
 

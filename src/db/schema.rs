@@ -9,11 +9,88 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_entries (kind, code) {
+        kind -> Text,
+        code -> Text,
+        name_vi -> Text,
+        name_en -> Text,
+        retired_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    household_consents (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        given -> Bool,
+        given_on -> Date,
+        given_by -> Text,
+        purposes -> Array<Nullable<Text>>,
+        note -> Nullable<Text>,
+        recorded_by -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Uuid,
+        village_id -> Uuid,
+        commune_id -> Uuid,
+        area_path -> Text,
+        code -> Nullable<Text>,
+        head_name -> Nullable<Text>,
+        size -> Int4,
+        ethnicity -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        poverty_status -> Text,
+        poverty_standard -> Nullable<Text>,
+        survey_year -> Nullable<Int4>,
+        deprivations -> Array<Nullable<Text>>,
+        has_smartphone -> Text,
+        has_internet -> Text,
+        search_text -> Text,
+        erased_at -> Nullable<Timestamptz>,
+        erased_by -> Nullable<Uuid>,
+        erasure_reason -> Nullable<Text>,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         username -> Text,
         address -> Text,
         at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        team_id -> Uuid,
+        area_path -> Text,
+        full_name -> Text,
+        gender -> Text,
+        birth_year -> Nullable<Int4>,
+        ethnicity -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        team_role -> Text,
+        affiliation -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        search_text -> Text,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -27,6 +104,24 @@ diesel::table! {
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Uuid,
+        village_id -> Uuid,
+        area_path -> Text,
+        name -> Text,
+        founded_on -> Nullable<Date>,
+        decision_number -> Nullable<Text>,
+        status -> Text,
+        dissolved_on -> Nullable<Date>,
+        search_text -> Text,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -70,16 +165,28 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        member_id -> Nullable<Uuid>,
     }
 }
 
+diesel::joinable!(household_consents -> households (household_id));
+diesel::joinable!(household_consents -> users (recorded_by));
+diesel::joinable!(households -> users (erased_by));
+diesel::joinable!(members -> teams (team_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(teams -> units (village_id));
+diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
+    catalog_entries,
+    household_consents,
+    households,
     login_failures,
+    members,
     refresh_tokens,
+    teams,
     unit_lineage,
     units,
     users,

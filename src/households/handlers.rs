@@ -1,0 +1,423 @@
+//! `/households`, `/households/{id}` and the data-subject rights: consents,
+//! export, erasure.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::dto::{
+    ConsentDto, ConsentInput, ConsentPurpose, EraseRequest, HouseholdDto, HouseholdFilters,
+    HouseholdInput, page,
+};
+use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
+use super::repo;
+use crate::auth::{AuthUser, Role, Scope};
+use crate::db;
+use crate::domain::{self, Check, Invalid, Name, Phone, YesNoUnknown, short_text, this_year, year};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::records::{self, ListParams};
+use crate::startup::AppState;
+
+/// Team leaders manage the households of their village; officers those of
+/// their area.
+pub const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
+const ERASERS: &[Role] = &[Role::Admin, Role::Officer];
+
+fn respond(status: StatusCode, row: HouseholdRow) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(row.version)))
+        .json(HouseholdDto::from(row))
+}
+
+/// A household code from the poverty survey: letters, digits and `-_./`.
+pub fn household_code(raw: &str) -> Result<Option<String>, Invalid> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() > 30
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        return Err(Invalid {
+            code: "invalid_code",
+            message: "must be up to 30 letters, digits or - _ . /".into(),
+        });
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// Checks the fields that need no database; the village is checked by the
+/// caller. Shared by the API and the spreadsheet import.
+pub fn check_fields(
+    check: &mut Check,
+    prefix: &str,
+    input: &HouseholdInput,
+) -> Option<HouseholdChanges> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let code = check.take(
+        &f("code"),
+        household_code(input.code.as_deref().unwrap_or("")),
+    );
+    let name = check.take(&f("head_name"), Name::parse(&input.head_name));
+    if !(1..=50).contains(&input.size) {
+        check.fail(&f("size"), "out_of_range", "must be between 1 and 50");
+    }
+    let ethnicity = check.take(
+        &f("ethnicity"),
+        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+    );
+    let phone = check.take_opt(
+        &f("phone"),
+        input.phone.clone().filter(|p| !p.trim().is_empty()),
+        |p| Phone::parse(&p),
+    );
+    let standard = check.take(
+        &f("poverty_standard"),
+        short_text(input.poverty_standard.as_deref().unwrap_or(""), 50),
+    );
+    let survey_year = check.take_opt(&f("survey_year"), input.survey_year, |y| {
+        year(y, 2010, this_year())
+    });
+    let deprivations = check.take(
+        &f("deprivations"),
+        domain::deprivations(&input.deprivations),
+    );
+    let (code, name, ethnicity, phone, standard, survey_year, deprivations) = (
+        code?,
+        name?,
+        ethnicity?,
+        phone?,
+        standard?,
+        survey_year?,
+        deprivations?,
+    );
+    let head_name = name.into_inner();
+    Some(HouseholdChanges {
+        village_id: input.village_id,
+        commune_id: Uuid::nil(),
+        area_path: String::new(),
+        search_text: repo::search_text(Some(&head_name), code.as_deref()),
+        code,
+        head_name: Some(head_name),
+        size: input.size,
+        ethnicity,
+        phone: phone.map(Phone::into_inner),
+        poverty_status: input.poverty_status.as_str().into(),
+        poverty_standard: standard,
+        survey_year,
+        deprivations: deprivations.into_iter().map(Some).collect(),
+        has_smartphone: input
+            .has_smartphone
+            .unwrap_or(YesNoUnknown::Unknown)
+            .as_str()
+            .into(),
+        has_internet: input
+            .has_internet
+            .unwrap_or(YesNoUnknown::Unknown)
+            .as_str()
+            .into(),
+    })
+}
+
+fn parse(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    input: &HouseholdInput,
+) -> Result<HouseholdChanges, ApiError> {
+    let mut check = Check::new();
+    let village = records::village_in_scope(conn, scope, input.village_id)?;
+    let village = check.take("village_id", village);
+    let changes = check_fields(&mut check, "", input);
+    check.finish()?;
+    match (village, changes) {
+        (Some(village), Some(mut changes)) => {
+            changes.commune_id = village
+                .parent_id
+                .ok_or_else(|| ApiError::internal("a village without a commune"))?;
+            changes.area_path = village.path;
+            Ok(changes)
+        }
+        _ => Err(ApiError::internal(
+            "household input passed its check with a missing field",
+        )),
+    }
+}
+
+fn duplicates_conflict(candidates: Vec<super::dto::Candidate>) -> ApiError {
+    ApiError::Conflict {
+        detail: "this looks like a household already registered; send \"confirm_new\": true if it is a different one"
+            .into(),
+        current: Some(json!({ "candidates": candidates })),
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+    filters: web::Query<HouseholdFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    if let Some(d) = &filters.deprivation {
+        domain::Deprivation::parse(d)
+            .map_err(|e| ApiError::validation("deprivation", e.code, e.message))?;
+    }
+    let limit = pagination::limit(params.limit)?;
+    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::list(conn, &scope, &params, &filters, after, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::get(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<HouseholdInput>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let input = body.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let changes = parse(conn, &scope, &input)?;
+            let candidates = repo::likely_duplicates(conn, &changes, None)?;
+            // The same code is never a new household; the same name may be.
+            if candidates.iter().any(|c| c.reason == "same_code")
+                || (!candidates.is_empty() && !input.confirm_new)
+            {
+                return Err(duplicates_conflict(candidates));
+            }
+            repo::insert(conn, Uuid::now_v7(), &changes)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::CREATED, row))
+}
+
+fn refuse_erased(row: &HouseholdRow) -> Result<(), ApiError> {
+    if row.erased_at.is_some() {
+        Err(ApiError::conflict(
+            "this household's personal data was erased; it cannot be changed",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if current.version != expected {
+                return Err(records::stale(&HouseholdDto::from(current)));
+            }
+            refuse_erased(&current)?;
+            let input = records::apply_patch(&HouseholdInput::from_row(&current), body)?;
+            let changes = parse(conn, &scope, &input)?;
+            let clashes: Vec<_> = repo::likely_duplicates(conn, &changes, Some(id))?
+                .into_iter()
+                .filter(|c| c.reason == "same_code")
+                .collect();
+            if !clashes.is_empty() {
+                return Err(duplicates_conflict(clashes));
+            }
+            repo::update(conn, id, &changes)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn archive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| records::expected_version(&req, None))
+        .transpose()?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&HouseholdDto::from(current)));
+            }
+            if current.archived_at.is_some() {
+                return Ok(current);
+            }
+            repo::archive(conn, id)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn consents(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::get(conn, &scope, id)?;
+        repo::consents(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "items": rows.into_iter().map(ConsentDto::from).collect::<Vec<_>>() })))
+}
+
+pub async fn record_consent(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<ConsentInput>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let input = body.into_inner();
+    let mut check = Check::new();
+    let given_by = check.take("given_by", Name::parse(&input.given_by));
+    let mut purposes = Vec::new();
+    for (i, p) in input.purposes.iter().enumerate() {
+        if let Some(p) = check.take(&format!("purposes[{i}]"), ConsentPurpose::parse(p))
+            && !purposes.contains(&p.as_str().to_string())
+        {
+            purposes.push(p.as_str().to_string());
+        }
+    }
+    if input.given && purposes.is_empty() {
+        check.fail("purposes", "required", "consent names at least one purpose");
+    }
+    if input.given_on > crate::units::repo::today() {
+        check.fail("given_on", "in_future", "must not be in the future");
+    }
+    let note = check.take("note", short_text(input.note.as_deref().unwrap_or(""), 500));
+    check.finish()?;
+    let (Some(given_by), Some(note)) = (given_by, note) else {
+        return Err(ApiError::internal(
+            "consent passed its check with a missing field",
+        ));
+    };
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let household = repo::get_for_update(conn, &scope, id)?;
+            refuse_erased(&household)?;
+            repo::add_consent(
+                conn,
+                &ConsentRow {
+                    id: Uuid::now_v7(),
+                    household_id: id,
+                    given: input.given,
+                    given_on: input.given_on,
+                    given_by: given_by.into_inner(),
+                    purposes: purposes.into_iter().map(Some).collect(),
+                    note,
+                    recorded_by: user.id,
+                    recorded_at: chrono::Utc::now(),
+                },
+            )
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ConsentDto::from(row)))
+}
+
+/// Everything stored about a household, for handing to it.
+pub async fn export(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let (household, consents) = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        let household = repo::get(conn, &scope, id)?;
+        let consents = repo::consents(conn, id)?;
+        Ok((household, consents))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"household-{id}.json\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "exported_at": chrono::Utc::now(),
+            "household": HouseholdDto::from(household),
+            "consents": consents.into_iter().map(ConsentDto::from).collect::<Vec<_>>(),
+        })))
+}
+
+pub async fn erase(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<EraseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(ERASERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, body.version)?;
+    let reason = short_text(&body.reason, 500)
+        .map_err(|e| ApiError::validation("reason", e.code, e.message))?
+        .ok_or_else(|| ApiError::validation("reason", "required", "say why the data is erased"))?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if current.version != expected {
+                return Err(records::stale(&HouseholdDto::from(current)));
+            }
+            refuse_erased(&current)?;
+            repo::erase(conn, id, user.id, &reason)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}

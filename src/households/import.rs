@@ -1,0 +1,341 @@
+//! `POST /households/import`: the household lists communes keep, as CSV.
+//!
+//! The whole file is checked first; every bad row is reported with its line
+//! and field, and either every row lands or none does.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::dto::HouseholdInput;
+use super::handlers::{WRITERS, check_fields};
+use super::model::HouseholdChanges;
+use super::repo;
+use crate::auth::{AuthUser, Scope};
+use crate::db;
+use crate::db::schema::{households, units};
+use crate::domain::{Check, PovertyStatus, YesNoUnknown};
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+use crate::units::model::UnitRow;
+
+pub const MAX_ROWS: usize = 20_000;
+/// At most this many errors are listed; the detail says how many there were.
+const MAX_REPORTED: usize = 1_000;
+
+pub const COLUMNS: &[&str] = &[
+    "village_code",
+    "code",
+    "head_name",
+    "size",
+    "ethnicity",
+    "phone",
+    "poverty_status",
+    "poverty_standard",
+    "survey_year",
+    "deprivations",
+    "has_smartphone",
+    "has_internet",
+];
+const REQUIRED: &[&str] = &["village_code", "head_name", "size", "poverty_status"];
+
+struct Row {
+    line: u64,
+    village_code: String,
+    input: HouseholdInput,
+}
+
+fn is_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| v == "text/csv" || v == "application/csv")
+}
+
+/// Parses the CSV into rows, recording what cannot even be read.
+fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
+    let text = match std::str::from_utf8(body) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(e) => {
+            errors.push(FieldError::new(
+                "body",
+                "not_utf8",
+                format!("the file is not UTF-8 text: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
+        Err(e) => {
+            errors.push(FieldError::new("header", "unreadable", e.to_string()).at_line(1));
+            return Vec::new();
+        }
+    };
+    for col in &header {
+        if !COLUMNS.contains(&col.as_str()) {
+            errors.push(
+                FieldError::new(
+                    col.clone(),
+                    "unknown_column",
+                    format!("known columns: {}", COLUMNS.join(", ")),
+                )
+                .at_line(1),
+            );
+        }
+    }
+    for col in REQUIRED {
+        if !header.iter().any(|h| h == col) {
+            errors.push(
+                FieldError::new(*col, "missing_column", "this column is required").at_line(1),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Vec::new();
+    }
+    let index: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(FieldError::new("row", "unreadable", e.to_string()).at_line(line));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |col: &str| {
+            index
+                .get(col)
+                .and_then(|&i| record.get(i))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let opt = |col: &str| Some(get(col)).filter(|v| !v.is_empty());
+        let mut bad = |field: &str, message: String| {
+            errors.push(FieldError::new(field, "invalid", message).at_line(line));
+        };
+        let size = match get("size").parse::<i32>() {
+            Ok(n) => n,
+            Err(_) => {
+                bad("size", "must be a whole number".into());
+                0
+            }
+        };
+        let poverty_status = match PovertyStatus::parse(&get("poverty_status")) {
+            Ok(p) => p,
+            Err(e) => {
+                bad("poverty_status", e.message);
+                PovertyStatus::NotPoor
+            }
+        };
+        let survey_year = match opt("survey_year").map(|y| y.parse::<i32>()) {
+            None => None,
+            Some(Ok(y)) => Some(y),
+            Some(Err(_)) => {
+                bad("survey_year", "must be a year".into());
+                None
+            }
+        };
+        let mut yes_no = |col: &str| match opt(col).map(|v| YesNoUnknown::parse(&v.to_lowercase()))
+        {
+            None => None,
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                bad(col, e.message);
+                None
+            }
+        };
+        let has_smartphone = yes_no("has_smartphone");
+        let has_internet = yes_no("has_internet");
+        rows.push(Row {
+            line,
+            village_code: get("village_code"),
+            input: HouseholdInput {
+                village_id: Uuid::nil(),
+                code: opt("code"),
+                head_name: get("head_name"),
+                size,
+                ethnicity: opt("ethnicity"),
+                phone: opt("phone"),
+                poverty_status,
+                poverty_standard: opt("poverty_standard"),
+                survey_year,
+                deprivations: get("deprivations")
+                    .split([';', ',', ' '])
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                has_smartphone,
+                has_internet,
+                confirm_new: false,
+            },
+        });
+    }
+    rows
+}
+
+/// Checks every row against the database and the rest of the file.
+fn check_rows(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    rows: Vec<Row>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(Uuid, HouseholdChanges)>, ApiError> {
+    let codes: HashSet<&str> = rows.iter().map(|r| r.village_code.as_str()).collect();
+    let villages: HashMap<String, UnitRow> = units::table
+        .filter(units::level.eq("village"))
+        .filter(units::valid_to.is_null())
+        .filter(units::code.eq_any(codes.into_iter().collect::<Vec<_>>()))
+        .select(UnitRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .filter(|u| scope.contains_path(&u.path))
+        .map(|u| (u.code.clone(), u))
+        .collect();
+
+    let mut out = Vec::with_capacity(rows.len());
+    let mut seen_codes: HashMap<(Uuid, String), u64> = HashMap::new();
+    for row in rows {
+        let Some(village) = villages.get(&row.village_code) else {
+            errors.push(
+                FieldError::new(
+                    "village_code",
+                    "unknown_village",
+                    format!("no village {:?} in your area", row.village_code),
+                )
+                .at_line(row.line),
+            );
+            continue;
+        };
+        let mut check = Check::new();
+        let mut input = row.input;
+        input.village_id = village.id;
+        let changes = check_fields(&mut check, "", &input);
+        errors.extend(check.into_errors().into_iter().map(|e| e.at_line(row.line)));
+        let Some(mut changes) = changes else { continue };
+        changes.commune_id = village
+            .parent_id
+            .ok_or_else(|| ApiError::internal("a village without a commune"))?;
+        changes.area_path = village.path.clone();
+        if let Some(code) = &changes.code
+            && let Some(first) = seen_codes.insert((changes.commune_id, code.clone()), row.line)
+        {
+            errors.push(
+                FieldError::new(
+                    "code",
+                    "duplicate",
+                    format!("code {code} is also on line {first}"),
+                )
+                .at_line(row.line),
+            );
+        }
+        out.push((row.line, changes));
+    }
+
+    // Codes already taken in the database.
+    let pairs: Vec<(Uuid, String)> = seen_codes.keys().cloned().collect();
+    if !pairs.is_empty() {
+        let communes: Vec<Uuid> = pairs.iter().map(|(c, _)| *c).collect();
+        let codes: Vec<String> = pairs.iter().map(|(_, c)| c.clone()).collect();
+        let taken: HashSet<(Uuid, String)> = households::table
+            .filter(households::archived_at.is_null())
+            .filter(households::commune_id.eq_any(communes))
+            .filter(households::code.eq_any(codes))
+            .select((households::commune_id, households::code))
+            .load::<(Uuid, Option<String>)>(conn)?
+            .into_iter()
+            .filter_map(|(c, code)| Some((c, code?)))
+            .collect();
+        for (line, changes) in &out {
+            if let Some(code) = &changes.code
+                && taken.contains(&(changes.commune_id, code.clone()))
+            {
+                errors.push(
+                    FieldError::new(
+                        "code",
+                        "duplicate",
+                        format!(
+                            "a household with code {code} is already registered in this commune"
+                        ),
+                    )
+                    .at_line(*line),
+                );
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(_, c)| (Uuid::now_v7(), c)).collect())
+}
+
+fn report(mut errors: Vec<FieldError>) -> ApiError {
+    errors.sort_by_key(|e| e.line.unwrap_or(0));
+    let total = errors.len();
+    errors.truncate(MAX_REPORTED);
+    if total > MAX_REPORTED {
+        tracing::info!(total, "import refused; errors listed up to the cap");
+    }
+    ApiError::Validation(errors)
+}
+
+pub async fn handle(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    if !is_csv(&req) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the household list as text/csv".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let rows = parse_csv(&body, &mut errors);
+    if rows.len() > MAX_ROWS {
+        return Err(ApiError::validation(
+            "body",
+            "too_many_rows",
+            format!("at most {MAX_ROWS} rows per import"),
+        ));
+    }
+    if rows.is_empty() && errors.is_empty() {
+        return Err(ApiError::validation(
+            "body",
+            "empty",
+            "the file has no rows",
+        ));
+    }
+    let inserted = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let checked = check_rows(conn, &scope, rows, &mut errors)?;
+            if !errors.is_empty() {
+                return Err(report(errors));
+            }
+            repo::insert_many(conn, &checked)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({ "inserted": inserted })))
+}

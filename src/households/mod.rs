@@ -1,0 +1,40 @@
+//! Households: personal data under the Personal Data Protection Law, with
+//! consent history, export, correction and erasure, duplicate detection
+//! and the spreadsheet import communes keep.
+
+pub mod dto;
+pub mod handlers;
+pub mod import;
+pub mod model;
+pub mod repo;
+
+use actix_web::web;
+
+/// Import bodies may be larger than the general limit: 10,000 rows.
+pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/households")
+            .route(web::get().to(handlers::list))
+            .route(web::post().to(handlers::create)),
+    )
+    .service(
+        web::resource("/households/import")
+            .app_data(web::PayloadConfig::new(MAX_IMPORT_BYTES))
+            .route(web::post().to(import::handle)),
+    )
+    .service(
+        web::resource("/households/{id}")
+            .route(web::get().to(handlers::get))
+            .route(web::patch().to(handlers::update))
+            .route(web::delete().to(handlers::archive)),
+    )
+    .service(
+        web::resource("/households/{id}/consents")
+            .route(web::get().to(handlers::consents))
+            .route(web::post().to(handlers::record_consent)),
+    )
+    .service(web::resource("/households/{id}/export").route(web::get().to(handlers::export)))
+    .service(web::resource("/households/{id}/erase").route(web::post().to(handlers::erase)));
+}

@@ -1,0 +1,282 @@
+//! `/members`, `/members/{id}`, `/members/{id}/move`, `/members/{id}/history`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::dto::{MemberDto, MemberFilters, MemberInput, MoveRequest, page};
+use super::model::{MemberChanges, MemberRow};
+use super::repo;
+use crate::auth::{AuthUser, Role, Scope};
+use crate::db;
+use crate::domain::{Check, Invalid, Name, Phone, short_text, this_year, year};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::records::{self, ListParams};
+use crate::startup::AppState;
+use crate::teams::model::TeamRow;
+use crate::text;
+
+/// Team leaders manage their own team's members: their scope is their village.
+const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
+
+fn respond(status: StatusCode, row: MemberRow) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(row.version)))
+        .json(MemberDto::from(row))
+}
+
+/// An active, unarchived team inside the scope.
+pub fn team_in_scope(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    team_id: Uuid,
+) -> Result<Result<TeamRow, Invalid>, ApiError> {
+    match crate::teams::repo::get(conn, scope, team_id) {
+        Ok(t) if t.archived_at.is_some() || t.status != "active" => Ok(Err(Invalid {
+            code: "team_not_active",
+            message: "the team is dissolved or archived".into(),
+        })),
+        Ok(t) => Ok(Ok(t)),
+        Err(ApiError::NotFound) => Ok(Err(Invalid {
+            code: "unknown_team",
+            message: "no such team in your area".into(),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    input: MemberInput,
+) -> Result<MemberChanges, ApiError> {
+    let mut check = Check::new();
+    let team = team_in_scope(conn, scope, input.team_id)?;
+    let team = check.take("team_id", team);
+    let name = check.take("full_name", Name::parse(&input.full_name));
+    let birth_year = check.take_opt("birth_year", input.birth_year, |y| {
+        year(y, this_year() - 100, this_year() - 10)
+    });
+    let ethnicity = check.take(
+        "ethnicity",
+        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+    );
+    let phone = check.take_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| {
+        Phone::parse(&p)
+    });
+    if input.joined_on > crate::units::repo::today() {
+        check.fail("joined_on", "in_future", "must not be in the future");
+    }
+    if input.left_on.is_some_and(|l| l < input.joined_on) {
+        check.fail("left_on", "before_joining", "must not be before joined_on");
+    }
+    check.finish()?;
+    let (Some(team), Some(name), Some(birth_year), Some(ethnicity), Some(phone)) =
+        (team, name, birth_year, ethnicity, phone)
+    else {
+        return Err(ApiError::internal(
+            "member input passed its check with a missing field",
+        ));
+    };
+    Ok(MemberChanges {
+        team_id: team.id,
+        area_path: team.area_path,
+        search_text: text::fold(name.as_str()),
+        full_name: name.into_inner(),
+        gender: input.gender.as_str().into(),
+        birth_year,
+        ethnicity,
+        phone: phone.map(Phone::into_inner),
+        team_role: input.team_role.as_str().into(),
+        affiliation: input.affiliation.as_str().into(),
+        joined_on: input.joined_on,
+        left_on: input.left_on,
+    })
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+    filters: web::Query<MemberFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    let limit = pagination::limit(params.limit)?;
+    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::list(conn, &scope, &params, &filters, after, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::get(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        let member = repo::get(conn, &scope, id)?;
+        repo::history(conn, &scope, member.person_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": rows.into_iter().map(MemberDto::from).collect::<Vec<_>>()
+    })))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<MemberInput>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let input = body.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let changes = parse(conn, &scope, input)?;
+            repo::insert(conn, Uuid::now_v7(), Uuid::now_v7(), &changes)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::CREATED, row))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if current.version != expected {
+                return Err(records::stale(&MemberDto::from(current)));
+            }
+            let input = records::apply_patch(&MemberInput::from(&current), body)?;
+            if input.team_id != current.team_id {
+                return Err(ApiError::validation(
+                    "team_id",
+                    "use_move",
+                    "move a member to another team with POST /members/{id}/move, which keeps the history",
+                ));
+            }
+            let changes = parse(conn, &scope, input)?;
+            repo::update(conn, id, &changes)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+/// Ends the current membership on `on` and opens one in the new team.
+pub async fn move_to_team(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<MoveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, body.version)?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if current.version != expected {
+                return Err(records::stale(&MemberDto::from(current)));
+            }
+            let mut check = Check::new();
+            if current.left_on.is_some() || current.archived_at.is_some() {
+                check.fail("id", "not_current", "this membership has already ended");
+            }
+            if body.team_id == current.team_id {
+                check.fail("team_id", "same_team", "the member is already in this team");
+            }
+            if body.on < current.joined_on {
+                check.fail(
+                    "on",
+                    "before_joining",
+                    "must not be before the member joined",
+                );
+            }
+            check.finish()?;
+            let mut old = MemberInput::from(&current);
+            old.left_on = Some(body.on);
+            let closing = parse(conn, &scope, old.clone())?;
+            repo::update(conn, id, &closing)?;
+            let new = MemberInput {
+                team_id: body.team_id,
+                team_role: body.team_role.unwrap_or(old.team_role),
+                joined_on: body.on,
+                left_on: None,
+                ..old
+            };
+            let opening = parse(conn, &scope, new)?;
+            repo::insert(conn, Uuid::now_v7(), current.person_id, &opening)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::CREATED, row))
+}
+
+pub async fn archive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| records::expected_version(&req, None))
+        .transpose()?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&MemberDto::from(current)));
+            }
+            if current.archived_at.is_some() {
+                return Ok(current);
+            }
+            repo::archive(conn, id)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}

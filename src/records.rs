@@ -1,0 +1,237 @@
+//! What every registry resource shares: the list parameters, the area and
+//! unit filters over `area_path`, versions carried by `If-Match` or a
+//! `version` field, merge-patch updates, and the village a record lives in.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use chrono::{DateTime, Utc};
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth::Scope;
+use crate::db::schema::units;
+use crate::error::ApiError;
+use crate::units::model::UnitRow;
+
+/// Query parameters every registry list takes.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    /// A unit: records in it or anywhere below it.
+    pub unit_id: Option<Uuid>,
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub include_archived: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub const MAX_Q_CHARS: usize = 100;
+
+impl ListParams {
+    pub fn check(&self) -> Result<(), ApiError> {
+        if self
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().count() > MAX_Q_CHARS)
+        {
+            return Err(ApiError::validation(
+                "q",
+                "too_long",
+                format!("q must be at most {MAX_Q_CHARS} characters"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A boolean filter usable on table `T`.
+pub type Filter<T> = Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>;
+
+/// `table.area_path` inside `[lo, hi)`, for any table that has the column.
+fn path_range<T>(
+    table: &str,
+    lo: String,
+    hi: String,
+) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>
+where
+    T: 'static,
+{
+    Box::new(
+        diesel::dsl::sql::<Bool>(&format!("({table}.area_path >= "))
+            .bind::<Text, _>(lo)
+            .sql(&format!(" AND {table}.area_path < "))
+            .bind::<Text, _>(hi)
+            .sql(")"),
+    )
+}
+
+impl Scope {
+    /// Keeps the records of `table` whose village lies inside the scope.
+    pub fn area_filter<T: 'static>(
+        &self,
+        table: &str,
+    ) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
+        match self {
+            Scope::All => Box::new(diesel::dsl::sql::<Bool>("TRUE")),
+            Scope::Subtree { lo, hi } => path_range(table, lo.clone(), hi.clone()),
+        }
+    }
+}
+
+/// The filter for `?unit_id=`: the unit and everything below it. An unknown
+/// unit filters everything out rather than failing, like any other filter.
+pub fn unit_filter<T: 'static>(
+    conn: &mut PgConnection,
+    table: &str,
+    unit_id: Option<Uuid>,
+) -> Result<Option<Filter<T>>, ApiError> {
+    let Some(id) = unit_id else { return Ok(None) };
+    let path: Option<String> = units::table
+        .find(id)
+        .select(units::path)
+        .first(conn)
+        .optional()?;
+    Ok(Some(match path {
+        Some(p) => match Scope::from_path(&p) {
+            Scope::Subtree { lo, hi } => path_range(table, lo, hi),
+            Scope::All => Box::new(diesel::dsl::sql::<Bool>("TRUE")),
+        },
+        None => Box::new(diesel::dsl::sql::<Bool>("FALSE")),
+    }))
+}
+
+/// The version an update is based on: `If-Match` (an ETag this service
+/// sent) or the body's `version`.
+pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<i32, ApiError> {
+    if let Some(value) = req.headers().get(header::IF_MATCH) {
+        let raw = value.to_str().unwrap_or("").trim();
+        let raw = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+        return raw.parse::<i32>().map_err(|_| {
+            ApiError::validation(
+                "If-Match",
+                "invalid",
+                "If-Match must be an ETag this service sent",
+            )
+        });
+    }
+    match body_version {
+        Some(v) => i32::try_from(v)
+            .map_err(|_| ApiError::validation("version", "invalid", "version is out of range")),
+        None => Err(ApiError::validation(
+            "version",
+            "required",
+            "send the version the change is based on, in If-Match or a version field",
+        )),
+    }
+}
+
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// RFC 7396 JSON merge patch: `null` removes, objects merge, the rest
+/// replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// A 409 for a stale version, carrying the record as it is now.
+pub fn stale<T: serde::Serialize>(current: &T) -> ApiError {
+    ApiError::Conflict {
+        detail: "the record was changed since the version you sent; here it is as it is now".into(),
+        current: serde_json::to_value(current).ok(),
+    }
+}
+
+/// The village a record is for: a village unit in force today, inside the
+/// caller's scope. Anything else is a validation failure of `field`.
+pub fn village_in_scope(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    village_id: Uuid,
+) -> Result<Result<UnitRow, crate::domain::Invalid>, ApiError> {
+    let row: Option<UnitRow> = units::table
+        .find(village_id)
+        .select(UnitRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some(u) if !scope.contains_path(&u.path) => Err(not_a_village()),
+        Some(u) if u.level != "village" => Err(crate::domain::Invalid {
+            code: "not_a_village",
+            message: format!("unit {} is a {}, not a village", u.code, u.level),
+        }),
+        Some(u) if u.valid_to.is_some() => Err(crate::domain::Invalid {
+            code: "not_current",
+            message: format!("village {} is no longer in force", u.code),
+        }),
+        Some(u) => Ok(u),
+        None => Err(not_a_village()),
+    })
+}
+
+fn not_a_village() -> crate::domain::Invalid {
+    crate::domain::Invalid {
+        code: "unknown_village",
+        message: "no such village in your area".into(),
+    }
+}
+
+/// Applies a merge patch to the writable fields of a record and reads the
+/// result back as the input type, so an update is checked exactly like a
+/// create. `version` in the patch is the caller's base version, not a field.
+pub fn apply_patch<I>(current: &I, mut patch: Value) -> Result<I, ApiError>
+where
+    I: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let Value::Object(map) = &mut patch else {
+        return Err(ApiError::validation(
+            "body",
+            "not_an_object",
+            "the body must be a JSON object",
+        ));
+    };
+    map.remove("version");
+    let mut merged = serde_json::to_value(current).map_err(ApiError::internal)?;
+    merge_patch(&mut merged, &patch);
+    serde_json::from_value(merged)
+        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))
+}
+
+/// The `version` field of a JSON body, if any.
+pub fn body_version(body: &Value) -> Option<i64> {
+    body.get("version").and_then(Value::as_i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut t = json!({ "a": 1, "b": { "c": 2, "d": 3 }, "e": [1] });
+        merge_patch(
+            &mut t,
+            &json!({ "a": null, "b": { "c": 9 }, "e": [2], "f": "new" }),
+        );
+        assert_eq!(t, json!({ "b": { "c": 9, "d": 3 }, "e": [2], "f": "new" }));
+    }
+}
