@@ -11,6 +11,7 @@
 //! is an [`error::ApiError`] rendered as an RFC 9457 problem document.
 
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;

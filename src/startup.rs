@@ -12,7 +12,7 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
-use crate::{auth, health, households, members, teams, telemetry, units};
+use crate::{auth, catalog, health, households, members, teams, telemetry, units, users};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -51,7 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(units::routes)
             .configure(teams::routes)
             .configure(members::routes)
-            .configure(households::routes),
+            .configure(households::routes)
+            .configure(catalog::routes)
+            .configure(users::routes),
     );
 }
 

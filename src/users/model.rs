@@ -14,6 +14,7 @@ pub struct UserRow {
     pub role: String,
     pub area_unit_id: Option<Uuid>,
     pub display_name: Option<String>,
+    pub member_id: Option<Uuid>,
     pub active: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,

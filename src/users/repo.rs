@@ -87,3 +87,46 @@ pub fn find_by_username(
         .first(conn)
         .optional()?)
 }
+
+pub fn set_member(
+    conn: &mut PgConnection,
+    id: Uuid,
+    member: Option<Uuid>,
+) -> Result<UserRow, ApiError> {
+    Ok(diesel::update(users::table.find(id))
+        .set(users::member_id.eq(member))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?)
+}
+
+/// Writes an account's changeable fields and bumps its version.
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    role: Role,
+    area: Option<Uuid>,
+    display_name: Option<&str>,
+    member: Option<Uuid>,
+    active: bool,
+    password_hash: Option<&str>,
+) -> Result<UserRow, ApiError> {
+    let target = users::table.find(id);
+    if let Some(hash) = password_hash {
+        diesel::update(target)
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
+    }
+    Ok(diesel::update(target)
+        .set((
+            users::role.eq(role.as_str()),
+            users::area_unit_id.eq(area),
+            users::display_name.eq(display_name),
+            users::member_id.eq(member),
+            users::active.eq(active),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?)
+}

@@ -5,10 +5,15 @@
 mod helpers;
 
 mod auth;
+mod catalog;
 mod cli;
 mod errors;
 mod health;
+mod households;
 mod import;
+mod members;
 mod migrations;
 mod schema;
+mod teams;
 mod units;
+mod users;

@@ -1,0 +1,184 @@
+//! `/catalog/assistance-kinds` and `/catalog/training-topics`.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AuthUser, Role};
+use crate::db;
+use crate::db::schema::catalog_entries;
+use crate::domain::{Check, Name};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// The kind named in the path, as stored.
+pub fn kind_of(path: &str) -> Result<&'static str, ApiError> {
+    match path {
+        "assistance-kinds" => Ok("assistance_kind"),
+        "training-topics" => Ok("training_topic"),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = catalog_entries)]
+pub struct Entry {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub include_retired: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPatch {
+    pub name_vi: Option<String>,
+    pub name_en: Option<String>,
+    pub retired: Option<bool>,
+}
+
+/// Codes are short snake_case words: they travel in records and URLs.
+fn check_code(check: &mut Check, code: &str) {
+    let ok = (2..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !ok {
+        check.fail(
+            "code",
+            "invalid_code",
+            "must be 2 to 40 characters of a-z, 0-9 and _",
+        );
+    }
+}
+
+/// The active codes of a kind, for checking the codes a record uses.
+pub fn active_codes(conn: &mut PgConnection, kind: &str) -> Result<Vec<String>, ApiError> {
+    Ok(catalog_entries::table
+        .filter(catalog_entries::kind.eq(kind))
+        .filter(catalog_entries::retired_at.is_null())
+        .select(catalog_entries::code)
+        .load(conn)?)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    _user: AuthUser,
+    kind: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = kind_of(&kind)?;
+    let include_retired = query.include_retired;
+    let items = db::run(&state.pool, move |conn| {
+        let mut q = catalog_entries::table
+            .filter(catalog_entries::kind.eq(kind))
+            .into_boxed();
+        if !include_retired {
+            q = q.filter(catalog_entries::retired_at.is_null());
+        }
+        Ok(q.order(catalog_entries::created_at.asc())
+            .then_order_by(catalog_entries::code)
+            .select(Entry::as_select())
+            .load(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    kind: web::Path<String>,
+    body: web::Json<NewEntry>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let kind = kind_of(&kind)?;
+    let body = body.into_inner();
+    let mut check = Check::new();
+    check_code(&mut check, &body.code);
+    let name_vi = check.take("name_vi", Name::parse(&body.name_vi));
+    let name_en = check.take("name_en", Name::parse(&body.name_en));
+    check.finish()?;
+    let (Some(name_vi), Some(name_en)) = (name_vi, name_en) else {
+        return Err(ApiError::internal(
+            "catalogue entry passed its check with a missing name",
+        ));
+    };
+    let entry = db::run(&state.pool, move |conn| {
+        diesel::insert_into(catalog_entries::table)
+            .values((
+                catalog_entries::kind.eq(kind),
+                catalog_entries::code.eq(&body.code),
+                catalog_entries::name_vi.eq(name_vi.as_str()),
+                catalog_entries::name_en.eq(name_en.as_str()),
+            ))
+            .returning(Entry::as_returning())
+            .get_result(conn)
+            .map_err(|e| match ApiError::from(e) {
+                ApiError::Conflict { .. } => {
+                    ApiError::conflict(format!("code {} is already in the catalogue", body.code))
+                }
+                other => other,
+            })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    body: web::Json<EntryPatch>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let (kind, code) = path.into_inner();
+    let kind = kind_of(&kind)?;
+    let body = body.into_inner();
+    let mut check = Check::new();
+    let name_vi = check.take_opt("name_vi", body.name_vi, |n| Name::parse(&n));
+    let name_en = check.take_opt("name_en", body.name_en, |n| Name::parse(&n));
+    check.finish()?;
+    let (Some(name_vi), Some(name_en)) = (name_vi, name_en) else {
+        return Err(ApiError::internal(
+            "catalogue patch passed its check with a missing name",
+        ));
+    };
+    let entry = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let target = catalog_entries::table.find((kind, &code));
+            let current: Entry = target.select(Entry::as_select()).for_update().first(conn)?;
+            let retired_at = match body.retired {
+                Some(true) => current.retired_at.or(Some(Utc::now())),
+                Some(false) => None,
+                None => current.retired_at,
+            };
+            Ok(diesel::update(target)
+                .set((
+                    catalog_entries::name_vi.eq(name_vi.map_or(current.name_vi, Name::into_inner)),
+                    catalog_entries::name_en.eq(name_en.map_or(current.name_en, Name::into_inner)),
+                    catalog_entries::retired_at.eq(retired_at),
+                    catalog_entries::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Entry::as_returning())
+                .get_result(conn)?)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(entry))
+}

@@ -1,0 +1,343 @@
+//! `/users` and `/users/{id}`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
+use super::model::UserRow;
+use super::repo;
+use crate::auth::{AuthUser, Role, Scope, password};
+use crate::db;
+use crate::db::schema::{units, users};
+use crate::domain::{Check, Name};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::records::{self, ListParams};
+use crate::startup::AppState;
+
+const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
+/// The roles an officer may give and manage.
+const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
+
+fn respond(status: StatusCode, row: UserRow) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(row.version)))
+        .json(UserDto::from(row))
+}
+
+/// Accounts whose area lies inside the scope (admins see every account).
+fn visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    filters: &UserFilters,
+    params: &ListParams,
+    only: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UserRow>, ApiError> {
+    let mut query = users::table
+        .left_join(units::table.on(users::area_unit_id.eq(units::id.nullable())))
+        .into_boxed();
+    if let Scope::Subtree { lo, hi } = scope {
+        query = query.filter(units::path.ge(lo.clone()).and(units::path.lt(hi.clone())));
+    }
+    if let Some(id) = only {
+        query = query.filter(users::id.eq(id));
+    }
+    if let Some(role) = filters.role {
+        query = query.filter(users::role.eq(role.as_str()));
+    }
+    if let Some(active) = filters.active {
+        query = query.filter(users::active.eq(active));
+    }
+    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.filter(users::username.like(crate::text::contains_pattern(q)));
+    }
+    if let Some(since) = params.updated_since {
+        query = query.filter(users::updated_at.ge(since));
+    }
+    if let Some(unit) = params.unit_id {
+        let path: Option<String> = units::table
+            .find(unit)
+            .select(units::path)
+            .first(conn)
+            .optional()?;
+        match path.map(|p| Scope::from_path(&p)) {
+            Some(Scope::Subtree { lo, hi }) => {
+                query = query.filter(units::path.ge(lo).and(units::path.lt(hi)));
+            }
+            _ => query = query.filter(users::id.is_null()),
+        }
+    }
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after));
+    }
+    Ok(query
+        .order(users::id)
+        .limit(limit + 1)
+        .select(UserRow::as_select())
+        .load(conn)?)
+}
+
+fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<UserRow, ApiError> {
+    visible(
+        conn,
+        scope,
+        &UserFilters::default(),
+        &ListParams::default(),
+        Some(id),
+        None,
+        1,
+    )?
+    .into_iter()
+    .next()
+    .ok_or(ApiError::NotFound)
+}
+
+/// Checks an area and a member link for a role, within the caller's scope.
+fn check_placement(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    check: &mut Check,
+    role: Role,
+    area: Option<Uuid>,
+    member: Option<Uuid>,
+) -> Result<(), ApiError> {
+    let area_path: Option<String> = match area {
+        Some(id) => units::table
+            .find(id)
+            .select(units::path)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    match (area, &area_path) {
+        (Some(_), None) => check.fail("area_id", "unknown_unit", "no such unit in your area"),
+        (Some(_), Some(p)) if !scope.contains_path(p) => {
+            check.fail("area_id", "unknown_unit", "no such unit in your area")
+        }
+        _ => {
+            if let Err(why) = repo::check_area(conn, role, area) {
+                check.fail("area_id", "wrong_level", why);
+            }
+        }
+    }
+    if let Some(member_id) = member {
+        match crate::members::repo::get(conn, scope, member_id) {
+            Ok(m) if area_path.as_deref() != Some(m.area_path.as_str()) => check.fail(
+                "member_id",
+                "other_village",
+                "the member belongs to a team of another village than the account's area",
+            ),
+            Ok(_) => {}
+            Err(ApiError::NotFound) => {
+                check.fail("member_id", "unknown_member", "no such member in your area")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+    filters: web::Query<UserFilters>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(MANAGERS)?;
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    let limit = pagination::limit(params.limit)?;
+    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        visible(conn, &scope, &filters, &params, None, after, limit)
+    })
+    .await?;
+    let page = pagination::page(rows, limit, |r| r.id);
+    Ok(HttpResponse::Ok().json(pagination::Page {
+        items: page
+            .items
+            .into_iter()
+            .map(UserDto::from)
+            .collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(MANAGERS)?;
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        find_visible(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(MANAGERS)?;
+    let body = body.into_inner();
+    if user.role == Role::Officer && !FIELD_ROLES.contains(&body.role) {
+        return Err(ApiError::Forbidden(
+            "officers create team_leader and member accounts only".into(),
+        ));
+    }
+    let mut check = Check::new();
+    let username = match repo::parse_username(&body.username) {
+        Ok(u) => Some(u),
+        Err(why) => {
+            check.fail("username", "invalid", why);
+            None
+        }
+    };
+    if let Err(why) = password::check_rules(
+        &body.password,
+        username.as_deref().unwrap_or(&body.username),
+    ) {
+        check.fail("password", "weak", why);
+    }
+    let display_name = check.take_opt("display_name", body.display_name.clone(), |n| {
+        Name::parse(&n)
+    });
+    let (role, area, member) = (body.role, body.area_id, body.member_id);
+    let check = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        let mut check = check;
+        check_placement(conn, &scope, &mut check, role, area, member)?;
+        Ok(check)
+    })
+    .await?;
+    check.finish()?;
+    let (Some(username), Some(display_name)) = (username, display_name) else {
+        return Err(ApiError::internal(
+            "account passed its check with a missing field",
+        ));
+    };
+    let password = body.password;
+    let hash = web::block(move || password::hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            if repo::find_by_username(conn, &username)?.is_some() {
+                return Err(ApiError::conflict(format!("username {username} is taken")));
+            }
+            let row = repo::create(
+                conn,
+                &username,
+                &hash,
+                role,
+                area,
+                display_name.as_ref().map(Name::as_str),
+            )?;
+            match member {
+                Some(m) => repo::set_member(conn, row.id, Some(m)),
+                None => Ok(row),
+            }
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::CREATED, row))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(MANAGERS)?;
+    let id = id.into_inner();
+    let patch = body.into_inner();
+    let expected = records::expected_version(&req, patch.version)?;
+    if user.role == Role::Officer && (patch.role.is_some() || patch.area_id.is_some()) {
+        return Err(ApiError::Forbidden(
+            "only an admin changes an account's role or area".into(),
+        ));
+    }
+    if user.id == id && patch.active == Some(false) {
+        return Err(ApiError::validation(
+            "active",
+            "self",
+            "you cannot deactivate your own account",
+        ));
+    }
+    let mut check = Check::new();
+    let display_name = check.take_opt("display_name", patch.display_name.clone(), |n| {
+        Name::parse(&n)
+    });
+    let new_hash = match &patch.password {
+        Some(p) => {
+            let p = p.clone();
+            Some(
+                web::block(move || password::hash(&p))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?,
+            )
+        }
+        None => None,
+    };
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = find_visible(conn, &scope, id)?;
+            let current_role: Role = current.role.parse().map_err(ApiError::internal)?;
+            if user.role == Role::Officer && !FIELD_ROLES.contains(&current_role) {
+                return Err(ApiError::Forbidden(
+                    "officers manage team_leader and member accounts only".into(),
+                ));
+            }
+            if current.version != expected {
+                return Err(records::stale(&UserDto::from(current)));
+            }
+            if let Some(p) = &patch.password
+                && let Err(why) = password::check_rules(p, &current.username)
+            {
+                check.fail("password", "weak", why);
+            }
+            let role = patch.role.unwrap_or(current_role);
+            let area = patch.area_id.or(current.area_unit_id);
+            let member = patch.member_id.unwrap_or(current.member_id);
+            check_placement(conn, &scope, &mut check, role, area, member)?;
+            check.finish()?;
+            let display_name = match display_name {
+                Some(Some(n)) => Some(n.into_inner()),
+                _ => current.display_name.clone(),
+            };
+            let active = patch.active.unwrap_or(current.active);
+            let row = repo::update(
+                conn,
+                id,
+                role,
+                area,
+                display_name.as_deref(),
+                member,
+                active,
+                new_hash.as_deref(),
+            )?;
+            if !active || new_hash.is_some() {
+                // A deactivated account or a new password ends every session.
+                crate::auth::repo::revoke_user(conn, id)?;
+            }
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
