@@ -215,7 +215,7 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                     println!("created signing key {kid}; it signs after the next restart");
                 }
                 KeysCommand::List => {
-                    for kid in tokens::load_keys(&settings.keys_dir)?.keys() {
+                    for kid in tokens::read_keys(&settings.keys_dir)?.keys() {
                         println!("{kid}");
                     }
                 }

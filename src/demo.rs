@@ -1,17 +1,28 @@
 //! Demo data, loaded once by `banso serve --demo`: the real units, generated
-//! villages for every commune of Cao Bằng, and accounts to look around with.
+//! villages for every commune of Cao Bằng, their teams, members and
+//! households, and accounts to look around with. The same generator fills
+//! the benchmark databases.
+//!
+//! Each stage is recorded in `app_meta` when done, so a later version of
+//! Bản Số adds the stages an older demo database lacks, and none twice.
 
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::db::schema::{app_meta, units};
+use crate::households::model::HouseholdChanges;
+use crate::members::model::MemberChanges;
+use crate::teams::model::TeamChanges;
 use crate::units::import::{self, Source};
 use crate::units::model::UnitRow;
 use crate::units::repo as unit_repo;
+use crate::{households, members, teams, text};
 
 /// The province the demo fills with villages.
 pub const DEMO_PROVINCE: &str = "04";
-const MARKER: &str = "demo_loaded";
+const STAGE_UNITS: &str = "demo_loaded";
+const STAGE_REGISTRY: &str = "demo_registry_loaded";
 
 const VILLAGE_NAMES: &[&str] = &[
     "Nà Pình",
@@ -40,19 +51,58 @@ const VILLAGE_NAMES: &[&str] = &[
     "Bó Củng",
 ];
 const VILLAGE_TYPES: &[&str] = &["Thôn", "Bản", "Xóm"];
+const FAMILY_NAMES: &[&str] = &[
+    "Nông", "Hoàng", "Lý", "Triệu", "Đàm", "Lục", "Bế", "Nguyễn", "Vi", "Ma", "Lương", "Sầm", "Hà",
+    "Giàng",
+];
+const MIDDLE_NAMES: &[&str] = &[
+    "Văn",
+    "Thị",
+    "Đức",
+    "Minh",
+    "Thị Thu",
+    "Văn Tuấn",
+    "Ngọc",
+    "Seo",
+];
+const GIVEN_NAMES: &[&str] = &[
+    "An", "Bình", "Cường", "Dung", "Giang", "Hoa", "Hùng", "Lan", "Linh", "Mai", "Nam", "Phúc",
+    "Quân", "Sơn", "Thảo", "Tuấn", "Vân", "Xuân", "Páo", "Mỷ", "Chứ", "Pằn",
+];
+const ETHNICITIES: &[&str] = &["Tày", "Nùng", "H'Mông", "Dao", "Kinh", "Sán Chỉ", "Lô Lô"];
+const PHONE_PREFIXES: &[&str] = &[
+    "086", "096", "097", "098", "032", "088", "091", "094", "089", "090",
+];
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// A small deterministic generator, so every demo looks the same.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self, n: usize) -> usize {
+    pub fn next(&mut self, n: usize) -> usize {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         ((self.0 >> 33) % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len())]
+    }
+
+    fn person(&mut self) -> String {
+        format!(
+            "{} {} {}",
+            self.pick(FAMILY_NAMES),
+            self.pick(MIDDLE_NAMES),
+            self.pick(GIVEN_NAMES)
+        )
+    }
+
+    fn phone(&mut self) -> String {
+        format!("{}{:07}", self.pick(PHONE_PREFIXES), self.next(10_000_000))
     }
 }
 
@@ -65,17 +115,75 @@ fn random_password() -> Result<String, Failure> {
     ))
 }
 
-/// Loads the demo unless it was loaded before. Returns whether it did.
-pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<bool, Failure> {
-    let done: Option<String> = app_meta::table
-        .find(MARKER)
-        .select(app_meta::value)
-        .first(conn)
-        .optional()?;
-    if done.is_some() {
+fn stage_done(conn: &mut PgConnection, stage: &str) -> Result<bool, Failure> {
+    Ok(app_meta::table
+        .find(stage)
+        .select(app_meta::key)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+fn mark_done(conn: &mut PgConnection, stage: &str) -> Result<(), Failure> {
+    diesel::insert_into(app_meta::table)
+        .values((
+            app_meta::key.eq(stage),
+            app_meta::value.eq(chrono::Utc::now().to_rfc3339()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn demo_province(conn: &mut PgConnection) -> Result<UnitRow, Failure> {
+    Ok(
+        unit_repo::find_by_code(conn, DEMO_PROVINCE, unit_repo::today())?
+            .into_iter()
+            .find(|u| u.level == "province")
+            .ok_or("the demo province is not among today's units")?,
+    )
+}
+
+fn children(conn: &mut PgConnection, parent: Uuid, level: &str) -> Result<Vec<UnitRow>, Failure> {
+    Ok(units::table
+        .filter(units::parent_id.eq(parent))
+        .filter(units::level.eq(level))
+        .filter(units::valid_to.is_null())
+        .order(units::code)
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
+/// Loads the stages of the demo that this database lacks.
+pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
+    if stage_done(conn, STAGE_UNITS)? && stage_done(conn, STAGE_REGISTRY)? {
         tracing::info!("demo data already loaded");
-        return Ok(false);
+        return Ok(());
     }
+    if !stage_done(conn, STAGE_UNITS)? {
+        load_units_and_accounts(conn, settings)?;
+    }
+    if !stage_done(conn, STAGE_REGISTRY)? {
+        conn.transaction::<_, Failure, _>(|conn| {
+            let province = demo_province(conn)?;
+            let mut villages = Vec::new();
+            for commune in children(conn, province.id, "commune")? {
+                villages.extend(children(conn, commune.id, "village")?);
+            }
+            let counts = generate_registry(conn, &villages, 20..=45, &mut Lcg(0x0062_616e_736f))?;
+            tracing::info!(
+                teams = counts.teams,
+                members = counts.members,
+                households = counts.households,
+                "demo registry loaded"
+            );
+            mark_done(conn, STAGE_REGISTRY)
+        })?;
+        println!("Demo registry loaded: a team, its members and households in every village.");
+    }
+    Ok(())
+}
+
+fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
     let has_units: bool =
         diesel::select(diesel::dsl::exists(units::table.select(units::id))).get_result(conn)?;
     if !has_units {
@@ -83,45 +191,31 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<bool, Failur
             tracing::info!(%report, "imported");
         }
     }
-    let today = unit_repo::today();
-    let province = unit_repo::find_by_code(conn, DEMO_PROVINCE, today)?
-        .into_iter()
-        .find(|u| u.level == "province")
-        .ok_or("the demo province is not among today's units")?;
-    let communes: Vec<UnitRow> = units::table
-        .filter(units::parent_id.eq(province.id))
-        .filter(units::level.eq("commune"))
-        .filter(units::valid_to.is_null())
-        .order(units::code)
-        .select(UnitRow::as_select())
-        .load(conn)?;
-
+    let province = demo_province(conn)?;
+    let communes = children(conn, province.id, "commune")?;
+    let first_commune = communes
+        .first()
+        .ok_or("the demo province has no communes")?
+        .clone();
     let generated_password = settings.admin_password.is_none();
     let password = match &settings.admin_password {
         Some(p) => p.clone(),
         None => random_password()?,
     };
-    let first_commune = communes
-        .first()
-        .ok_or("the demo province has no communes")?
-        .clone();
 
-    conn.transaction::<_, Failure, _>(|conn| {
+    let first_village = conn.transaction::<_, Failure, _>(|conn| {
         let mut rng = Lcg(0x0062_616e_736f);
-        let mut villages = 0;
+        let mut first_village = None;
         for commune in &communes {
             let count = 4 + rng.next(5);
             for _ in 0..count {
-                let name = format!(
-                    "{} {}",
-                    VILLAGE_TYPES[rng.next(VILLAGE_TYPES.len())],
-                    VILLAGE_NAMES[rng.next(VILLAGE_NAMES.len())]
-                );
-                let kind = name.split(' ').next().unwrap_or("Thôn");
-                unit_repo::create_village(conn, commune, &name, kind, commune.valid_from)?;
-                villages += 1;
+                let kind = rng.pick(VILLAGE_TYPES);
+                let name = format!("{kind} {}", rng.pick(VILLAGE_NAMES));
+                let v = unit_repo::create_village(conn, commune, &name, kind, commune.valid_from)?;
+                first_village.get_or_insert(v);
             }
         }
+        let first_village = first_village.ok_or("no village was generated")?;
         let accounts = [
             ("admin", "admin", None, "Quản trị hệ thống"),
             (
@@ -136,20 +230,20 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<bool, Failur
                 Some(first_commune.code.as_str()),
                 "Cán bộ xã",
             ),
+            (
+                "totruong",
+                "team_leader",
+                Some(first_village.code.as_str()),
+                "Tổ trưởng",
+            ),
         ];
         for (username, role, area, display) in accounts {
             if crate::users::repo::find_by_username(conn, username)?.is_none() {
                 crate::cli::create_user(conn, username, role, area, Some(display), &password)?;
             }
         }
-        diesel::insert_into(app_meta::table)
-            .values((
-                app_meta::key.eq(MARKER),
-                app_meta::value.eq(chrono::Utc::now().to_rfc3339()),
-            ))
-            .execute(conn)?;
-        tracing::info!(communes = communes.len(), villages, "demo data loaded");
-        Ok(())
+        mark_done(conn, STAGE_UNITS)?;
+        Ok(first_village)
     })?;
 
     println!(
@@ -157,13 +251,137 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<bool, Failur
         province.name
     );
     println!(
-        "Demo accounts: admin (everything), canbo.caobang (province officer), canbo.xa (officer of {}).",
-        first_commune.name
+        "Demo accounts: admin (everything), canbo.caobang (province officer), canbo.xa (officer of {}), totruong (team leader of {}).",
+        first_commune.name, first_village.name
     );
     if generated_password {
         println!("Their password, shown only this once: {password}");
     } else {
         println!("Their password is the value of BANSO_ADMIN_PASSWORD.");
     }
-    Ok(true)
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub teams: usize,
+    pub members: usize,
+    pub households: usize,
+}
+
+/// Generates a team with 3 to 7 members and `per_village` households in
+/// every village given. Inserts go in batches of a thousand rows.
+pub fn generate_registry(
+    conn: &mut PgConnection,
+    villages: &[UnitRow],
+    per_village: std::ops::RangeInclusive<usize>,
+    rng: &mut Lcg,
+) -> Result<Counts, Failure> {
+    let mut counts = Counts::default();
+    let mut team_rows = Vec::new();
+    let mut member_rows = Vec::new();
+    let mut household_rows = Vec::new();
+    let span = per_village.end() - per_village.start() + 1;
+    for village in villages {
+        let commune_id = village.parent_id.ok_or("a village without a commune")?;
+        let team_id = Uuid::now_v7();
+        let team_name = format!("Tổ công nghệ số cộng đồng {}", village.name);
+        team_rows.push((
+            team_id,
+            TeamChanges {
+                village_id: village.id,
+                area_path: village.path.clone(),
+                search_text: text::fold(&team_name),
+                name: team_name,
+                founded_on: chrono::NaiveDate::from_ymd_opt(2025, 8, 1 + rng.next(28) as u32),
+                decision_number: Some(format!("{}/QĐ-UBND", 100 + rng.next(900))),
+                status: "active".into(),
+                dissolved_on: None,
+            },
+        ));
+        for i in 0..3 + rng.next(5) {
+            let full_name = rng.person();
+            let role = match i {
+                0 => "leader",
+                1 => "deputy",
+                _ => "member",
+            };
+            member_rows.push((
+                Uuid::now_v7(),
+                MemberChanges {
+                    team_id,
+                    area_path: village.path.clone(),
+                    search_text: text::fold(&full_name),
+                    full_name,
+                    gender: ["female", "male"][rng.next(2)].into(),
+                    birth_year: Some(1970 + rng.next(38) as i32),
+                    ethnicity: Some(rng.pick(ETHNICITIES).into()),
+                    phone: Some(rng.phone()),
+                    team_role: role.into(),
+                    affiliation: [
+                        "youth_union",
+                        "womens_union",
+                        "commune_police",
+                        "teacher",
+                        "village_head",
+                        "other",
+                    ][rng.next(6)]
+                    .into(),
+                    joined_on: chrono::NaiveDate::from_ymd_opt(2025, 9, 1 + rng.next(28) as u32)
+                        .ok_or("bad date")?,
+                    left_on: None,
+                },
+            ));
+        }
+        for n in 0..per_village.start() + rng.next(span) {
+            let head = rng.person();
+            let code = format!("{}-{:04}", village.code, n + 1);
+            let poverty = ["poor", "near_poor", "not_poor", "not_poor"][rng.next(4)];
+            let mut deprivations = Vec::new();
+            if poverty != "not_poor" {
+                for d in [
+                    "information_access",
+                    "telecom_services",
+                    "health_insurance",
+                    "housing_quality",
+                ] {
+                    if rng.next(3) == 0 {
+                        deprivations.push(Some(d.to_string()));
+                    }
+                }
+            }
+            household_rows.push((
+                Uuid::now_v7(),
+                HouseholdChanges {
+                    village_id: village.id,
+                    commune_id,
+                    area_path: village.path.clone(),
+                    search_text: households::repo::search_text(Some(&head), Some(&code)),
+                    code: Some(code),
+                    head_name: Some(head),
+                    size: 1 + rng.next(8) as i32,
+                    ethnicity: Some(rng.pick(ETHNICITIES).into()),
+                    phone: (rng.next(3) > 0).then(|| rng.phone()),
+                    poverty_status: poverty.into(),
+                    poverty_standard: Some("2022-2025".into()),
+                    survey_year: Some(2024),
+                    deprivations,
+                    has_smartphone: ["yes", "no", "unknown"][rng.next(3)].into(),
+                    has_internet: ["yes", "no", "unknown"][rng.next(3)].into(),
+                },
+            ));
+        }
+    }
+    for chunk in team_rows.chunks(1000) {
+        for (id, t) in chunk {
+            teams::repo::insert(conn, *id, t)?;
+        }
+        counts.teams += chunk.len();
+    }
+    for (id, m) in &member_rows {
+        members::repo::insert(conn, *id, *id, m)?;
+    }
+    counts.members = member_rows.len();
+    counts.households = households::repo::insert_many(conn, &household_rows)?;
+    Ok(counts)
 }

@@ -142,7 +142,7 @@ pub fn load_keys(dir: &Path) -> Result<BTreeMap<String, [u8; 32]>, KeyError> {
     Ok(keys)
 }
 
-fn read_keys(dir: &Path) -> Result<BTreeMap<String, [u8; 32]>, KeyError> {
+pub fn read_keys(dir: &Path) -> Result<BTreeMap<String, [u8; 32]>, KeyError> {
     let mut keys = BTreeMap::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
