@@ -10,6 +10,8 @@
 //! records is filtered by the caller's [`auth::access::Scope`]. Every failure
 //! is an [`error::ApiError`] rendered as an RFC 9457 problem document.
 
+pub mod activities;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

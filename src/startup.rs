@@ -12,10 +12,13 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
-use crate::{auth, catalog, health, households, members, teams, telemetry, units, users};
+use crate::{audit, auth, catalog, health, households, members, teams, telemetry, units, users};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How often committed audit events are linked into the chain.
+pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub struct AppState {
     pub pool: PgPool,
@@ -53,7 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members::routes)
             .configure(households::routes)
             .configure(catalog::routes)
-            .configure(users::routes),
+            .configure(users::routes)
+            .configure(audit::routes),
     );
 }
 
@@ -62,6 +66,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY);
         let state = web::Data::new(AppState {
             pool,
             tokens,

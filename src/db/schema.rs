@@ -9,6 +9,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    assistances (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        team_id -> Uuid,
+        area_path -> Text,
+        visited_on -> Date,
+        member_ids -> Array<Nullable<Uuid>>,
+        kinds -> Array<Nullable<Text>>,
+        outcomes -> Jsonb,
+        notes -> Nullable<Text>,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        accuracy_m -> Nullable<Float4>,
+        recorded_at -> Timestamptz,
+        received_at -> Timestamptz,
+        recorded_by -> Uuid,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_by -> Nullable<Uuid>,
+        status_at -> Nullable<Timestamptz>,
+        body_hash -> Bytea,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        event_id -> Uuid,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_name -> Nullable<Text>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<Text>,
+        unit_id -> Nullable<Uuid>,
+        area_path -> Nullable<Text>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        request_id -> Nullable<Uuid>,
+        address -> Nullable<Text>,
+        content_hash -> Bytea,
+        seq -> Nullable<Int8>,
+        prev_hash -> Nullable<Bytea>,
+        chain_hash -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
     catalog_entries (kind, code) {
         kind -> Text,
         code -> Text,
@@ -95,6 +148,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    period_locks (unit_id, month) {
+        unit_id -> Uuid,
+        month -> Date,
+        area_path -> Text,
+        reason -> Nullable<Text>,
+        locked_by -> Uuid,
+        locked_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -118,6 +182,38 @@ diesel::table! {
         status -> Text,
         dissolved_on -> Nullable<Date>,
         search_text -> Text,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    trainings (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        village_id -> Uuid,
+        area_path -> Text,
+        place -> Nullable<Text>,
+        held_on -> Date,
+        duration_minutes -> Int4,
+        topics -> Array<Nullable<Text>>,
+        trainer_ids -> Array<Nullable<Uuid>>,
+        attendees_total -> Int4,
+        attendees_women -> Int4,
+        attendees_ethnic_minority -> Int4,
+        attendees_poor -> Int4,
+        household_ids -> Array<Nullable<Uuid>>,
+        notes -> Nullable<Text>,
+        recorded_at -> Timestamptz,
+        received_at -> Timestamptz,
+        recorded_by -> Uuid,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_by -> Nullable<Uuid>,
+        status_at -> Nullable<Timestamptz>,
+        body_hash -> Bytea,
         archived_at -> Nullable<Timestamptz>,
         version -> Int4,
         created_at -> Timestamptz,
@@ -169,24 +265,34 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(assistances -> households (household_id));
+diesel::joinable!(assistances -> teams (team_id));
 diesel::joinable!(household_consents -> households (household_id));
 diesel::joinable!(household_consents -> users (recorded_by));
 diesel::joinable!(households -> users (erased_by));
 diesel::joinable!(members -> teams (team_id));
+diesel::joinable!(period_locks -> units (unit_id));
+diesel::joinable!(period_locks -> users (locked_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(teams -> units (village_id));
+diesel::joinable!(trainings -> teams (team_id));
+diesel::joinable!(trainings -> units (village_id));
 diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
+    assistances,
+    audit_events,
     catalog_entries,
     household_consents,
     households,
     login_failures,
     members,
+    period_locks,
     refresh_tokens,
     teams,
+    trainings,
     unit_lineage,
     units,
     users,

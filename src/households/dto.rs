@@ -17,13 +17,15 @@ pub struct HouseholdInput {
     pub size: i32,
     pub ethnicity: Option<String>,
     pub phone: Option<String>,
-    pub poverty_status: PovertyStatus,
+    /// `poor`, `near_poor` or `not_poor`; codes are checked with the other
+    /// fields so that one answer names every bad field.
+    pub poverty_status: String,
     pub poverty_standard: Option<String>,
     pub survey_year: Option<i32>,
     #[serde(default)]
     pub deprivations: Vec<String>,
-    pub has_smartphone: Option<YesNoUnknown>,
-    pub has_internet: Option<YesNoUnknown>,
+    pub has_smartphone: Option<String>,
+    pub has_internet: Option<String>,
     /// On create: the caller has seen the likely duplicates and this is a
     /// different household.
     #[serde(default, skip_serializing)]
@@ -41,13 +43,12 @@ impl HouseholdInput {
             size: r.size,
             ethnicity: r.ethnicity.clone(),
             phone: r.phone.clone(),
-            poverty_status: PovertyStatus::parse(&r.poverty_status)
-                .unwrap_or(PovertyStatus::NotPoor),
+            poverty_status: r.poverty_status.clone(),
             poverty_standard: r.poverty_standard.clone(),
             survey_year: r.survey_year,
             deprivations: r.deprivations.iter().flatten().cloned().collect(),
-            has_smartphone: YesNoUnknown::parse(&r.has_smartphone).ok(),
-            has_internet: YesNoUnknown::parse(&r.has_internet).ok(),
+            has_smartphone: Some(r.has_smartphone.clone()),
+            has_internet: Some(r.has_internet.clone()),
             confirm_new: false,
         }
     }
@@ -111,6 +112,9 @@ pub struct Candidate {
     pub head_name: Option<String>,
     /// Why it matched: `same_code` or `same_head_name`.
     pub reason: &'static str,
+    /// Not sent: candidates outside the caller's area are left out.
+    #[serde(skip)]
+    pub area_path: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -15,7 +15,9 @@ use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use super::repo;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
-use crate::domain::{self, Check, Invalid, Name, Phone, YesNoUnknown, short_text, this_year, year};
+use crate::domain::{
+    self, Check, Invalid, Name, Phone, PovertyStatus, YesNoUnknown, short_text, this_year, year,
+};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
@@ -87,6 +89,17 @@ pub fn check_fields(
         &f("deprivations"),
         domain::deprivations(&input.deprivations),
     );
+    let poverty = check.take(
+        &f("poverty_status"),
+        PovertyStatus::parse(&input.poverty_status),
+    );
+    let mut yes_no = |field: &str, raw: &Option<String>| match raw.as_deref() {
+        None => Some(YesNoUnknown::Unknown),
+        Some(v) => check.take(&f(field), YesNoUnknown::parse(v)),
+    };
+    let smartphone = yes_no("has_smartphone", &input.has_smartphone);
+    let internet = yes_no("has_internet", &input.has_internet);
+    let (poverty, smartphone, internet) = (poverty?, smartphone?, internet?);
     let (code, name, ethnicity, phone, standard, survey_year, deprivations) = (
         code?,
         name?,
@@ -107,20 +120,12 @@ pub fn check_fields(
         size: input.size,
         ethnicity,
         phone: phone.map(Phone::into_inner),
-        poverty_status: input.poverty_status.as_str().into(),
+        poverty_status: poverty.as_str().into(),
         poverty_standard: standard,
         survey_year,
         deprivations: deprivations.into_iter().map(Some).collect(),
-        has_smartphone: input
-            .has_smartphone
-            .unwrap_or(YesNoUnknown::Unknown)
-            .as_str()
-            .into(),
-        has_internet: input
-            .has_internet
-            .unwrap_or(YesNoUnknown::Unknown)
-            .as_str()
-            .into(),
+        has_smartphone: smartphone.as_str().into(),
+        has_internet: internet.as_str().into(),
     })
 }
 
@@ -148,12 +153,67 @@ fn parse(
     }
 }
 
-fn duplicates_conflict(candidates: Vec<super::dto::Candidate>) -> ApiError {
+/// 409 naming the likely duplicates the caller may see; a code already
+/// used elsewhere in the commune is said without naming that household.
+fn duplicates_conflict(scope: &Scope, candidates: Vec<super::dto::Candidate>) -> ApiError {
+    let same_code = candidates.iter().any(|c| c.reason == "same_code");
+    let visible: Vec<_> = candidates
+        .into_iter()
+        .filter(|c| scope.contains_path(&c.area_path))
+        .collect();
+    let detail = if same_code {
+        "another household of this commune has this code; correct the code or update that household"
+    } else {
+        "this looks like a household already registered; send \"confirm_new\": true if it is a different one"
+    };
     ApiError::Conflict {
-        detail: "this looks like a household already registered; send \"confirm_new\": true if it is a different one"
-            .into(),
-        current: Some(json!({ "candidates": candidates })),
+        detail: detail.into(),
+        current: Some(json!({ "candidates": visible })),
     }
+}
+
+/// Creates a household after the duplicate check (API and sync).
+pub fn create_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: Uuid,
+    input: &HouseholdInput,
+) -> Result<HouseholdRow, ApiError> {
+    let changes = parse(conn, scope, input)?;
+    let candidates = repo::likely_duplicates(conn, &changes, None)?;
+    // The same code is never a new household; the same name may be.
+    if candidates.iter().any(|c| c.reason == "same_code")
+        || (!candidates.is_empty() && !input.confirm_new)
+    {
+        return Err(duplicates_conflict(scope, candidates));
+    }
+    repo::insert(conn, id, &changes)
+}
+
+/// Applies a merge patch to a household the caller may change (API and sync).
+pub fn update_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: Uuid,
+    expected: i32,
+    patch: Value,
+) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
+    let current = repo::get_for_update(conn, scope, id)?;
+    if current.version != expected {
+        return Err(records::stale(&HouseholdDto::from(current)));
+    }
+    refuse_erased(&current)?;
+    let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
+    let changes = parse(conn, scope, &input)?;
+    let clashes: Vec<_> = repo::likely_duplicates(conn, &changes, Some(id))?
+        .into_iter()
+        .filter(|c| c.reason == "same_code")
+        .collect();
+    if !clashes.is_empty() {
+        return Err(duplicates_conflict(scope, clashes));
+    }
+    let updated = repo::update(conn, id, &changes)?;
+    Ok((current, updated))
 }
 
 pub async fn list(
@@ -202,15 +262,7 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let changes = parse(conn, &scope, &input)?;
-            let candidates = repo::likely_duplicates(conn, &changes, None)?;
-            // The same code is never a new household; the same name may be.
-            if candidates.iter().any(|c| c.reason == "same_code")
-                || (!candidates.is_empty() && !input.confirm_new)
-            {
-                return Err(duplicates_conflict(candidates));
-            }
-            repo::insert(conn, Uuid::now_v7(), &changes)
+            create_in(conn, &scope, Uuid::now_v7(), &input)
         })
     })
     .await?;
@@ -241,21 +293,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&HouseholdDto::from(current)));
-            }
-            refuse_erased(&current)?;
-            let input = records::apply_patch(&HouseholdInput::from_row(&current), body)?;
-            let changes = parse(conn, &scope, &input)?;
-            let clashes: Vec<_> = repo::likely_duplicates(conn, &changes, Some(id))?
-                .into_iter()
-                .filter(|c| c.reason == "same_code")
-                .collect();
-            if !clashes.is_empty() {
-                return Err(duplicates_conflict(clashes));
-            }
-            repo::update(conn, id, &changes)
+            update_in(conn, &scope, id, expected, body).map(|(_, updated)| updated)
         })
     })
     .await?;

@@ -18,7 +18,7 @@ use super::repo;
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::{households, units};
-use crate::domain::{Check, PovertyStatus, YesNoUnknown};
+use crate::domain::Check;
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
 use crate::units::model::UnitRow;
@@ -136,18 +136,14 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
         let mut bad = |field: &str, message: String| {
             errors.push(FieldError::new(field, "invalid", message).at_line(line));
         };
+        // Numbers are read here; everything else is checked with the API's
+        // own rules in `check_fields`. An unreadable size is reported once:
+        // the row goes on with a valid placeholder.
         let size = match get("size").parse::<i32>() {
             Ok(n) => n,
             Err(_) => {
                 bad("size", "must be a whole number".into());
-                0
-            }
-        };
-        let poverty_status = match PovertyStatus::parse(&get("poverty_status")) {
-            Ok(p) => p,
-            Err(e) => {
-                bad("poverty_status", e.message);
-                PovertyStatus::NotPoor
+                1
             }
         };
         let survey_year = match opt("survey_year").map(|y| y.parse::<i32>()) {
@@ -158,17 +154,6 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
                 None
             }
         };
-        let mut yes_no = |col: &str| match opt(col).map(|v| YesNoUnknown::parse(&v.to_lowercase()))
-        {
-            None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err(e)) => {
-                bad(col, e.message);
-                None
-            }
-        };
-        let has_smartphone = yes_no("has_smartphone");
-        let has_internet = yes_no("has_internet");
         rows.push(Row {
             line,
             village_code: get("village_code"),
@@ -179,7 +164,7 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
                 size,
                 ethnicity: opt("ethnicity"),
                 phone: opt("phone"),
-                poverty_status,
+                poverty_status: get("poverty_status").to_lowercase(),
                 poverty_standard: opt("poverty_standard"),
                 survey_year,
                 deprivations: get("deprivations")
@@ -187,8 +172,8 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
                     .filter(|d| !d.is_empty())
                     .map(str::to_string)
                     .collect(),
-                has_smartphone,
-                has_internet,
+                has_smartphone: opt("has_smartphone").map(|v| v.to_lowercase()),
+                has_internet: opt("has_internet").map(|v| v.to_lowercase()),
                 confirm_new: false,
             },
         });
@@ -240,7 +225,10 @@ fn check_rows(
             .ok_or_else(|| ApiError::internal("a village without a commune"))?;
         changes.area_path = village.path.clone();
         if let Some(code) = &changes.code
-            && let Some(first) = seen_codes.insert((changes.commune_id, code.clone()), row.line)
+            && let first = *seen_codes
+                .entry((changes.commune_id, code.clone()))
+                .or_insert(row.line)
+            && first != row.line
         {
             errors.push(
                 FieldError::new(

@@ -109,7 +109,7 @@ pub fn likely_duplicates(
     let by_name = households::village_id
         .eq(changes.village_id)
         .and(households::search_text.like(name_prefix));
-    type Found = (Uuid, Uuid, Option<String>, Option<String>, Uuid);
+    type Found = (Uuid, Uuid, Option<String>, Option<String>, Uuid, String);
     let rows: Vec<Found> = match &changes.code {
         Some(code) => query.filter(
             by_name.or(households::commune_id
@@ -124,22 +124,29 @@ pub fn likely_duplicates(
         households::code,
         households::head_name,
         households::commune_id,
+        households::area_path,
     ))
     .limit(20)
     .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, village_id, code, head_name, commune_id)| Candidate {
-            reason: if code.is_some() && code == changes.code && commune_id == changes.commune_id {
-                "same_code"
-            } else {
-                "same_head_name"
+        .map(
+            |(id, village_id, code, head_name, commune_id, area_path)| Candidate {
+                reason: if code.is_some()
+                    && code == changes.code
+                    && commune_id == changes.commune_id
+                {
+                    "same_code"
+                } else {
+                    "same_head_name"
+                },
+                id,
+                village_id,
+                code,
+                head_name,
+                area_path,
             },
-            id,
-            village_id,
-            code,
-            head_name,
-        })
+        )
         .collect())
 }
 

@@ -13,12 +13,14 @@ use crate::pagination::{self, Page};
 pub struct MemberInput {
     pub team_id: Uuid,
     pub full_name: String,
-    pub gender: Gender,
+    /// Codes are read as text and checked with the other fields, so one
+    /// answer names every bad field.
+    pub gender: String,
     pub birth_year: Option<i32>,
     pub ethnicity: Option<String>,
     pub phone: Option<String>,
-    pub team_role: TeamRole,
-    pub affiliation: Affiliation,
+    pub team_role: String,
+    pub affiliation: String,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
 }
@@ -28,12 +30,12 @@ impl From<&MemberRow> for MemberInput {
         MemberInput {
             team_id: r.team_id,
             full_name: r.full_name.clone(),
-            gender: Gender::parse(&r.gender).unwrap_or(Gender::Other),
+            gender: r.gender.clone(),
             birth_year: r.birth_year,
             ethnicity: r.ethnicity.clone(),
             phone: r.phone.clone(),
-            team_role: TeamRole::parse(&r.team_role).unwrap_or(TeamRole::Member),
-            affiliation: Affiliation::parse(&r.affiliation).unwrap_or(Affiliation::Other),
+            team_role: r.team_role.clone(),
+            affiliation: r.affiliation.clone(),
             joined_on: r.joined_on,
             left_on: r.left_on,
         }

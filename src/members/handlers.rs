@@ -11,7 +11,9 @@ use super::model::{MemberChanges, MemberRow};
 use super::repo;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
-use crate::domain::{Check, Invalid, Name, Phone, short_text, this_year, year};
+use crate::domain::{
+    Affiliation, Check, Gender, Invalid, Name, Phone, TeamRole, short_text, this_year, year,
+};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
@@ -34,8 +36,19 @@ pub fn team_in_scope(
     scope: &Scope,
     team_id: Uuid,
 ) -> Result<Result<TeamRow, Invalid>, ApiError> {
+    team_visible(conn, scope, team_id, true)
+}
+
+/// A team inside the scope; with `joining`, it must also be active and not
+/// archived (a membership that only ends may belong to a dissolved team).
+fn team_visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    team_id: Uuid,
+    joining: bool,
+) -> Result<Result<TeamRow, Invalid>, ApiError> {
     match crate::teams::repo::get(conn, scope, team_id) {
-        Ok(t) if t.archived_at.is_some() || t.status != "active" => Ok(Err(Invalid {
+        Ok(t) if joining && (t.archived_at.is_some() || t.status != "active") => Ok(Err(Invalid {
             code: "team_not_active",
             message: "the team is dissolved or archived".into(),
         })),
@@ -48,15 +61,19 @@ pub fn team_in_scope(
     }
 }
 
+/// Checks a membership and turns it into the columns to write; `joining`
+/// when it starts now (create, or the new side of a move).
 fn parse(
     conn: &mut PgConnection,
     scope: &Scope,
     input: MemberInput,
+    joining: bool,
 ) -> Result<MemberChanges, ApiError> {
     let mut check = Check::new();
-    let team = team_in_scope(conn, scope, input.team_id)?;
+    let team = team_visible(conn, scope, input.team_id, joining)?;
     let team = check.take("team_id", team);
     let name = check.take("full_name", Name::parse(&input.full_name));
+    let gender = check.take("gender", Gender::parse(&input.gender));
     let birth_year = check.take_opt("birth_year", input.birth_year, |y| {
         year(y, this_year() - 100, this_year() - 10)
     });
@@ -67,6 +84,8 @@ fn parse(
     let phone = check.take_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| {
         Phone::parse(&p)
     });
+    let team_role = check.take("team_role", TeamRole::parse(&input.team_role));
+    let affiliation = check.take("affiliation", Affiliation::parse(&input.affiliation));
     if input.joined_on > crate::units::repo::today() {
         check.fail("joined_on", "in_future", "must not be in the future");
     }
@@ -74,8 +93,25 @@ fn parse(
         check.fail("left_on", "before_joining", "must not be before joined_on");
     }
     check.finish()?;
-    let (Some(team), Some(name), Some(birth_year), Some(ethnicity), Some(phone)) =
-        (team, name, birth_year, ethnicity, phone)
+    let (
+        Some(team),
+        Some(name),
+        Some(gender),
+        Some(birth_year),
+        Some(ethnicity),
+        Some(phone),
+        Some(team_role),
+        Some(affiliation),
+    ) = (
+        team,
+        name,
+        gender,
+        birth_year,
+        ethnicity,
+        phone,
+        team_role,
+        affiliation,
+    )
     else {
         return Err(ApiError::internal(
             "member input passed its check with a missing field",
@@ -86,12 +122,12 @@ fn parse(
         area_path: team.area_path,
         search_text: text::fold(name.as_str()),
         full_name: name.into_inner(),
-        gender: input.gender.as_str().into(),
+        gender: gender.as_str().into(),
         birth_year,
         ethnicity,
         phone: phone.map(Phone::into_inner),
-        team_role: input.team_role.as_str().into(),
-        affiliation: input.affiliation.as_str().into(),
+        team_role: team_role.as_str().into(),
+        affiliation: affiliation.as_str().into(),
         joined_on: input.joined_on,
         left_on: input.left_on,
     })
@@ -156,7 +192,7 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let changes = parse(conn, &scope, input)?;
+            let changes = parse(conn, &scope, input, true)?;
             repo::insert(conn, Uuid::now_v7(), Uuid::now_v7(), &changes)
         })
     })
@@ -190,7 +226,7 @@ pub async fn update(
                     "move a member to another team with POST /members/{id}/move, which keeps the history",
                 ));
             }
-            let changes = parse(conn, &scope, input)?;
+            let changes = parse(conn, &scope, input, false)?;
             repo::update(conn, id, &changes)
         })
     })
@@ -231,19 +267,24 @@ pub async fn move_to_team(
                     "must not be before the member joined",
                 );
             }
+            if body.on > crate::units::repo::today() {
+                check.fail("on", "in_future", "must not be in the future");
+            }
             check.finish()?;
             let mut old = MemberInput::from(&current);
             old.left_on = Some(body.on);
-            let closing = parse(conn, &scope, old.clone())?;
+            let closing = parse(conn, &scope, old.clone(), false)?;
             repo::update(conn, id, &closing)?;
             let new = MemberInput {
                 team_id: body.team_id,
-                team_role: body.team_role.unwrap_or(old.team_role),
+                team_role: body
+                    .team_role
+                    .map_or(old.team_role.clone(), |r| r.as_str().to_string()),
                 joined_on: body.on,
                 left_on: None,
                 ..old
             };
-            let opening = parse(conn, &scope, new)?;
+            let opening = parse(conn, &scope, new, true)?;
             repo::insert(conn, Uuid::now_v7(), current.person_id, &opening)
         })
     })

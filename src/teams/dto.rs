@@ -15,7 +15,8 @@ pub struct TeamInput {
     pub name: String,
     pub founded_on: Option<NaiveDate>,
     pub decision_number: Option<String>,
-    pub status: Option<TeamStatus>,
+    /// `active` (default) or `dissolved`, checked with the other fields.
+    pub status: Option<String>,
     pub dissolved_on: Option<NaiveDate>,
 }
 
@@ -26,7 +27,7 @@ impl From<&TeamRow> for TeamInput {
             name: r.name.clone(),
             founded_on: r.founded_on,
             decision_number: r.decision_number.clone(),
-            status: TeamStatus::parse(&r.status).ok(),
+            status: Some(r.status.clone()),
             dissolved_on: r.dissolved_on,
         }
     }

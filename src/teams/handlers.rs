@@ -40,7 +40,12 @@ fn parse(
         "decision_number",
         short_text(input.decision_number.as_deref().unwrap_or(""), 100),
     );
-    let status = input.status.unwrap_or(TeamStatus::Active);
+    let status = match input.status.as_deref() {
+        None => TeamStatus::Active,
+        Some(s) => check
+            .take("status", TeamStatus::parse(s))
+            .unwrap_or(TeamStatus::Active),
+    };
     let today = crate::units::repo::today();
     if input.founded_on.is_some_and(|d| d > today) {
         check.fail("founded_on", "in_future", "must not be in the future");
@@ -159,6 +164,14 @@ pub async fn update(
                 return Err(records::stale(&TeamDto::from(current)));
             }
             let input = records::apply_patch(&TeamInput::from(&current), body)?;
+            if input.village_id != current.village_id {
+                // Members and records hang on the team's village.
+                return Err(ApiError::validation(
+                    "village_id",
+                    "immutable",
+                    "a team's village does not change; dissolve the team and found one in the other village",
+                ));
+            }
             let changes = parse(conn, &scope, input)?;
             repo::update(conn, id, &changes)
         })

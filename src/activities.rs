@@ -1,0 +1,140 @@
+//! What training sessions and assistance visits share: the client's id and
+//! the hash that tells a resend from a different record, who may edit
+//! what, the verification states, and reporting-month locks.
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::audit::record::canonical;
+use crate::auth::{AuthUser, Role};
+use crate::db::schema::{period_locks, units};
+use crate::error::ApiError;
+
+/// The hash of a request body, independent of key order and spacing.
+pub fn body_hash(body: &Value) -> Vec<u8> {
+    let mut text = String::new();
+    canonical(body, &mut text);
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+/// How a create was answered: stored now, or stored before from the same
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Created {
+    Created,
+    AlreadyHad,
+}
+
+/// The same id sent with another body.
+pub fn id_reused<T: Serialize>(current: &T) -> ApiError {
+    ApiError::Conflict {
+        detail: "a different record was already sent with this id".into(),
+        current: serde_json::to_value(current).ok(),
+    }
+}
+
+crate::code_enum!(Status {
+    Submitted = "submitted",
+    Verified = "verified",
+    Rejected = "rejected",
+});
+
+/// Whether `user` may change a record in `status` recorded by `recorded_by`.
+/// The record is already known to lie inside the caller's scope.
+pub fn check_editable(user: &AuthUser, recorded_by: Uuid, status: &str) -> Result<(), ApiError> {
+    let allowed = match user.role {
+        Role::Admin | Role::TeamLeader => true,
+        Role::Member => recorded_by == user.id,
+        Role::Officer => false,
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(match user.role {
+            Role::Member => "members change only the records they made".into(),
+            _ => "officers verify, reject and reopen records; they do not edit them".into(),
+        }));
+    }
+    if status == Status::Verified.as_str() {
+        return Err(ApiError::conflict(
+            "the record is verified and read-only; an officer can reopen it",
+        ));
+    }
+    Ok(())
+}
+
+/// The roles that record activities.
+pub const RECORDERS: &[Role] = &[Role::Admin, Role::TeamLeader, Role::Member];
+/// The roles that verify, reject, reopen and lock.
+pub const CHECKERS: &[Role] = &[Role::Admin, Role::Officer];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// A reason of 1 to 500 characters, required for rejecting and reopening.
+pub fn reason(body: &ReasonBody) -> Result<String, ApiError> {
+    crate::domain::short_text(body.reason.as_deref().unwrap_or(""), 500)
+        .map_err(|e| ApiError::validation("reason", e.code, e.message))?
+        .ok_or_else(|| ApiError::validation("reason", "required", "give the reason"))
+}
+
+/// The first day of `date`'s month.
+pub fn month_of(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+/// Every ancestor-or-self path of a materialised path.
+pub fn ancestor_paths(path: &str) -> Vec<String> {
+    path.match_indices('/')
+        .map(|(i, _)| path[..=i].to_string())
+        .collect()
+}
+
+/// 409 when the month of `date` is locked for the record's unit or any unit
+/// above it.
+pub fn check_not_locked(conn: &mut PgConnection, area_path: &str, date: NaiveDate) -> Result<(), ApiError> {
+    let lock: Option<(Uuid, NaiveDate)> = period_locks::table
+        .filter(period_locks::month.eq(month_of(date)))
+        .filter(period_locks::area_path.eq_any(ancestor_paths(area_path)))
+        .select((period_locks::unit_id, period_locks::month))
+        .first(conn)
+        .optional()?;
+    match lock {
+        None => Ok(()),
+        Some((unit_id, month)) => {
+            let name: String = units::table.find(unit_id).select(units::name).first(conn)?;
+            Err(ApiError::Conflict {
+                detail: format!("{} is locked for {} by {name}", month.format("%Y-%m"), month.format("%m/%Y")),
+                current: Some(serde_json::json!({
+                    "lock": { "unit_id": unit_id, "unit_name": name, "month": month.format("%Y-%m").to_string() }
+                })),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_ignores_key_order_and_spacing() {
+        let a: Value = serde_json::from_str(r#"{"a":1,"b":[1,2]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{ "b": [1, 2], "a": 1 }"#).unwrap();
+        let c: Value = serde_json::from_str(r#"{"a":2,"b":[1,2]}"#).unwrap();
+        assert_eq!(body_hash(&a), body_hash(&b));
+        assert_ne!(body_hash(&a), body_hash(&c));
+    }
+
+    #[test]
+    fn ancestors_of_a_path() {
+        assert_eq!(ancestor_paths("aa/bb/cc/"), vec!["aa/", "aa/bb/", "aa/bb/cc/"]);
+    }
+}

@@ -1,0 +1,125 @@
+//! `GET /audit` and `GET /audit/verify`.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::chain;
+use crate::auth::{AuthUser, Role, Scope};
+use crate::db;
+use crate::db::schema::{audit_events, units};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    pub unit_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditDto {
+    pub id: i64,
+    pub event_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub request_id: Option<Uuid>,
+    pub address: Option<String>,
+    pub seq: Option<i64>,
+}
+
+/// Newest first. Officers see the events of their area; events with no
+/// area (logins, accounts of admins) only admins see.
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::Officer])?;
+    let q = query.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let before = pagination::decode::<i64>(q.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        let mut query = audit_events::table.into_boxed();
+        if let Scope::Subtree { lo, hi } = &scope {
+            query = query
+                .filter(audit_events::area_path.ge(lo.clone()))
+                .filter(audit_events::area_path.lt(hi.clone()));
+        }
+        if let Some(unit) = q.unit_id {
+            let path: Option<String> = units::table
+                .find(unit)
+                .select(units::path)
+                .first(conn)
+                .optional()?;
+            match path.map(|p| Scope::from_path(&p)) {
+                Some(Scope::Subtree { lo, hi }) => {
+                    query = query
+                        .filter(audit_events::area_path.ge(lo))
+                        .filter(audit_events::area_path.lt(hi));
+                }
+                _ => query = query.filter(audit_events::id.lt(0)),
+            }
+        }
+        if let Some(a) = q.actor_id {
+            query = query.filter(audit_events::actor_id.eq(a));
+        }
+        if let Some(e) = q.entity {
+            query = query.filter(audit_events::entity.eq(e));
+        }
+        if let Some(e) = q.entity_id {
+            query = query.filter(audit_events::entity_id.eq(e));
+        }
+        if let Some(a) = q.action {
+            query = query.filter(audit_events::action.eq(a));
+        }
+        if let Some(f) = q.from {
+            query = query.filter(audit_events::at.ge(f));
+        }
+        if let Some(t) = q.to {
+            query = query.filter(audit_events::at.lt(t));
+        }
+        if let Some(b) = before {
+            query = query.filter(audit_events::id.lt(b));
+        }
+        Ok(query
+            .order(audit_events::id.desc())
+            .limit(limit + 1)
+            .select(AuditDto::as_select())
+            .load(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id)))
+}
+
+/// Links what is pending, then recomputes the whole chain.
+pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let verdict = db::run(&state.pool, |conn| {
+        chain::link_pending(conn)?;
+        chain::verify(conn)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(verdict))
+}
