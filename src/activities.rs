@@ -99,7 +99,11 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
 
 /// 409 when the month of `date` is locked for the record's unit or any unit
 /// above it.
-pub fn check_not_locked(conn: &mut PgConnection, area_path: &str, date: NaiveDate) -> Result<(), ApiError> {
+pub fn check_not_locked(
+    conn: &mut PgConnection,
+    area_path: &str,
+    date: NaiveDate,
+) -> Result<(), ApiError> {
     let lock: Option<(Uuid, NaiveDate)> = period_locks::table
         .filter(period_locks::month.eq(month_of(date)))
         .filter(period_locks::area_path.eq_any(ancestor_paths(area_path)))
@@ -111,7 +115,11 @@ pub fn check_not_locked(conn: &mut PgConnection, area_path: &str, date: NaiveDat
         Some((unit_id, month)) => {
             let name: String = units::table.find(unit_id).select(units::name).first(conn)?;
             Err(ApiError::Conflict {
-                detail: format!("{} is locked for {} by {name}", month.format("%Y-%m"), month.format("%m/%Y")),
+                detail: format!(
+                    "{} is locked for {} by {name}",
+                    month.format("%Y-%m"),
+                    month.format("%m/%Y")
+                ),
                 current: Some(serde_json::json!({
                     "lock": { "unit_id": unit_id, "unit_name": name, "month": month.format("%Y-%m").to_string() }
                 })),
@@ -135,6 +143,9 @@ mod tests {
 
     #[test]
     fn ancestors_of_a_path() {
-        assert_eq!(ancestor_paths("aa/bb/cc/"), vec!["aa/", "aa/bb/", "aa/bb/cc/"]);
+        assert_eq!(
+            ancestor_paths("aa/bb/cc/"),
+            vec!["aa/", "aa/bb/", "aa/bb/cc/"]
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! is an [`error::ApiError`] rendered as an RFC 9457 problem document.
 
 pub mod activities;
+pub mod assistances;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -24,10 +25,13 @@ pub mod health;
 pub mod households;
 pub mod members;
 pub mod pagination;
+pub mod periods;
 pub mod records;
 pub mod startup;
+pub mod sync;
 pub mod teams;
 pub mod telemetry;
 pub mod text;
+pub mod trainings;
 pub mod units;
 pub mod users;

@@ -106,6 +106,14 @@ pub fn unit_filter<T: 'static>(
     }))
 }
 
+/// The unit a materialised path ends with (the record's village).
+pub fn last_unit(path: &str) -> Option<Uuid> {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .and_then(|hex| Uuid::parse_str(hex).ok())
+}
+
 /// The version an update is based on: `If-Match` (an ETag this service
 /// sent) or the body's `version`.
 pub fn expected_version(req: &HttpRequest, body_version: Option<i64>) -> Result<i32, ApiError> {

@@ -12,7 +12,10 @@ use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
-use crate::{audit, auth, catalog, health, households, members, teams, telemetry, units, users};
+use crate::{
+    assistances, audit, auth, catalog, health, households, members, periods, sync, teams,
+    telemetry, trainings, units, users,
+};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -57,7 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(households::routes)
             .configure(catalog::routes)
             .configure(users::routes)
-            .configure(audit::routes),
+            .configure(audit::routes)
+            .configure(assistances::routes)
+            .configure(trainings::routes)
+            .configure(periods::routes)
+            .configure(sync::routes),
     );
 }
 

@@ -33,10 +33,15 @@ fn request_parts(req: &HttpRequest) -> (Option<Uuid>, Option<String>) {
 
 impl Ctx {
     pub fn user(user: &AuthUser, req: &HttpRequest) -> Ctx {
+        Ctx::account(user.id, req)
+    }
+
+    /// An account acting, known by its id (a login, before any token).
+    pub fn account(user_id: Uuid, req: &HttpRequest) -> Ctx {
         let (request_id, address) = request_parts(req);
         Ctx {
             actor_kind: "user",
-            actor_id: Some(user.id),
+            actor_id: Some(user_id),
             actor_name: None,
             request_id,
             address,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{AuthUser, Role, password, repo};
+use crate::audit::{self, Ctx, Event};
 use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -112,7 +113,19 @@ pub async fn login(
 
     let Some(user) = verified else {
         let (u, a) = (username, address);
-        db::run(&state.pool, move |conn| repo::record_failure(conn, &u, &a)).await?;
+        let ctx = Ctx::anonymous(&u, &req);
+        db::run(&state.pool, move |conn| {
+            conn.transaction(|conn| {
+                repo::record_failure(conn, &u, &a)?;
+                let e = Event {
+                    action: "login_failed",
+                    entity: "user",
+                    ..Event::default()
+                };
+                audit::record(conn, &ctx, e)
+            })
+        })
+        .await?;
         tracing::info!("login failed");
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
     };
@@ -121,10 +134,19 @@ pub async fn login(
     let (secret, hash) = repo::new_refresh_secret()?;
     let ttl = state.settings.refresh_token_ttl;
     let user_id = user.id;
+    let ctx = Ctx::account(user_id, &req);
+    let area = user.area_unit_id;
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::clear_failures(conn, &username)?;
-            repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)
+            repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
+            let mut e = Event::new("login", "user", user_id);
+            e.unit_id = area;
+            e.area_path = match area {
+                Some(a) => Some(crate::units::repo::get(conn, a)?.path),
+                None => None,
+            };
+            audit::record(conn, &ctx, e)
         })
     })
     .await?;
@@ -199,13 +221,19 @@ pub async fn refresh(
 
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
+    // Whose token it is is known only inside; the request's id and address
+    // are taken now.
+    let mut ctx = Ctx::account(Uuid::nil(), &req);
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
                 repo::revoke_family(conn, stored.family_id)?;
+                ctx.actor_id = Some(stored.user_id);
+                audit::record(conn, &ctx, Event::new("logout", "user", stored.user_id))?;
             }
             Ok(())
         })

@@ -1,10 +1,11 @@
 //! `/catalog/assistance-kinds` and `/catalog/training-topics`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Role};
 use crate::db;
 use crate::db::schema::catalog_entries;
@@ -103,6 +104,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     kind: web::Path<String>,
     body: web::Json<NewEntry>,
 ) -> Result<HttpResponse, ApiError> {
@@ -119,22 +121,30 @@ pub async fn create(
             "catalogue entry passed its check with a missing name",
         ));
     };
+    let ctx = Ctx::user(&user, &req);
     let entry = db::run(&state.pool, move |conn| {
-        diesel::insert_into(catalog_entries::table)
-            .values((
-                catalog_entries::kind.eq(kind),
-                catalog_entries::code.eq(&body.code),
-                catalog_entries::name_vi.eq(name_vi.as_str()),
-                catalog_entries::name_en.eq(name_en.as_str()),
-            ))
-            .returning(Entry::as_returning())
-            .get_result(conn)
-            .map_err(|e| match ApiError::from(e) {
-                ApiError::Conflict { .. } => {
-                    ApiError::conflict(format!("code {} is already in the catalogue", body.code))
-                }
-                other => other,
-            })
+        conn.transaction(|conn| {
+            let entry: Entry = diesel::insert_into(catalog_entries::table)
+                .values((
+                    catalog_entries::kind.eq(kind),
+                    catalog_entries::code.eq(&body.code),
+                    catalog_entries::name_vi.eq(name_vi.as_str()),
+                    catalog_entries::name_en.eq(name_en.as_str()),
+                ))
+                .returning(Entry::as_returning())
+                .get_result(conn)
+                .map_err(|e| match ApiError::from(e) {
+                    ApiError::Conflict { .. } => ApiError::conflict(format!(
+                        "code {} is already in the catalogue",
+                        body.code
+                    )),
+                    other => other,
+                })?;
+            let e = Event::new("create", "catalog_entry", format!("{kind}/{}", entry.code))
+                .after(&entry);
+            audit::record(conn, &ctx, e)?;
+            Ok(entry)
+        })
     })
     .await?;
     Ok(HttpResponse::Created().json(entry))
@@ -143,6 +153,7 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Json<EntryPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -159,6 +170,7 @@ pub async fn update(
             "catalogue patch passed its check with a missing name",
         ));
     };
+    let ctx = Ctx::user(&user, &req);
     let entry = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let target = catalog_entries::table.find((kind, &code));
@@ -168,15 +180,22 @@ pub async fn update(
                 Some(false) => None,
                 None => current.retired_at,
             };
-            Ok(diesel::update(target)
+            let entry: Entry = diesel::update(target)
                 .set((
-                    catalog_entries::name_vi.eq(name_vi.map_or(current.name_vi, Name::into_inner)),
-                    catalog_entries::name_en.eq(name_en.map_or(current.name_en, Name::into_inner)),
+                    catalog_entries::name_vi
+                        .eq(name_vi.map_or(current.name_vi.clone(), Name::into_inner)),
+                    catalog_entries::name_en
+                        .eq(name_en.map_or(current.name_en.clone(), Name::into_inner)),
                     catalog_entries::retired_at.eq(retired_at),
                     catalog_entries::updated_at.eq(diesel::dsl::now),
                 ))
                 .returning(Entry::as_returning())
-                .get_result(conn)?)
+                .get_result(conn)?;
+            let e = Event::new("update", "catalog_entry", format!("{kind}/{code}"))
+                .before(&current)
+                .after(&entry);
+            audit::record(conn, &ctx, e)?;
+            Ok(entry)
         })
     })
     .await?;

@@ -13,6 +13,7 @@ use super::dto::{
 };
 use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use super::repo;
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{
@@ -27,6 +28,23 @@ use crate::startup::AppState;
 /// their area.
 pub const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
 const ERASERS: &[Role] = &[Role::Admin, Role::Officer];
+
+const ENTITY: &str = "household";
+
+fn event(action: &'static str, row: &HouseholdRow) -> Event {
+    Event::new(action, ENTITY, row.id).at(row.village_id, &row.area_path)
+}
+
+/// Reads of personal data are recorded too. Their transaction commits
+/// without waiting for the disk: a read must stay as fast as a read, and
+/// at worst the last fraction of a second of read events is lost in a
+/// crash of the database server itself.
+fn read_event(conn: &mut PgConnection, ctx: &Ctx, event: Event) -> Result<(), ApiError> {
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+        audit::record(conn, ctx, event)
+    })
+}
 
 fn respond(status: StatusCode, row: HouseholdRow) -> HttpResponse {
     HttpResponse::build(status)
@@ -219,6 +237,7 @@ pub fn update_in(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     params: web::Query<ListParams>,
     filters: web::Query<HouseholdFilters>,
 ) -> Result<HttpResponse, ApiError> {
@@ -230,9 +249,22 @@ pub async fn list(
     }
     let limit = pagination::limit(params.limit)?;
     let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let ctx = Ctx::user(&user, &req);
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        repo::list(conn, &scope, &params, &filters, after, limit)
+        let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        read_event(
+            conn,
+            &ctx,
+            Event {
+                action: "read",
+                entity: ENTITY,
+                ..Event::default()
+            }
+            .after(json!({ "ids": ids, "unit_id": params.unit_id, "q": params.q.is_some() })),
+        )?;
+        Ok(rows)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page(rows, limit)))
@@ -241,12 +273,16 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        repo::get(conn, &scope, id)
+        let row = repo::get(conn, &scope, id)?;
+        read_event(conn, &ctx, event("read", &row))?;
+        Ok(row)
     })
     .await?;
     Ok(respond(StatusCode::OK, row))
@@ -255,14 +291,22 @@ pub async fn get(
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     body: web::Json<HouseholdInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            create_in(conn, &scope, Uuid::now_v7(), &input)
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            audit::record(
+                conn,
+                &ctx,
+                event("create", &row).after(HouseholdDto::from(row.clone())),
+            )?;
+            Ok(row)
         })
     })
     .await?;
@@ -290,10 +334,16 @@ pub async fn update(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            update_in(conn, &scope, id, expected, body).map(|(_, updated)| updated)
+            let (before, row) = update_in(conn, &scope, id, expected, body)?;
+            let e = event("update", &row)
+                .before(HouseholdDto::from(before))
+                .after(HouseholdDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -313,6 +363,7 @@ pub async fn archive(
         .contains_key(header::IF_MATCH)
         .then(|| records::expected_version(&req, None))
         .transpose()?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -323,7 +374,13 @@ pub async fn archive(
             if current.archived_at.is_some() {
                 return Ok(current);
             }
-            repo::archive(conn, id)
+            let row = repo::archive(conn, id)?;
+            audit::record(
+                conn,
+                &ctx,
+                event("archive", &row).before(HouseholdDto::from(current)),
+            )?;
+            Ok(row)
         })
     })
     .await?;
@@ -349,6 +406,7 @@ pub async fn consents(
 pub async fn record_consent(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -378,12 +436,13 @@ pub async fn record_consent(
             "consent passed its check with a missing field",
         ));
     };
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let household = repo::get_for_update(conn, &scope, id)?;
             refuse_erased(&household)?;
-            repo::add_consent(
+            let row = repo::add_consent(
                 conn,
                 &ConsentRow {
                     id: Uuid::now_v7(),
@@ -396,7 +455,10 @@ pub async fn record_consent(
                     recorded_by: user.id,
                     recorded_at: chrono::Utc::now(),
                 },
-            )
+            )?;
+            let e = event("consent", &household).after(ConsentDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -407,14 +469,17 @@ pub async fn record_consent(
 pub async fn export(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let id = id.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let (household, consents) = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let household = repo::get(conn, &scope, id)?;
         let consents = repo::consents(conn, id)?;
+        audit::record(conn, &ctx, event("export", &household))?;
         Ok((household, consents))
     })
     .await?;
@@ -445,6 +510,7 @@ pub async fn erase(
     let reason = short_text(&body.reason, 500)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| ApiError::validation("reason", "required", "say why the data is erased"))?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -453,7 +519,12 @@ pub async fn erase(
                 return Err(records::stale(&HouseholdDto::from(current)));
             }
             refuse_erased(&current)?;
-            repo::erase(conn, id, user.id, &reason)
+            let row = repo::erase(conn, id, user.id, &reason)?;
+            // The event names the household and the reason, never the
+            // personal data that was erased.
+            let e = event("erase", &row).after(json!({ "reason": reason }));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;

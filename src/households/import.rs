@@ -15,6 +15,7 @@ use super::dto::HouseholdInput;
 use super::handlers::{WRITERS, check_fields};
 use super::model::HouseholdChanges;
 use super::repo;
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::{households, units};
@@ -314,6 +315,7 @@ pub async fn handle(
             "the file has no rows",
         ));
     }
+    let ctx = Ctx::user(&user, &req);
     let inserted = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -321,7 +323,20 @@ pub async fn handle(
             if !errors.is_empty() {
                 return Err(report(errors));
             }
-            repo::insert_many(conn, &checked)
+            let inserted = repo::insert_many(conn, &checked)?;
+            let ids: Vec<Uuid> = checked.iter().map(|(id, _)| *id).collect();
+            let mut e = Event {
+                action: "import",
+                entity: "household",
+                ..Event::default()
+            }
+            .after(json!({ "inserted": inserted, "ids": ids }));
+            if let Scope::Subtree { lo, .. } = &scope {
+                e.area_path = Some(lo.clone());
+                e.unit_id = crate::records::last_unit(lo);
+            }
+            audit::record(conn, &ctx, e)?;
+            Ok(inserted)
         })
     })
     .await?;

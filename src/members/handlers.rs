@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::dto::{MemberDto, MemberFilters, MemberInput, MoveRequest, page};
 use super::model::{MemberChanges, MemberRow};
 use super::repo;
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{
@@ -23,6 +24,14 @@ use crate::text;
 
 /// Team leaders manage their own team's members: their scope is their village.
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
+
+/// Members are placed by their team's village, whose id the path ends with.
+fn event(action: &'static str, row: &MemberRow) -> Event {
+    let mut e = Event::new(action, "member", row.id);
+    e.area_path = Some(row.area_path.clone());
+    e.unit_id = crate::records::last_unit(&row.area_path);
+    e
+}
 
 fn respond(status: StatusCode, row: MemberRow) -> HttpResponse {
     HttpResponse::build(status)
@@ -185,15 +194,23 @@ pub async fn history(
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     body: web::Json<MemberInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let changes = parse(conn, &scope, input, true)?;
-            repo::insert(conn, Uuid::now_v7(), Uuid::now_v7(), &changes)
+            let row = repo::insert(conn, Uuid::now_v7(), Uuid::now_v7(), &changes)?;
+            audit::record(
+                conn,
+                &ctx,
+                event("create", &row).after(MemberDto::from(row.clone())),
+            )?;
+            Ok(row)
         })
     })
     .await?;
@@ -211,6 +228,7 @@ pub async fn update(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -227,7 +245,12 @@ pub async fn update(
                 ));
             }
             let changes = parse(conn, &scope, input, false)?;
-            repo::update(conn, id, &changes)
+            let row = repo::update(conn, id, &changes)?;
+            let e = event("update", &row)
+                .before(MemberDto::from(current))
+                .after(MemberDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -246,6 +269,7 @@ pub async fn move_to_team(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, body.version)?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -274,7 +298,11 @@ pub async fn move_to_team(
             let mut old = MemberInput::from(&current);
             old.left_on = Some(body.on);
             let closing = parse(conn, &scope, old.clone(), false)?;
-            repo::update(conn, id, &closing)?;
+            let closed = repo::update(conn, id, &closing)?;
+            let e = event("move_out", &closed)
+                .before(MemberDto::from(current.clone()))
+                .after(MemberDto::from(closed.clone()));
+            audit::record(conn, &ctx, e)?;
             let new = MemberInput {
                 team_id: body.team_id,
                 team_role: body
@@ -285,7 +313,13 @@ pub async fn move_to_team(
                 ..old
             };
             let opening = parse(conn, &scope, new, true)?;
-            repo::insert(conn, Uuid::now_v7(), current.person_id, &opening)
+            let row = repo::insert(conn, Uuid::now_v7(), current.person_id, &opening)?;
+            audit::record(
+                conn,
+                &ctx,
+                event("move_in", &row).after(MemberDto::from(row.clone())),
+            )?;
+            Ok(row)
         })
     })
     .await?;
@@ -305,6 +339,7 @@ pub async fn archive(
         .contains_key(header::IF_MATCH)
         .then(|| records::expected_version(&req, None))
         .transpose()?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -315,7 +350,13 @@ pub async fn archive(
             if current.archived_at.is_some() {
                 return Ok(current);
             }
-            repo::archive(conn, id)
+            let row = repo::archive(conn, id)?;
+            audit::record(
+                conn,
+                &ctx,
+                event("archive", &row).before(MemberDto::from(current)),
+            )?;
+            Ok(row)
         })
     })
     .await?;

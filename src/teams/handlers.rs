@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::dto::{TeamDto, TeamFilters, TeamInput};
 use super::model::{TeamChanges, TeamRow};
 use super::repo;
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{Check, Name, TeamStatus, short_text};
@@ -19,6 +20,7 @@ use crate::startup::AppState;
 use crate::text;
 
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer];
+const ENTITY: &str = "team";
 
 fn respond(status: actix_web::http::StatusCode, row: TeamRow) -> HttpResponse {
     HttpResponse::build(status)
@@ -130,15 +132,22 @@ pub async fn get(
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     body: web::Json<TeamInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let changes = parse(conn, &scope, input)?;
-            repo::insert(conn, Uuid::now_v7(), &changes)
+            let row = repo::insert(conn, Uuid::now_v7(), &changes)?;
+            let e = Event::new("create", ENTITY, row.id)
+                .at(row.village_id, &row.area_path)
+                .after(TeamDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -156,6 +165,7 @@ pub async fn update(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -173,7 +183,13 @@ pub async fn update(
                 ));
             }
             let changes = parse(conn, &scope, input)?;
-            repo::update(conn, id, &changes)
+            let row = repo::update(conn, id, &changes)?;
+            let e = Event::new("update", ENTITY, id)
+                .at(row.village_id, &row.area_path)
+                .before(TeamDto::from(current))
+                .after(TeamDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -193,6 +209,7 @@ pub async fn archive(
         .contains_key(header::IF_MATCH)
         .then(|| records::expected_version(&req, None))
         .transpose()?;
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -203,7 +220,12 @@ pub async fn archive(
             if current.archived_at.is_some() {
                 return Ok(current);
             }
-            repo::archive(conn, id)
+            let row = repo::archive(conn, id)?;
+            let e = Event::new("archive", ENTITY, id)
+                .at(row.village_id, &row.area_path)
+                .before(TeamDto::from(current));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;

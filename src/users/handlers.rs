@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
 use super::model::UserRow;
 use super::repo;
+use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Role, Scope, password};
 use crate::db;
 use crate::db::schema::{units, users};
@@ -20,6 +21,19 @@ use crate::startup::AppState;
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 /// The roles an officer may give and manage.
 const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
+
+/// An account's event, placed at its area.
+fn account_event(
+    conn: &mut PgConnection,
+    action: &'static str,
+    row: &UserRow,
+) -> Result<Event, ApiError> {
+    let mut e = Event::new(action, "user", row.id);
+    if let Some(area) = row.area_unit_id {
+        e = e.at(area, &crate::units::repo::get(conn, area)?.path);
+    }
+    Ok(e)
+}
 
 fn respond(status: StatusCode, row: UserRow) -> HttpResponse {
     HttpResponse::build(status)
@@ -186,6 +200,7 @@ pub async fn get(
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     body: web::Json<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(MANAGERS)?;
@@ -213,8 +228,10 @@ pub async fn create(
         Name::parse(&n)
     });
     let (role, area, member) = (body.role, body.area_id, body.member_id);
+    let ctx = Ctx::user(&user, &req);
+    let checker = user.clone();
     let check = db::run(&state.pool, move |conn| {
-        let scope = Scope::of(conn, &user)?;
+        let scope = Scope::of(conn, &checker)?;
         let mut check = check;
         check_placement(conn, &scope, &mut check, role, area, member)?;
         Ok(check)
@@ -244,10 +261,13 @@ pub async fn create(
                 area,
                 display_name.as_ref().map(Name::as_str),
             )?;
-            match member {
-                Some(m) => repo::set_member(conn, row.id, Some(m)),
-                None => Ok(row),
-            }
+            let row = match member {
+                Some(m) => repo::set_member(conn, row.id, Some(m))?,
+                None => row,
+            };
+            let e = account_event(conn, "create", &row)?.after(UserDto::from(row.clone()));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
         })
     })
     .await?;
@@ -293,6 +313,7 @@ pub async fn update(
         }
         None => None,
     };
+    let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
@@ -335,6 +356,15 @@ pub async fn update(
                 // A deactivated account or a new password ends every session.
                 crate::auth::repo::revoke_user(conn, id)?;
             }
+            let mut after = serde_json::to_value(UserDto::from(row.clone())).unwrap_or_default();
+            if new_hash.is_some() {
+                // That it changed, never what it is.
+                after["password_changed"] = serde_json::Value::Bool(true);
+            }
+            let e = account_event(conn, "update", &row)?
+                .before(UserDto::from(current))
+                .after(after);
+            audit::record(conn, &ctx, e)?;
             Ok(row)
         })
     })

@@ -1,0 +1,554 @@
+//! `/assistances`, `/assistances/{id}` and its verify, reject and reopen.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help, page};
+use super::model::{AssistanceChanges, AssistanceRow};
+use super::repo;
+use crate::activities::{self, CHECKERS, Created, RECORDERS, ReasonBody, Status};
+use crate::audit::{self, Ctx, Event};
+use crate::auth::{AuthUser, Scope};
+use crate::db;
+use crate::db::schema::{members, teams};
+use crate::domain::{Check, Invalid, short_text};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::records::{self, ListParams};
+use crate::startup::AppState;
+
+crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
+
+const ENTITY: &str = "assistance";
+
+/// The earliest visit date accepted: the teams began in 2020.
+fn earliest() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+fn respond(status: StatusCode, row: AssistanceRow) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(row.version)))
+        .json(AssistanceDto::from(row))
+}
+
+/// The active team of a village.
+fn village_team(conn: &mut PgConnection, village_id: Uuid) -> Result<Option<Uuid>, ApiError> {
+    Ok(teams::table
+        .filter(teams::village_id.eq(village_id))
+        .filter(teams::status.eq("active"))
+        .filter(teams::archived_at.is_null())
+        .select(teams::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Checks a visit and turns it into the columns to write.
+pub fn parse(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    input: &AssistanceInput,
+) -> Result<AssistanceChanges, ApiError> {
+    let mut check = Check::new();
+    let household = match crate::households::repo::get(conn, scope, input.household_id) {
+        Ok(h) if h.archived_at.is_some() || h.erased_at.is_some() => {
+            check.fail(
+                "household_id",
+                "not_active",
+                "the household is archived or erased",
+            );
+            None
+        }
+        Ok(h) => Some(h),
+        Err(ApiError::NotFound) => {
+            check.fail(
+                "household_id",
+                "unknown_household",
+                "no such household in your area",
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let team_id = match (input.team_id, &household) {
+        (Some(t), Some(h)) => match crate::members::handlers::team_in_scope(conn, scope, t)? {
+            Ok(team) if team.village_id == h.village_id => Some(team.id),
+            Ok(_) => {
+                check.fail(
+                    "team_id",
+                    "other_village",
+                    "the team serves another village than the household's",
+                );
+                None
+            }
+            Err(Invalid { code, message }) => {
+                check.fail("team_id", code, message);
+                None
+            }
+        },
+        (None, Some(h)) => {
+            let team = village_team(conn, h.village_id)?;
+            if team.is_none() {
+                check.fail(
+                    "team_id",
+                    "no_team",
+                    "the household's village has no active team; send team_id",
+                );
+            }
+            team
+        }
+        (_, None) => None,
+    };
+    if let Some(team_id) = team_id {
+        let current: Vec<Uuid> = members::table
+            .filter(members::team_id.eq(team_id))
+            .filter(members::left_on.is_null())
+            .filter(members::archived_at.is_null())
+            .filter(members::id.eq_any(&input.member_ids))
+            .select(members::id)
+            .load(conn)?;
+        for (i, m) in input.member_ids.iter().enumerate() {
+            if !current.contains(m) {
+                check.fail(
+                    &format!("member_ids[{i}]"),
+                    "not_a_member",
+                    "not a current member of the team",
+                );
+            }
+        }
+    }
+    let mut member_ids = input.member_ids.clone();
+    member_ids.sort();
+    member_ids.dedup();
+
+    let kinds_allowed = crate::catalog::handlers::active_codes(conn, "assistance_kind")?;
+    if input.help.is_empty() || input.help.len() > 20 {
+        check.fail("help", "count", "give 1 to 20 kinds of help");
+    }
+    let mut help = Vec::new();
+    for (i, h) in input.help.iter().enumerate() {
+        let f = |name: &str| format!("help[{i}].{name}");
+        if !kinds_allowed.contains(&h.kind) {
+            check.fail(
+                &f("kind"),
+                "unknown_kind",
+                "not an active assistance kind of the catalogue",
+            );
+        } else if help.iter().any(|x: &Help| x.kind == h.kind) {
+            check.fail(&f("kind"), "duplicate", "each kind once per visit");
+        }
+        let outcome = check.take(&f("outcome"), Outcome::parse(&h.outcome));
+        let reason = check.take(
+            &f("reason"),
+            short_text(h.reason.as_deref().unwrap_or(""), 500),
+        );
+        if outcome == Some(Outcome::NotDone) && matches!(reason, Some(None)) {
+            check.fail(&f("reason"), "required", "say why it was not done");
+        }
+        if let (Some(outcome), Some(reason)) = (outcome, reason) {
+            help.push(Help {
+                kind: h.kind.clone(),
+                outcome: outcome.as_str().into(),
+                reason,
+            });
+        }
+    }
+    let today = crate::units::repo::today();
+    if input.visited_on > today + Duration::days(1) {
+        check.fail("visited_on", "in_future", "must not be in the future");
+    }
+    if input.visited_on < earliest() {
+        check.fail("visited_on", "too_old", "must be in 2020 or later");
+    }
+    if input
+        .recorded_at
+        .is_some_and(|t| t > Utc::now() + Duration::days(1))
+    {
+        check.fail("recorded_at", "in_future", "must not be in the future");
+    }
+    let notes = check.take(
+        "notes",
+        short_text(input.notes.as_deref().unwrap_or(""), 2000),
+    );
+    if let Some(p) = &input.position {
+        if !(-90.0..=90.0).contains(&p.latitude) {
+            check.fail(
+                "position.latitude",
+                "out_of_range",
+                "must be between -90 and 90",
+            );
+        }
+        if !(-180.0..=180.0).contains(&p.longitude) {
+            check.fail(
+                "position.longitude",
+                "out_of_range",
+                "must be between -180 and 180",
+            );
+        }
+        if p.accuracy_m
+            .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+        {
+            check.fail(
+                "position.accuracy_m",
+                "out_of_range",
+                "must be between 0 and 100000 metres",
+            );
+        }
+    }
+    check.finish()?;
+    let (Some(household), Some(team_id), Some(notes)) = (household, team_id, notes) else {
+        return Err(ApiError::internal(
+            "visit passed its check with a missing field",
+        ));
+    };
+    Ok(AssistanceChanges {
+        household_id: household.id,
+        team_id,
+        area_path: household.area_path,
+        visited_on: input.visited_on,
+        member_ids: member_ids.into_iter().map(Some).collect(),
+        kinds: help.iter().map(|h| Some(h.kind.clone())).collect(),
+        outcomes: serde_json::to_value(&help).map_err(ApiError::internal)?,
+        notes,
+        latitude: input.position.as_ref().map(|p| p.latitude),
+        longitude: input.position.as_ref().map(|p| p.longitude),
+        accuracy_m: input.position.as_ref().and_then(|p| p.accuracy_m),
+    })
+}
+
+fn unit_of(conn: &mut PgConnection, household_id: Uuid) -> Result<Uuid, ApiError> {
+    use crate::db::schema::households;
+    Ok(households::table
+        .find(household_id)
+        .select(households::village_id)
+        .first(conn)?)
+}
+
+fn event(
+    conn: &mut PgConnection,
+    action: &'static str,
+    row: &AssistanceRow,
+) -> Result<Event, ApiError> {
+    Ok(Event::new(action, ENTITY, row.id).at(unit_of(conn, row.household_id)?, &row.area_path))
+}
+
+/// Stores a visit under the phone's id, or recognises a resend of it.
+pub fn create_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    input: &AssistanceInput,
+    hash: &[u8],
+) -> Result<(AssistanceRow, Created), ApiError> {
+    let resend = |existing: AssistanceRow| {
+        if existing.body_hash == hash && scope.contains_path(&existing.area_path) {
+            Ok((existing, Created::AlreadyHad))
+        } else {
+            Err(activities::id_reused(
+                &serde_json::json!({ "id": existing.id }),
+            ))
+        }
+    };
+    if let Some(existing) = repo::by_client_id(conn, input.id)? {
+        return resend(existing);
+    }
+    let changes = parse(conn, scope, input)?;
+    activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
+    let recorded_at = input.recorded_at.unwrap_or_else(Utc::now);
+    match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
+        Some(row) => {
+            let e = event(conn, "create", &row)?.after(AssistanceDto::from(row.clone()));
+            audit::record(conn, ctx, e)?;
+            Ok((row, Created::Created))
+        }
+        // Stored by a concurrent resend between the lookup and the insert.
+        None => match repo::by_client_id(conn, input.id)? {
+            Some(existing) => resend(existing),
+            None => Err(ApiError::internal("a conflicting visit vanished")),
+        },
+    }
+}
+
+/// Applies a merge patch to a visit the caller may edit.
+pub fn update_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    id: Uuid,
+    expected: i32,
+    patch: Value,
+) -> Result<AssistanceRow, ApiError> {
+    let current = repo::get_for_update(conn, scope, id)?;
+    if current.version != expected {
+        return Err(records::stale(&AssistanceDto::from(current)));
+    }
+    activities::check_editable(user, current.recorded_by, &current.status)?;
+    let base = AssistanceInput::from_row(&current);
+    let input = records::apply_patch(&base, patch)?;
+    if input.id != base.id
+        || input.household_id != base.household_id
+        || input.recorded_at != base.recorded_at
+    {
+        return Err(ApiError::validation(
+            "body",
+            "immutable",
+            "id, household_id and recorded_at do not change; record a new visit instead",
+        ));
+    }
+    let changes = parse(conn, scope, &input)?;
+    activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
+    activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
+    let row = repo::update(conn, id, &changes)?;
+    let e = event(conn, "update", &row)?
+        .before(AssistanceDto::from(current))
+        .after(AssistanceDto::from(row.clone()));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+    filters: web::Query<AssistanceFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    if let Some(s) = &filters.status {
+        Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
+    }
+    let limit = pagination::limit(params.limit)?;
+    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::list(conn, &scope, &params, &filters, after, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::get(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let body = body.into_inner();
+    let hash = activities::body_hash(&body);
+    let input: AssistanceInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
+    let ctx = Ctx::user(&user, &req);
+    let (row, created) = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            create_in(conn, &scope, &user, &ctx, &input, &hash)
+        })
+    })
+    .await?;
+    let mut res = respond(StatusCode::CREATED, row);
+    if created == Created::AlreadyHad {
+        res.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replay"),
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            update_in(conn, &scope, &user, &ctx, id, expected, body)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn archive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| records::expected_version(&req, None))
+        .transpose()?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&AssistanceDto::from(current)));
+            }
+            if current.archived_at.is_some() {
+                return Ok(current);
+            }
+            activities::check_editable(&user, current.recorded_by, &current.status)?;
+            activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
+            let row = repo::archive(conn, id)?;
+            let e = event(conn, "archive", &row)?.before(AssistanceDto::from(current));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+/// Verify, reject or reopen: officers and admins, inside their area.
+async fn transition(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: Uuid,
+    body: Option<ReasonBody>,
+    action: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    user.require(CHECKERS)?;
+    let (from, to) = match action {
+        "verify" => (Status::Submitted, Status::Verified),
+        "reject" => (Status::Submitted, Status::Rejected),
+        _ => (Status::Verified, Status::Submitted),
+    };
+    let reason = match (&body, action) {
+        (_, "verify") => body
+            .as_ref()
+            .and_then(|b| b.reason.clone())
+            .filter(|r| !r.trim().is_empty()),
+        (Some(b), _) => Some(activities::reason(b)?),
+        (None, _) => {
+            return Err(ApiError::validation(
+                "reason",
+                "required",
+                "give the reason",
+            ));
+        }
+    };
+    let body_version = body.as_ref().and_then(|b| b.version);
+    let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
+        Some(records::expected_version(&req, body_version)?)
+    } else {
+        None
+    };
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&AssistanceDto::from(current)));
+            }
+            if current.status != from.as_str() || current.archived_at.is_some() {
+                return Err(ApiError::Conflict {
+                    detail: format!(
+                        "{action} needs a {from} record; this one is {}",
+                        current.status
+                    ),
+                    current: serde_json::to_value(AssistanceDto::from(current)).ok(),
+                });
+            }
+            activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
+            let row = repo::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
+            let e = event(conn, action, &row)?
+                .before(serde_json::json!({ "status": current.status }))
+                .after(serde_json::json!({ "status": row.status, "reason": row.status_reason }));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "verify",
+    )
+    .await
+}
+
+pub async fn reject(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "reject",
+    )
+    .await
+}
+
+pub async fn reopen(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "reopen",
+    )
+    .await
+}

@@ -1,0 +1,303 @@
+//! The sync batch and its per-item answers.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::MAX_ITEMS;
+use crate::activities::{self, Created, RECORDERS};
+use crate::audit::{Ctx, Event, record};
+use crate::auth::{AuthUser, Scope};
+use crate::error::{ApiError, FieldError};
+use crate::startup::AppState;
+use crate::{assistances, db, households, trainings};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Training,
+    Assistance,
+    Household,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Create,
+    Update,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub op: Op,
+    /// The record's id, made by the phone for new records.
+    pub id: Uuid,
+    /// For updates: the version the change is based on.
+    pub version: Option<i32>,
+    /// The record (create) or a merge patch (update).
+    pub data: Value,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    AlreadyHad,
+    Updated,
+    Conflict,
+    Invalid,
+    NotFound,
+    Forbidden,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Answer {
+    pub index: usize,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    pub id: Uuid,
+    pub status: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<Value>,
+    /// The server's version of the record, for conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+fn to_value<T: Serialize>(v: T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+/// The record's JSON with the item's id in it, for creates.
+fn with_id(data: &Value, id: Uuid) -> Result<Value, ApiError> {
+    let Value::Object(map) = data else {
+        return Err(ApiError::validation(
+            "data",
+            "not_an_object",
+            "data must be a JSON object",
+        ));
+    };
+    match map.get("id") {
+        Some(v) if v != &Value::String(id.to_string()) => Err(ApiError::validation(
+            "data.id",
+            "mismatch",
+            "data.id differs from the item's id",
+        )),
+        _ => {
+            let mut map = map.clone();
+            map.insert("id".into(), Value::String(id.to_string()));
+            Ok(Value::Object(map))
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::validation("data", "invalid", e.to_string()))
+}
+
+fn required_version(item: &Item) -> Result<i32, ApiError> {
+    item.version.ok_or_else(|| {
+        ApiError::validation(
+            "version",
+            "required",
+            "an update names the version it is based on",
+        )
+    })
+}
+
+/// Does one item; the caller wraps it in a savepoint.
+fn apply(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    item: &Item,
+) -> Result<(Outcome, Value), ApiError> {
+    let created = |c: Created| match c {
+        Created::Created => Outcome::Created,
+        Created::AlreadyHad => Outcome::AlreadyHad,
+    };
+    match (item.kind, item.op) {
+        (Kind::Assistance, Op::Create) => {
+            user.require(RECORDERS)?;
+            let data = with_id(&item.data, item.id)?;
+            let hash = activities::body_hash(&data);
+            let input = parse(data)?;
+            let (row, c) = assistances::handlers::create_in(conn, scope, user, ctx, &input, &hash)?;
+            Ok((
+                created(c),
+                to_value(assistances::dto::AssistanceDto::from(row)).unwrap_or_default(),
+            ))
+        }
+        (Kind::Training, Op::Create) => {
+            user.require(RECORDERS)?;
+            let data = with_id(&item.data, item.id)?;
+            let hash = activities::body_hash(&data);
+            let input = parse(data)?;
+            let (row, c) = trainings::handlers::create_in(conn, scope, user, ctx, &input, &hash)?;
+            Ok((
+                created(c),
+                to_value(trainings::dto::TrainingDto::from(row)).unwrap_or_default(),
+            ))
+        }
+        (Kind::Household, Op::Create) => {
+            user.require(households::handlers::WRITERS)?;
+            if let Ok(existing) = households::repo::get(conn, scope, item.id) {
+                return Ok((
+                    Outcome::AlreadyHad,
+                    to_value(households::dto::HouseholdDto::from(existing)).unwrap_or_default(),
+                ));
+            }
+            let input: households::dto::HouseholdInput = parse(item.data.clone())?;
+            let row = households::handlers::create_in(conn, scope, item.id, &input)?;
+            let e = Event::new("create", "household", row.id)
+                .at(row.village_id, &row.area_path)
+                .after(households::dto::HouseholdDto::from(row.clone()));
+            record(conn, ctx, e)?;
+            Ok((
+                Outcome::Created,
+                to_value(households::dto::HouseholdDto::from(row)).unwrap_or_default(),
+            ))
+        }
+        (Kind::Assistance, Op::Update) => {
+            user.require(RECORDERS)?;
+            let row = assistances::handlers::update_in(
+                conn,
+                scope,
+                user,
+                ctx,
+                item.id,
+                required_version(item)?,
+                item.data.clone(),
+            )?;
+            Ok((
+                Outcome::Updated,
+                to_value(assistances::dto::AssistanceDto::from(row)).unwrap_or_default(),
+            ))
+        }
+        (Kind::Training, Op::Update) => {
+            user.require(RECORDERS)?;
+            let row = trainings::handlers::update_in(
+                conn,
+                scope,
+                user,
+                ctx,
+                item.id,
+                required_version(item)?,
+                item.data.clone(),
+            )?;
+            Ok((
+                Outcome::Updated,
+                to_value(trainings::dto::TrainingDto::from(row)).unwrap_or_default(),
+            ))
+        }
+        (Kind::Household, Op::Update) => {
+            user.require(households::handlers::WRITERS)?;
+            let (before, row) = households::handlers::update_in(
+                conn,
+                scope,
+                item.id,
+                required_version(item)?,
+                item.data.clone(),
+            )?;
+            let e = Event::new("update", "household", row.id)
+                .at(row.village_id, &row.area_path)
+                .before(households::dto::HouseholdDto::from(before))
+                .after(households::dto::HouseholdDto::from(row.clone()));
+            record(conn, ctx, e)?;
+            Ok((
+                Outcome::Updated,
+                to_value(households::dto::HouseholdDto::from(row)).unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+/// Turns an item's failure into its answer; failures of the database
+/// itself fail the whole batch (it is then sent again as it is).
+fn answer_error(index: usize, item: &Item, e: ApiError) -> Result<Answer, ApiError> {
+    let mut answer = Answer {
+        index,
+        kind: item.kind,
+        id: item.id,
+        status: Outcome::Invalid,
+        record: None,
+        current: None,
+        errors: None,
+        detail: None,
+    };
+    match e {
+        ApiError::Validation(errors) => answer.errors = Some(errors),
+        ApiError::Conflict { detail, current } => {
+            answer.status = Outcome::Conflict;
+            answer.detail = Some(detail);
+            answer.current = current;
+        }
+        ApiError::NotFound => answer.status = Outcome::NotFound,
+        ApiError::Forbidden(detail) => {
+            answer.status = Outcome::Forbidden;
+            answer.detail = Some(detail);
+        }
+        ApiError::BadRequest(detail) => answer.detail = Some(detail),
+        other => return Err(other),
+    }
+    Ok(answer)
+}
+
+pub async fn sync(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<Batch>,
+) -> Result<HttpResponse, ApiError> {
+    let batch = body.into_inner();
+    if batch.items.len() > MAX_ITEMS {
+        return Err(ApiError::validation(
+            "items",
+            "too_many",
+            format!("at most {MAX_ITEMS} items per batch"),
+        ));
+    }
+    let ctx = Ctx::user(&user, &req);
+    let answers = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let mut answers = Vec::with_capacity(batch.items.len());
+            for (index, item) in batch.items.iter().enumerate() {
+                let done = conn.transaction(|conn| apply(conn, &scope, &user, &ctx, item));
+                answers.push(match done {
+                    Ok((status, record)) => Answer {
+                        index,
+                        kind: item.kind,
+                        id: item.id,
+                        status,
+                        record: Some(record),
+                        current: None,
+                        errors: None,
+                        detail: None,
+                    },
+                    Err(e) => answer_error(index, item, e)?,
+                });
+            }
+            Ok(answers)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": answers })))
+}

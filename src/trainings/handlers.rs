@@ -1,0 +1,510 @@
+//! `/trainings`, `/trainings/{id}` and its verify, reject and reopen.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::dto::{TrainingDto, TrainingFilters, TrainingInput, page};
+use super::model::{TrainingChanges, TrainingRow};
+use super::repo;
+use crate::activities::{self, CHECKERS, Created, RECORDERS, ReasonBody, Status};
+use crate::audit::{self, Ctx, Event};
+use crate::auth::{AuthUser, Scope};
+use crate::db;
+use crate::db::schema::{households, members};
+use crate::domain::{Check, Invalid, short_text};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::records::{self, ListParams};
+use crate::startup::AppState;
+
+const ENTITY: &str = "training";
+
+/// The earliest date accepted: the teams began in 2020.
+fn earliest() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+fn respond(status: StatusCode, row: TrainingRow) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(row.version)))
+        .json(TrainingDto::from(row))
+}
+
+/// Checks a session and turns it into the columns to write.
+pub fn parse(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    input: &TrainingInput,
+) -> Result<TrainingChanges, ApiError> {
+    let mut check = Check::new();
+    let team = match crate::members::handlers::team_in_scope(conn, scope, input.team_id)? {
+        Ok(team) => Some(team),
+        Err(Invalid { code, message }) => {
+            check.fail("team_id", code, message);
+            None
+        }
+    };
+    let village = match (input.village_id, &team) {
+        (Some(v), _) => check.take("village_id", records::village_in_scope(conn, scope, v)?),
+        (None, Some(t)) => records::village_in_scope(conn, scope, t.village_id)?.ok(),
+        (None, None) => None,
+    };
+    if let Some(team) = &team {
+        let current: Vec<Uuid> = members::table
+            .filter(members::team_id.eq(team.id))
+            .filter(members::left_on.is_null())
+            .filter(members::archived_at.is_null())
+            .filter(members::id.eq_any(&input.trainer_ids))
+            .select(members::id)
+            .load(conn)?;
+        for (i, m) in input.trainer_ids.iter().enumerate() {
+            if !current.contains(m) {
+                check.fail(
+                    &format!("trainer_ids[{i}]"),
+                    "not_a_member",
+                    "not a current member of the team",
+                );
+            }
+        }
+    }
+    let mut household_ids = input.household_ids.clone();
+    household_ids.sort();
+    household_ids.dedup();
+    if !household_ids.is_empty() {
+        let known: Vec<Uuid> = households::table
+            .filter(households::id.eq_any(&household_ids))
+            .filter(scope.area_filter::<households::table>("households"))
+            .filter(households::erased_at.is_null())
+            .select(households::id)
+            .load(conn)?;
+        for (i, h) in input.household_ids.iter().enumerate() {
+            if !known.contains(h) {
+                check.fail(
+                    &format!("household_ids[{i}]"),
+                    "unknown_household",
+                    "no such household in your area",
+                );
+            }
+        }
+    }
+    let topics_allowed = crate::catalog::handlers::active_codes(conn, "training_topic")?;
+    if input.topics.is_empty() || input.topics.len() > 20 {
+        check.fail("topics", "count", "give 1 to 20 topics");
+    }
+    let mut topics: Vec<String> = Vec::new();
+    for (i, t) in input.topics.iter().enumerate() {
+        if !topics_allowed.contains(t) {
+            check.fail(
+                &format!("topics[{i}]"),
+                "unknown_topic",
+                "not an active training topic of the catalogue",
+            );
+        } else if !topics.contains(t) {
+            topics.push(t.clone());
+        }
+    }
+    let a = &input.attendees;
+    if !(0..=10_000).contains(&a.total) {
+        check.fail(
+            "attendees.total",
+            "out_of_range",
+            "must be between 0 and 10000",
+        );
+    }
+    for (name, n) in [
+        ("women", a.women),
+        ("ethnic_minority", a.ethnic_minority),
+        ("poor", a.poor),
+    ] {
+        if n < 0 || n > a.total {
+            check.fail(
+                &format!("attendees.{name}"),
+                "out_of_range",
+                "must be between 0 and the total",
+            );
+        }
+    }
+    if household_ids.len() as i64 > i64::from(a.total.max(0)) {
+        check.fail(
+            "household_ids",
+            "more_than_attendees",
+            "more households than attendees",
+        );
+    }
+    if !(1..=1440).contains(&input.duration_minutes) {
+        check.fail(
+            "duration_minutes",
+            "out_of_range",
+            "must be between 1 and 1440",
+        );
+    }
+    let today = crate::units::repo::today();
+    if input.held_on > today + Duration::days(1) {
+        check.fail("held_on", "in_future", "must not be in the future");
+    }
+    if input.held_on < earliest() {
+        check.fail("held_on", "too_old", "must be in 2020 or later");
+    }
+    if input
+        .recorded_at
+        .is_some_and(|t| t > Utc::now() + Duration::days(1))
+    {
+        check.fail("recorded_at", "in_future", "must not be in the future");
+    }
+    let place = check.take(
+        "place",
+        short_text(input.place.as_deref().unwrap_or(""), 200),
+    );
+    let notes = check.take(
+        "notes",
+        short_text(input.notes.as_deref().unwrap_or(""), 2000),
+    );
+    check.finish()?;
+    let (Some(team), Some(village), Some(place), Some(notes)) = (team, village, place, notes)
+    else {
+        return Err(ApiError::internal(
+            "session passed its check with a missing field",
+        ));
+    };
+    let mut trainer_ids = input.trainer_ids.clone();
+    trainer_ids.sort();
+    trainer_ids.dedup();
+    Ok(TrainingChanges {
+        team_id: team.id,
+        village_id: village.id,
+        area_path: village.path,
+        place,
+        held_on: input.held_on,
+        duration_minutes: input.duration_minutes,
+        topics: topics.into_iter().map(Some).collect(),
+        trainer_ids: trainer_ids.into_iter().map(Some).collect(),
+        attendees_total: a.total,
+        attendees_women: a.women,
+        attendees_ethnic_minority: a.ethnic_minority,
+        attendees_poor: a.poor,
+        household_ids: household_ids.into_iter().map(Some).collect(),
+        notes,
+    })
+}
+
+fn event(action: &'static str, row: &TrainingRow) -> Event {
+    Event::new(action, ENTITY, row.id).at(row.village_id, &row.area_path)
+}
+
+/// Stores a session under the phone's id, or recognises a resend of it.
+pub fn create_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    input: &TrainingInput,
+    hash: &[u8],
+) -> Result<(TrainingRow, Created), ApiError> {
+    let resend = |existing: TrainingRow| {
+        if existing.body_hash == hash && scope.contains_path(&existing.area_path) {
+            Ok((existing, Created::AlreadyHad))
+        } else {
+            Err(activities::id_reused(
+                &serde_json::json!({ "id": existing.id }),
+            ))
+        }
+    };
+    if let Some(existing) = repo::by_client_id(conn, input.id)? {
+        return resend(existing);
+    }
+    let changes = parse(conn, scope, input)?;
+    activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
+    let recorded_at = input.recorded_at.unwrap_or_else(Utc::now);
+    match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
+        Some(row) => {
+            let e = event("create", &row).after(TrainingDto::from(row.clone()));
+            audit::record(conn, ctx, e)?;
+            Ok((row, Created::Created))
+        }
+        // Stored by a concurrent resend between the lookup and the insert.
+        None => match repo::by_client_id(conn, input.id)? {
+            Some(existing) => resend(existing),
+            None => Err(ApiError::internal("a conflicting session vanished")),
+        },
+    }
+}
+
+/// Applies a merge patch to a session the caller may edit.
+pub fn update_in(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    id: Uuid,
+    expected: i32,
+    patch: Value,
+) -> Result<TrainingRow, ApiError> {
+    let current = repo::get_for_update(conn, scope, id)?;
+    if current.version != expected {
+        return Err(records::stale(&TrainingDto::from(current)));
+    }
+    activities::check_editable(user, current.recorded_by, &current.status)?;
+    let base = TrainingInput::from_row(&current);
+    let input = records::apply_patch(&base, patch)?;
+    if input.id != base.id || input.recorded_at != base.recorded_at {
+        return Err(ApiError::validation(
+            "body",
+            "immutable",
+            "id and recorded_at do not change; record a new session instead",
+        ));
+    }
+    let changes = parse(conn, scope, &input)?;
+    activities::check_not_locked(conn, &current.area_path, current.held_on)?;
+    activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
+    let row = repo::update(conn, id, &changes)?;
+    let e = event("update", &row)
+        .before(TrainingDto::from(current))
+        .after(TrainingDto::from(row.clone()));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+    filters: web::Query<TrainingFilters>,
+) -> Result<HttpResponse, ApiError> {
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    if let Some(s) = &filters.status {
+        Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
+    }
+    let limit = pagination::limit(params.limit)?;
+    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::list(conn, &scope, &params, &filters, after, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        repo::get(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let body = body.into_inner();
+    let hash = activities::body_hash(&body);
+    let input: TrainingInput = serde_json::from_value(body)
+        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
+    let ctx = Ctx::user(&user, &req);
+    let (row, created) = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            create_in(conn, &scope, &user, &ctx, &input, &hash)
+        })
+    })
+    .await?;
+    let mut res = respond(StatusCode::CREATED, row);
+    if created == Created::AlreadyHad {
+        res.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replay"),
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            update_in(conn, &scope, &user, &ctx, id, expected, body)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn archive(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| records::expected_version(&req, None))
+        .transpose()?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&TrainingDto::from(current)));
+            }
+            if current.archived_at.is_some() {
+                return Ok(current);
+            }
+            activities::check_editable(&user, current.recorded_by, &current.status)?;
+            activities::check_not_locked(conn, &current.area_path, current.held_on)?;
+            let row = repo::archive(conn, id)?;
+            let e = event("archive", &row).before(TrainingDto::from(current));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+/// Verify, reject or reopen: officers and admins, inside their area.
+async fn transition(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: Uuid,
+    body: Option<ReasonBody>,
+    action: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    user.require(CHECKERS)?;
+    let (from, to) = match action {
+        "verify" => (Status::Submitted, Status::Verified),
+        "reject" => (Status::Submitted, Status::Rejected),
+        _ => (Status::Verified, Status::Submitted),
+    };
+    let reason = match (&body, action) {
+        (_, "verify") => body
+            .as_ref()
+            .and_then(|b| b.reason.clone())
+            .filter(|r| !r.trim().is_empty()),
+        (Some(b), _) => Some(activities::reason(b)?),
+        (None, _) => {
+            return Err(ApiError::validation(
+                "reason",
+                "required",
+                "give the reason",
+            ));
+        }
+    };
+    let body_version = body.as_ref().and_then(|b| b.version);
+    let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
+        Some(records::expected_version(&req, body_version)?)
+    } else {
+        None
+    };
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = repo::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(records::stale(&TrainingDto::from(current)));
+            }
+            if current.status != from.as_str() || current.archived_at.is_some() {
+                return Err(ApiError::Conflict {
+                    detail: format!(
+                        "{action} needs a {from} record; this one is {}",
+                        current.status
+                    ),
+                    current: serde_json::to_value(TrainingDto::from(current)).ok(),
+                });
+            }
+            activities::check_not_locked(conn, &current.area_path, current.held_on)?;
+            let row = repo::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
+            let e = event(action, &row)
+                .before(serde_json::json!({ "status": current.status }))
+                .after(serde_json::json!({ "status": row.status, "reason": row.status_reason }));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "verify",
+    )
+    .await
+}
+
+pub async fn reject(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "reject",
+    )
+    .await
+}
+
+pub async fn reopen(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> Result<HttpResponse, ApiError> {
+    transition(
+        state,
+        user,
+        req,
+        id.into_inner(),
+        body.map(|b| b.into_inner()),
+        "reopen",
+    )
+    .await
+}
