@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod activities;
+mod audit;
 mod auth;
 mod catalog;
 mod cli;
@@ -13,7 +15,9 @@ mod households;
 mod import;
 mod members;
 mod migrations;
+mod periods;
 mod schema;
+mod sync;
 mod teams;
 mod units;
 mod users;

@@ -1,0 +1,1 @@
+//! Tests for /api/v1/activities.
