@@ -10,6 +10,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod errors;
+mod faults;
 mod health;
 mod households;
 mod import;
