@@ -23,6 +23,9 @@ use crate::{households, members, teams, text};
 pub const DEMO_PROVINCE: &str = "04";
 const STAGE_UNITS: &str = "demo_loaded";
 const STAGE_REGISTRY: &str = "demo_registry_loaded";
+const STAGE_ACTIVITIES: &str = "demo_activities_loaded";
+/// Months of activities the demo holds, ending with the current one.
+const DEMO_MONTHS: u32 = 4;
 
 const VILLAGE_NAMES: &[&str] = &[
     "Nà Pình",
@@ -155,7 +158,11 @@ fn children(conn: &mut PgConnection, parent: Uuid, level: &str) -> Result<Vec<Un
 
 /// Loads the stages of the demo that this database lacks.
 pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
-    if stage_done(conn, STAGE_UNITS)? && stage_done(conn, STAGE_REGISTRY)? {
+    let stages = [STAGE_UNITS, STAGE_REGISTRY, STAGE_ACTIVITIES];
+    if stages
+        .iter()
+        .try_fold(true, |all, s| Ok::<_, Failure>(all && stage_done(conn, s)?))?
+    {
         tracing::info!("demo data already loaded");
         return Ok(());
     }
@@ -180,7 +187,200 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure>
         })?;
         println!("Demo registry loaded: a team, its members and households in every village.");
     }
+    if !stage_done(conn, STAGE_ACTIVITIES)? {
+        let (trainings, visits) = conn.transaction::<_, Failure, _>(|conn| {
+            let counts = generate_activities(conn, &mut Lcg(0x0061_6374))?;
+            mark_done(conn, STAGE_ACTIVITIES)?;
+            Ok(counts)
+        })?;
+        tracing::info!(trainings, visits, "demo activities loaded");
+        println!(
+            "Demo activities loaded: {trainings} training sessions and {visits} assistance visits over {DEMO_MONTHS} months; the oldest month is verified and locked."
+        );
+    }
     Ok(())
+}
+
+/// Months of training sessions and visits for every team of the demo
+/// province, recorded by its team leader account (or the admin), with the
+/// older months verified by the province officer and the oldest locked.
+fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize, usize), Failure> {
+    use crate::activities::{body_hash, month_of};
+    use crate::db::schema::{households as hh, members as mm, period_locks, teams as tt, users};
+
+    let province = demo_province(conn)?;
+    let scope = crate::auth::Scope::from_path(&province.path);
+    let recorder: Uuid = users::table
+        .filter(users::username.eq("admin"))
+        .select(users::id)
+        .first(conn)?;
+    let checker: Uuid = users::table
+        .filter(users::username.eq("canbo.caobang"))
+        .select(users::id)
+        .first(conn)
+        .unwrap_or(recorder);
+    let leader: Option<(Uuid, Option<Uuid>)> = users::table
+        .filter(users::username.eq("totruong"))
+        .select((users::id, users::area_unit_id))
+        .first(conn)
+        .optional()?;
+    let teams: Vec<(Uuid, Uuid, String)> = tt::table
+        .filter(scope.area_filter::<tt::table>("teams"))
+        .filter(tt::status.eq("active"))
+        .select((tt::id, tt::village_id, tt::area_path))
+        .load(conn)?;
+    let today = unit_repo::today();
+    let first_month =
+        (0..DEMO_MONTHS - 1).fold(month_of(today), |m, _| month_of(m.pred_opt().unwrap_or(m)));
+    let ctx = crate::audit::Ctx::system("demo");
+    let kinds = [
+        "vneid",
+        "public_services",
+        "cashless",
+        "ecommerce",
+        "digital_skills",
+        "scam_awareness",
+    ];
+    let topics = [
+        "vneid",
+        "public_services",
+        "cashless",
+        "ecommerce",
+        "digital_skills",
+        "scam_awareness",
+    ];
+    let (mut trainings, mut visits) = (0, 0);
+    for (team_id, village_id, area_path) in &teams {
+        let by = match leader {
+            Some((id, Some(area))) if area == *village_id => id,
+            _ => recorder,
+        };
+        let trainers: Vec<Uuid> = mm::table
+            .filter(mm::team_id.eq(team_id))
+            .select(mm::id)
+            .limit(2)
+            .load(conn)?;
+        let homes: Vec<(Uuid, String)> = hh::table
+            .filter(hh::village_id.eq(village_id))
+            .select((hh::id, hh::poverty_status))
+            .load(conn)?;
+        let days_so_far = (today - first_month).num_days().max(1);
+        for _ in 0..(DEMO_MONTHS as usize * 2) {
+            let held_on =
+                first_month + chrono::Duration::days(rng.next(days_so_far as usize) as i64);
+            let total = 8 + rng.next(30) as i32;
+            let changes = crate::trainings::model::TrainingChanges {
+                team_id: *team_id,
+                village_id: *village_id,
+                area_path: area_path.clone(),
+                place: Some("Nhà văn hoá thôn".into()),
+                held_on,
+                duration_minutes: 60 + 30 * rng.next(4) as i32,
+                topics: vec![Some(topics[rng.next(topics.len())].into())],
+                trainer_ids: trainers.iter().copied().map(Some).collect(),
+                attendees_total: total,
+                attendees_women: rng.next(total as usize + 1) as i32,
+                attendees_ethnic_minority: rng.next(total as usize + 1) as i32,
+                attendees_poor: rng.next(total as usize + 1) as i32,
+                household_ids: vec![],
+                notes: None,
+            };
+            let id = Uuid::new_v4();
+            let recorded_at = held_on
+                .and_hms_opt(17, 0, 0)
+                .map_or_else(chrono::Utc::now, |t| t.and_utc());
+            let hash = body_hash(&serde_json::json!({ "demo": id }));
+            if let Some(row) =
+                crate::trainings::repo::insert(conn, id, &changes, recorded_at, by, &hash)?
+            {
+                crate::audit::record(
+                    conn,
+                    &ctx,
+                    crate::audit::Event::new("create", "training", row.id)
+                        .at(*village_id, area_path),
+                )?;
+                trainings += 1;
+            }
+        }
+        for (household_id, poverty) in &homes {
+            // Poor and near-poor households first: most of them are visited.
+            let chance = if poverty == "not_poor" { 4 } else { 10 };
+            if rng.next(12) >= chance {
+                continue;
+            }
+            let visited_on =
+                first_month + chrono::Duration::days(rng.next(days_so_far as usize) as i64);
+            let kind = kinds[rng.next(kinds.len())];
+            let outcome = ["done", "done", "done", "partly", "not_done"][rng.next(5)];
+            let help = serde_json::json!([{
+                "kind": kind,
+                "outcome": outcome,
+                "reason": (outcome != "done").then_some("Hộ chưa có điện thoại thông minh"),
+            }]);
+            let changes = crate::assistances::model::AssistanceChanges {
+                household_id: *household_id,
+                team_id: *team_id,
+                area_path: area_path.clone(),
+                visited_on,
+                member_ids: trainers.iter().take(1).copied().map(Some).collect(),
+                kinds: vec![Some(kind.into())],
+                outcomes: help,
+                notes: None,
+                latitude: None,
+                longitude: None,
+                accuracy_m: None,
+            };
+            let id = Uuid::new_v4();
+            let recorded_at = visited_on
+                .and_hms_opt(10, 0, 0)
+                .map_or_else(chrono::Utc::now, |t| t.and_utc());
+            let hash = body_hash(&serde_json::json!({ "demo": id }));
+            if let Some(row) =
+                crate::assistances::repo::insert(conn, id, &changes, recorded_at, by, &hash)?
+            {
+                crate::audit::record(
+                    conn,
+                    &ctx,
+                    crate::audit::Event::new("create", "assistance", row.id)
+                        .at(*village_id, area_path),
+                )?;
+                if month_of(visited_on) == first_month {
+                    crate::assistances::repo::set_status(conn, row.id, "verified", None, checker)?;
+                }
+                visits += 1;
+            }
+        }
+    }
+    // The oldest month's sessions are verified too, and the month locked.
+    diesel::update(crate::db::schema::trainings::table)
+        .filter(crate::db::schema::trainings::held_on.lt(first_month + chrono::Months::new(1)))
+        .set((
+            crate::db::schema::trainings::status.eq("verified"),
+            crate::db::schema::trainings::status_by.eq(checker),
+            crate::db::schema::trainings::status_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(period_locks::table)
+        .values((
+            period_locks::unit_id.eq(province.id),
+            period_locks::month.eq(first_month),
+            period_locks::area_path.eq(&province.path),
+            period_locks::reason.eq("Báo cáo tháng đã gửi"),
+            period_locks::locked_by.eq(checker),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    crate::audit::record(
+        conn,
+        &ctx,
+        crate::audit::Event::new(
+            "lock",
+            "period",
+            format!("{}/{}", province.id, first_month.format("%Y-%m")),
+        )
+        .at(province.id, &province.path),
+    )?;
+    Ok((trainings, visits))
 }
 
 fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {

@@ -72,6 +72,16 @@ where
 }
 
 impl Scope {
+    /// The record if its path lies inside the scope, else 404: a record
+    /// outside the caller's area is simply not found.
+    pub fn admit<T>(&self, row: T, path: impl Fn(&T) -> &str) -> Result<T, ApiError> {
+        if self.contains_path(path(&row)) {
+            Ok(row)
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
     /// Keeps the records of `table` whose village lies inside the scope.
     pub fn area_filter<T: 'static>(
         &self,

@@ -103,7 +103,7 @@ pub fn parse(
         }
         (_, None) => None,
     };
-    if let Some(team_id) = team_id {
+    if let Some(team_id) = team_id.filter(|_| !input.member_ids.is_empty()) {
         let current: Vec<Uuid> = members::table
             .filter(members::team_id.eq(team_id))
             .filter(members::left_on.is_null())

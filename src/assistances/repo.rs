@@ -61,11 +61,12 @@ pub fn list(
 }
 
 pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<AssistanceRow, ApiError> {
-    Ok(assistances::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: AssistanceRow = assistances::table
         .find(id)
-        .filter(scope.area_filter::<assistances::table>("assistances"))
         .select(AssistanceRow::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 pub fn get_for_update(
@@ -73,12 +74,13 @@ pub fn get_for_update(
     scope: &Scope,
     id: Uuid,
 ) -> Result<AssistanceRow, ApiError> {
-    Ok(assistances::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: AssistanceRow = assistances::table
         .find(id)
-        .filter(scope.area_filter::<assistances::table>("assistances"))
         .select(AssistanceRow::as_select())
         .for_update()
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 /// The record stored under a phone's id, wherever it is.

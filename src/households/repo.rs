@@ -68,11 +68,12 @@ pub fn list(
 }
 
 pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<HouseholdRow, ApiError> {
-    Ok(households::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: HouseholdRow = households::table
         .find(id)
-        .filter(scope.area_filter::<households::table>("households"))
         .select(HouseholdRow::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 pub fn get_for_update(
@@ -80,12 +81,13 @@ pub fn get_for_update(
     scope: &Scope,
     id: Uuid,
 ) -> Result<HouseholdRow, ApiError> {
-    Ok(households::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: HouseholdRow = households::table
         .find(id)
-        .filter(scope.area_filter::<households::table>("households"))
         .select(HouseholdRow::as_select())
         .for_update()
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 /// Live households that look like the same one: the same code in the

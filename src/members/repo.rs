@@ -62,11 +62,12 @@ pub fn list(
 }
 
 pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<MemberRow, ApiError> {
-    Ok(members::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: MemberRow = members::table
         .find(id)
-        .filter(scope.area_filter::<members::table>("members"))
         .select(MemberRow::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 pub fn get_for_update(
@@ -74,12 +75,13 @@ pub fn get_for_update(
     scope: &Scope,
     id: Uuid,
 ) -> Result<MemberRow, ApiError> {
-    Ok(members::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: MemberRow = members::table
         .find(id)
-        .filter(scope.area_filter::<members::table>("members"))
         .select(MemberRow::as_select())
         .for_update()
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 /// Every membership of one person that the caller may see, oldest first.

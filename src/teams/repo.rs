@@ -49,11 +49,12 @@ pub fn list(
 
 /// A team inside the scope, or 404 whatever the reason.
 pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<TeamRow, ApiError> {
-    Ok(teams::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: TeamRow = teams::table
         .find(id)
-        .filter(scope.area_filter::<teams::table>("teams"))
         .select(TeamRow::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 /// The same, locking the row for an update.
@@ -62,12 +63,13 @@ pub fn get_for_update(
     scope: &Scope,
     id: Uuid,
 ) -> Result<TeamRow, ApiError> {
-    Ok(teams::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: TeamRow = teams::table
         .find(id)
-        .filter(scope.area_filter::<teams::table>("teams"))
         .select(TeamRow::as_select())
         .for_update()
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 fn one_active_per_village(e: diesel::result::Error) -> ApiError {

@@ -53,7 +53,7 @@ pub fn parse(
         (None, Some(t)) => records::village_in_scope(conn, scope, t.village_id)?.ok(),
         (None, None) => None,
     };
-    if let Some(team) = &team {
+    if let Some(team) = team.as_ref().filter(|_| !input.trainer_ids.is_empty()) {
         let current: Vec<Uuid> = members::table
             .filter(members::team_id.eq(team.id))
             .filter(members::left_on.is_null())

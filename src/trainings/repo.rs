@@ -58,11 +58,12 @@ pub fn list(
 }
 
 pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<TrainingRow, ApiError> {
-    Ok(trainings::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: TrainingRow = trainings::table
         .find(id)
-        .filter(scope.area_filter::<trainings::table>("trainings"))
         .select(TrainingRow::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 pub fn get_for_update(
@@ -70,12 +71,13 @@ pub fn get_for_update(
     scope: &Scope,
     id: Uuid,
 ) -> Result<TrainingRow, ApiError> {
-    Ok(trainings::table
+    // By primary key (a cached statement), then the scope in memory.
+    let row: TrainingRow = trainings::table
         .find(id)
-        .filter(scope.area_filter::<trainings::table>("trainings"))
         .select(TrainingRow::as_select())
         .for_update()
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(row, |r| &r.area_path)
 }
 
 /// The record stored under a phone's id, wherever it is.
