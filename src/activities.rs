@@ -85,6 +85,39 @@ pub fn reason(body: &ReasonBody) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::validation("reason", "required", "give the reason"))
 }
 
+/// Of `ids`, those who were members of `team` on `day` (joined by then and
+/// not yet left): a visit recorded late still counts who was there.
+pub fn members_on(
+    conn: &mut PgConnection,
+    team: Uuid,
+    ids: &[Uuid],
+    day: NaiveDate,
+) -> Result<Vec<Uuid>, ApiError> {
+    use crate::db::schema::members;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(members::table
+        .filter(members::team_id.eq(team))
+        .filter(members::id.eq_any(ids))
+        .filter(members::archived_at.is_null())
+        .filter(members::joined_on.le(day))
+        .filter(members::left_on.is_null().or(members::left_on.ge(day)))
+        .select(members::id)
+        .load(conn)?)
+}
+
+/// The team of a record: any team in scope when it is the record's team
+/// already (it may have been dissolved since), else an active one.
+pub fn record_team(
+    conn: &mut PgConnection,
+    scope: &crate::auth::Scope,
+    team: Uuid,
+    existing: Option<Uuid>,
+) -> Result<Result<crate::teams::model::TeamRow, crate::domain::Invalid>, ApiError> {
+    crate::members::handlers::team_visible(conn, scope, team, existing != Some(team))
+}
+
 /// The first day of `date`'s month.
 pub fn month_of(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)

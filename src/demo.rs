@@ -286,9 +286,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 notes: None,
             };
             let id = Uuid::new_v4();
-            let recorded_at = held_on
-                .and_hms_opt(17, 0, 0)
-                .map_or_else(chrono::Utc::now, |t| t.and_utc());
+            let recorded_at = held_on.and_hms_opt(17, 0, 0).map(|t| t.and_utc());
             let hash = body_hash(&serde_json::json!({ "demo": id }));
             if let Some(row) =
                 crate::trainings::repo::insert(conn, id, &changes, recorded_at, by, &hash)?
@@ -331,9 +329,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 accuracy_m: None,
             };
             let id = Uuid::new_v4();
-            let recorded_at = visited_on
-                .and_hms_opt(10, 0, 0)
-                .map_or_else(chrono::Utc::now, |t| t.and_utc());
+            let recorded_at = visited_on.and_hms_opt(10, 0, 0).map(|t| t.and_utc());
             let hash = body_hash(&serde_json::json!({ "demo": id }));
             if let Some(row) =
                 crate::assistances::repo::insert(conn, id, &changes, recorded_at, by, &hash)?

@@ -222,6 +222,11 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::Unavailable
             }
             E::DatabaseError(K::SerializationFailure, _) => ApiError::Unavailable,
+            // PostgreSQL text cannot hold NUL; whatever field carried one
+            // came from the client.
+            E::DatabaseError(_, info) if info.message().contains("0x00") => {
+                ApiError::BadRequest("text must not contain NUL characters".into())
+            }
             E::DatabaseError(_, info)
                 if info.message().contains("terminating connection")
                     || info.message().contains("server closed the connection")

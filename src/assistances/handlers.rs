@@ -14,7 +14,7 @@ use crate::activities::{self, CHECKERS, Created, RECORDERS, ReasonBody, Status};
 use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
-use crate::db::schema::{members, teams};
+use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::pagination;
@@ -48,14 +48,20 @@ fn village_team(conn: &mut PgConnection, village_id: Uuid) -> Result<Option<Uuid
 }
 
 /// Checks a visit and turns it into the columns to write.
+/// `existing` is the stored visit for an edit: its household and team may
+/// have been archived or dissolved since, which does not stop a correction.
 pub fn parse(
     conn: &mut PgConnection,
     scope: &Scope,
     input: &AssistanceInput,
+    existing: Option<&AssistanceRow>,
 ) -> Result<AssistanceChanges, ApiError> {
     let mut check = Check::new();
     let household = match crate::households::repo::get(conn, scope, input.household_id) {
-        Ok(h) if h.archived_at.is_some() || h.erased_at.is_some() => {
+        Ok(h)
+            if (h.archived_at.is_some() || h.erased_at.is_some())
+                && existing.map(|e| e.household_id) != Some(h.id) =>
+        {
             check.fail(
                 "household_id",
                 "not_active",
@@ -75,21 +81,23 @@ pub fn parse(
         Err(e) => return Err(e),
     };
     let team_id = match (input.team_id, &household) {
-        (Some(t), Some(h)) => match crate::members::handlers::team_in_scope(conn, scope, t)? {
-            Ok(team) if team.village_id == h.village_id => Some(team.id),
-            Ok(_) => {
-                check.fail(
-                    "team_id",
-                    "other_village",
-                    "the team serves another village than the household's",
-                );
-                None
+        (Some(t), Some(h)) => {
+            match activities::record_team(conn, scope, t, existing.map(|e| e.team_id))? {
+                Ok(team) if team.village_id == h.village_id => Some(team.id),
+                Ok(_) => {
+                    check.fail(
+                        "team_id",
+                        "other_village",
+                        "the team serves another village than the household's",
+                    );
+                    None
+                }
+                Err(Invalid { code, message }) => {
+                    check.fail("team_id", code, message);
+                    None
+                }
             }
-            Err(Invalid { code, message }) => {
-                check.fail("team_id", code, message);
-                None
-            }
-        },
+        }
         (None, Some(h)) => {
             let team = village_team(conn, h.village_id)?;
             if team.is_none() {
@@ -103,20 +111,14 @@ pub fn parse(
         }
         (_, None) => None,
     };
-    if let Some(team_id) = team_id.filter(|_| !input.member_ids.is_empty()) {
-        let current: Vec<Uuid> = members::table
-            .filter(members::team_id.eq(team_id))
-            .filter(members::left_on.is_null())
-            .filter(members::archived_at.is_null())
-            .filter(members::id.eq_any(&input.member_ids))
-            .select(members::id)
-            .load(conn)?;
+    if let Some(team_id) = team_id {
+        let there = activities::members_on(conn, team_id, &input.member_ids, input.visited_on)?;
         for (i, m) in input.member_ids.iter().enumerate() {
-            if !current.contains(m) {
+            if !there.contains(m) {
                 check.fail(
                     &format!("member_ids[{i}]"),
                     "not_a_member",
-                    "not a current member of the team",
+                    "not a member of the team on the day of the visit",
                 );
             }
         }
@@ -254,12 +256,23 @@ pub fn create_in(
             ))
         }
     };
-    if let Some(existing) = repo::by_client_id(conn, input.id)? {
-        return resend(existing);
-    }
-    let changes = parse(conn, scope, input)?;
-    activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
-    let recorded_at = input.recorded_at.unwrap_or_else(Utc::now);
+    // The common case, a new record, costs no lookup: the id is looked up
+    // only when the record cannot be stored, to tell a resend (whose
+    // household, team or month may have changed since) from a mistake.
+    let checked = parse(conn, scope, input, None).and_then(|changes| {
+        activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
+        Ok(changes)
+    });
+    let changes = match checked {
+        Ok(changes) => changes,
+        Err(e) => {
+            return match repo::by_client_id(conn, input.id)? {
+                Some(existing) => resend(existing),
+                None => Err(e),
+            };
+        }
+    };
+    let recorded_at = input.recorded_at;
     match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
         Some(row) => {
             let e = event(conn, "create", &row)?.after(AssistanceDto::from(row.clone()));
@@ -301,7 +314,7 @@ pub fn update_in(
             "id, household_id and recorded_at do not change; record a new visit instead",
         ));
     }
-    let changes = parse(conn, scope, &input)?;
+    let changes = parse(conn, scope, &input, Some(&current))?;
     activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
     activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
     let row = repo::update(conn, id, &changes)?;

@@ -97,15 +97,19 @@ pub fn insert(
     conn: &mut PgConnection,
     id: Uuid,
     changes: &AssistanceChanges,
-    recorded_at: DateTime<Utc>,
+    recorded_at: Option<DateTime<Utc>>,
     recorded_by: Uuid,
     body_hash: &[u8],
 ) -> Result<Option<AssistanceRow>, ApiError> {
+    // When the phone did not say when it recorded, it is when it arrived.
+    let received_at = Utc::now();
+    let recorded_at = recorded_at.unwrap_or(received_at);
     Ok(diesel::insert_into(assistances::table)
         .values((
             assistances::id.eq(id),
             changes,
             assistances::recorded_at.eq(recorded_at),
+            assistances::received_at.eq(received_at),
             assistances::recorded_by.eq(recorded_by),
             assistances::body_hash.eq(body_hash),
         ))
@@ -125,6 +129,9 @@ pub fn update(
         .set((
             changes,
             assistances::status.eq("submitted"),
+            assistances::status_reason.eq(None::<String>),
+            assistances::status_by.eq(None::<Uuid>),
+            assistances::status_at.eq(None::<DateTime<Utc>>),
             assistances::version.eq(assistances::version + 1),
             assistances::updated_at.eq(diesel::dsl::now),
         ))

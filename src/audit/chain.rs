@@ -38,13 +38,28 @@ struct Locked {
     locked: bool,
 }
 
-/// Links the events committed so far; returns how many it linked.
+/// Links the events committed so far; returns how many it linked. Another
+/// instance linking at the moment makes this pass a no-op.
 pub fn link_pending(conn: &mut PgConnection) -> Result<usize, ApiError> {
+    link(conn, false)
+}
+
+/// Links everything committed so far, waiting for another linker to finish
+/// first (before a verification).
+pub fn link_all(conn: &mut PgConnection) -> Result<usize, ApiError> {
+    link(conn, true)
+}
+
+fn link(conn: &mut PgConnection, wait: bool) -> Result<usize, ApiError> {
     let mut total = 0;
     loop {
         let linked = conn.transaction::<_, ApiError, _>(|conn| {
-            let got: Locked = diesel::sql_query(format!("SELECT pg_try_advisory_xact_lock({LINKER_LOCK}) AS locked"))
-                .get_result(conn)?;
+            let lock = if wait {
+                format!("SELECT pg_advisory_xact_lock({LINKER_LOCK}) IS NOT NULL AS locked")
+            } else {
+                format!("SELECT pg_try_advisory_xact_lock({LINKER_LOCK}) AS locked")
+            };
+            let got: Locked = diesel::sql_query(lock).get_result(conn)?;
             if !got.locked {
                 return Ok(0);
             }

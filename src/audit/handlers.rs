@@ -117,7 +117,7 @@ pub async fn list(
 pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let verdict = db::run(&state.pool, |conn| {
-        chain::link_pending(conn)?;
+        chain::link_all(conn)?;
         chain::verify(conn)
     })
     .await?;

@@ -2,11 +2,34 @@
 //! lies inside its area. An area is a unit and everything below it, which
 //! is a range of the units' materialised paths.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
+
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use super::AuthUser;
 use crate::db::schema::units;
 use crate::error::ApiError;
+
+/// Unit paths by unit id. A unit's path is made of its own and its
+/// ancestors' ids, which never change, so an entry never goes stale; it
+/// saves a query on every request of a caller with an area.
+static PATHS: LazyLock<RwLock<HashMap<Uuid, String>>> = LazyLock::new(Default::default);
+const MAX_CACHED_PATHS: usize = 100_000;
+
+fn cached_path(unit: Uuid) -> Option<String> {
+    PATHS.read().ok()?.get(&unit).cloned()
+}
+
+fn remember_path(unit: Uuid, path: &str) {
+    if let Ok(mut paths) = PATHS.write() {
+        if paths.len() >= MAX_CACHED_PATHS {
+            paths.clear();
+        }
+        paths.insert(unit, path.to_string());
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -39,11 +62,20 @@ impl Scope {
                 Err(ApiError::Forbidden("this account has no area".into()))
             };
         };
-        let path: Option<String> = units::table
-            .find(area)
-            .select(units::path)
-            .first(conn)
-            .optional()?;
+        let path = match cached_path(area) {
+            Some(p) => Some(p),
+            None => {
+                let found: Option<String> = units::table
+                    .find(area)
+                    .select(units::path)
+                    .first(conn)
+                    .optional()?;
+                if let Some(p) = &found {
+                    remember_path(area, p);
+                }
+                found
+            }
+        };
         match path {
             Some(p) => Ok(Scope::from_path(&p)),
             None => Err(ApiError::Forbidden(

@@ -73,7 +73,13 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
-    let username = username.trim().to_lowercase();
+    // What is stored of an attempt (the throttle's key, the audit's actor)
+    // is the name as an account name could be, never raw input that might
+    // be a password typed in the wrong field or carry control characters.
+    let username = match crate::users::repo::parse_username(&username) {
+        Ok(name) => name,
+        Err(_) => "(not a username)".to_string(),
+    };
     let address = client_address(&req);
     if username.is_empty() || username.len() > 200 || password.len() > 1024 {
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));

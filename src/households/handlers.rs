@@ -190,6 +190,29 @@ fn duplicates_conflict(scope: &Scope, candidates: Vec<super::dto::Candidate>) ->
     }
 }
 
+/// Whether `input` describes the stored household as it is (a resend of
+/// its creation), field by field as they would be written.
+pub fn matches(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    row: &HouseholdRow,
+    input: &HouseholdInput,
+) -> Result<bool, ApiError> {
+    let c = parse(conn, scope, input)?;
+    Ok(c.village_id == row.village_id
+        && c.code == row.code
+        && c.head_name == row.head_name
+        && c.size == row.size
+        && c.ethnicity == row.ethnicity
+        && c.phone == row.phone
+        && c.poverty_status == row.poverty_status
+        && c.poverty_standard == row.poverty_standard
+        && c.survey_year == row.survey_year
+        && c.deprivations == row.deprivations
+        && c.has_smartphone == row.has_smartphone
+        && c.has_internet == row.has_internet)
+}
+
 /// Creates a household after the duplicate check (API and sync).
 pub fn create_in(
     conn: &mut PgConnection,

@@ -50,7 +50,7 @@ pub fn team_in_scope(
 
 /// A team inside the scope; with `joining`, it must also be active and not
 /// archived (a membership that only ends may belong to a dissolved team).
-fn team_visible(
+pub fn team_visible(
     conn: &mut PgConnection,
     scope: &Scope,
     team_id: Uuid,

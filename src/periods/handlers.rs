@@ -78,6 +78,17 @@ pub async fn list(
     let items = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let mut query = period_locks::table.into_boxed();
+        // Locks inside the caller's area, and those of the units above it,
+        // which bind the caller's records too.
+        if let Scope::Subtree { lo, hi } = &scope {
+            let above = crate::activities::ancestor_paths(lo);
+            query = query.filter(
+                period_locks::area_path
+                    .ge(lo.clone())
+                    .and(period_locks::area_path.lt(hi.clone()))
+                    .or(period_locks::area_path.eq_any(above)),
+            );
+        }
         if let Some(m) = month {
             query = query.filter(period_locks::month.eq(m));
         }
@@ -89,10 +100,7 @@ pub async fn list(
             .limit(500)
             .select(Lock::as_select())
             .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .filter(|l| scope.contains_path(&l.area_path))
-            .collect::<Vec<_>>())
+        Ok(rows)
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))

@@ -158,13 +158,18 @@ fn apply(
         }
         (Kind::Household, Op::Create) => {
             user.require(households::handlers::WRITERS)?;
+            let input: households::dto::HouseholdInput = parse(item.data.clone())?;
             if let Ok(existing) = households::repo::get(conn, scope, item.id) {
+                if !households::handlers::matches(conn, scope, &existing, &input)? {
+                    return Err(activities::id_reused(&households::dto::HouseholdDto::from(
+                        existing,
+                    )));
+                }
                 return Ok((
                     Outcome::AlreadyHad,
                     to_value(households::dto::HouseholdDto::from(existing)).unwrap_or_default(),
                 ));
             }
-            let input: households::dto::HouseholdInput = parse(item.data.clone())?;
             let row = households::handlers::create_in(conn, scope, item.id, &input)?;
             let e = Event::new("create", "household", row.id)
                 .at(row.village_id, &row.area_path)

@@ -14,7 +14,7 @@ use crate::activities::{self, CHECKERS, Created, RECORDERS, ReasonBody, Status};
 use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
-use crate::db::schema::{households, members};
+use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::pagination;
@@ -35,38 +35,36 @@ fn respond(status: StatusCode, row: TrainingRow) -> HttpResponse {
 }
 
 /// Checks a session and turns it into the columns to write.
+/// `existing` is the stored session for an edit: its team may have been
+/// dissolved since, which does not stop a correction.
 pub fn parse(
     conn: &mut PgConnection,
     scope: &Scope,
     input: &TrainingInput,
+    existing: Option<&TrainingRow>,
 ) -> Result<TrainingChanges, ApiError> {
     let mut check = Check::new();
-    let team = match crate::members::handlers::team_in_scope(conn, scope, input.team_id)? {
-        Ok(team) => Some(team),
-        Err(Invalid { code, message }) => {
-            check.fail("team_id", code, message);
-            None
-        }
-    };
+    let team =
+        match activities::record_team(conn, scope, input.team_id, existing.map(|e| e.team_id))? {
+            Ok(team) => Some(team),
+            Err(Invalid { code, message }) => {
+                check.fail("team_id", code, message);
+                None
+            }
+        };
     let village = match (input.village_id, &team) {
         (Some(v), _) => check.take("village_id", records::village_in_scope(conn, scope, v)?),
         (None, Some(t)) => records::village_in_scope(conn, scope, t.village_id)?.ok(),
         (None, None) => None,
     };
-    if let Some(team) = team.as_ref().filter(|_| !input.trainer_ids.is_empty()) {
-        let current: Vec<Uuid> = members::table
-            .filter(members::team_id.eq(team.id))
-            .filter(members::left_on.is_null())
-            .filter(members::archived_at.is_null())
-            .filter(members::id.eq_any(&input.trainer_ids))
-            .select(members::id)
-            .load(conn)?;
+    if let Some(team) = &team {
+        let there = activities::members_on(conn, team.id, &input.trainer_ids, input.held_on)?;
         for (i, m) in input.trainer_ids.iter().enumerate() {
-            if !current.contains(m) {
+            if !there.contains(m) {
                 check.fail(
                     &format!("trainer_ids[{i}]"),
                     "not_a_member",
-                    "not a current member of the team",
+                    "not a member of the team on the day of the session",
                 );
             }
         }
@@ -176,7 +174,8 @@ pub fn parse(
     Ok(TrainingChanges {
         team_id: team.id,
         village_id: village.id,
-        area_path: village.path,
+        // A session belongs to its team, wherever it was held.
+        area_path: team.area_path,
         place,
         held_on: input.held_on,
         duration_minutes: input.duration_minutes,
@@ -213,12 +212,23 @@ pub fn create_in(
             ))
         }
     };
-    if let Some(existing) = repo::by_client_id(conn, input.id)? {
-        return resend(existing);
-    }
-    let changes = parse(conn, scope, input)?;
-    activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
-    let recorded_at = input.recorded_at.unwrap_or_else(Utc::now);
+    // The common case, a new record, costs no lookup: the id is looked up
+    // only when the record cannot be stored, to tell a resend (whose
+    // household, team or month may have changed since) from a mistake.
+    let checked = parse(conn, scope, input, None).and_then(|changes| {
+        activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
+        Ok(changes)
+    });
+    let changes = match checked {
+        Ok(changes) => changes,
+        Err(e) => {
+            return match repo::by_client_id(conn, input.id)? {
+                Some(existing) => resend(existing),
+                None => Err(e),
+            };
+        }
+    };
+    let recorded_at = input.recorded_at;
     match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
         Some(row) => {
             let e = event("create", &row).after(TrainingDto::from(row.clone()));
@@ -257,7 +267,7 @@ pub fn update_in(
             "id and recorded_at do not change; record a new session instead",
         ));
     }
-    let changes = parse(conn, scope, &input)?;
+    let changes = parse(conn, scope, &input, Some(&current))?;
     activities::check_not_locked(conn, &current.area_path, current.held_on)?;
     activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
     let row = repo::update(conn, id, &changes)?;

@@ -94,15 +94,19 @@ pub fn insert(
     conn: &mut PgConnection,
     id: Uuid,
     changes: &TrainingChanges,
-    recorded_at: DateTime<Utc>,
+    recorded_at: Option<DateTime<Utc>>,
     recorded_by: Uuid,
     body_hash: &[u8],
 ) -> Result<Option<TrainingRow>, ApiError> {
+    // When the phone did not say when it recorded, it is when it arrived.
+    let received_at = Utc::now();
+    let recorded_at = recorded_at.unwrap_or(received_at);
     Ok(diesel::insert_into(trainings::table)
         .values((
             trainings::id.eq(id),
             changes,
             trainings::recorded_at.eq(recorded_at),
+            trainings::received_at.eq(received_at),
             trainings::recorded_by.eq(recorded_by),
             trainings::body_hash.eq(body_hash),
         ))
@@ -122,6 +126,9 @@ pub fn update(
         .set((
             changes,
             trainings::status.eq("submitted"),
+            trainings::status_reason.eq(None::<String>),
+            trainings::status_by.eq(None::<Uuid>),
+            trainings::status_at.eq(None::<DateTime<Utc>>),
             trainings::version.eq(trainings::version + 1),
             trainings::updated_at.eq(diesel::dsl::now),
         ))
