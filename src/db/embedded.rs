@@ -181,6 +181,22 @@ impl EmbeddedPostgres {
             }
         }
 
+        // Another Bản Số command (a running `serve`, say) may have the
+        // cluster up already: use it rather than start a second server on
+        // the same data, and leave stopping it to its owner.
+        let running = EmbeddedPostgres {
+            child: None,
+            socket_dir: socket_dir.clone(),
+            root: root.clone(),
+        };
+        if data.join("postmaster.pid").exists()
+            && PgConnection::establish(&running.url("postgres")).is_ok()
+        {
+            tracing::info!("the embedded cluster is already running; using it");
+            return Ok(running);
+        }
+        drop(running);
+
         let log = OpenOptions::new()
             .create(true)
             .append(true)

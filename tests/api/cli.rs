@@ -258,6 +258,25 @@ async fn serve_demo_runs_its_own_postgres_and_keeps_its_data() {
     assert_eq!(res.status(), 200);
     let pid_file = data.join("pg/data/postmaster.pid");
     assert!(pid_file.exists());
+
+    // Another command on the same data folder uses the running cluster,
+    // and leaves it running.
+    let out = banso(None)
+        .env("BANSO_DATA_DIR", &data)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = client
+        .get(format!("{addr}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the service lost its database");
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!pid_file.exists(), "the private cluster was stopped");
