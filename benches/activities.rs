@@ -3,6 +3,27 @@
 //! single-row insert rate measured by pgbench on the same server in the
 //! same run, and the time of a 500-visit `/sync` batch. Run with
 //! `cargo bench --bench activities` (docs/benchmarks.md has the targets).
+//!
+//! The same load can be driven by `wrk` against a separate `banso serve`,
+//! with a team leader's token in place of TOKEN and a household of that
+//! leader's village in place of HOUSEHOLD, using this `visit.lua`:
+//!
+//! ```lua
+//! local function uuid()
+//!   return (string.gsub('xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx', '[xy]', function (c)
+//!     local v = (c == 'x') and math.random(0, 0xf) or math.random(8, 0xb)
+//!     return string.format('%x', v)
+//!   end))
+//! end
+//! wrk.method = "POST"
+//! wrk.headers["Content-Type"] = "application/json"
+//! wrk.headers["Authorization"] = "Bearer TOKEN"
+//! request = function()
+//!   local body = '{"id":"' .. uuid() .. '","household_id":"HOUSEHOLD",'
+//!     .. '"visited_on":"2026-10-15","help":[{"kind":"vneid","outcome":"done"}]}'
+//!   return wrk.format(nil, "/api/v1/assistances", nil, body)
+//! end
+//! ```
 
 mod support;
 
