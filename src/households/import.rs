@@ -1,4 +1,5 @@
-//! `POST /households/import`: the household lists communes keep, as CSV.
+//! `POST /households/import`: the household lists communes keep, as CSV or
+//! as an XLSX workbook (its first sheet).
 //!
 //! The whole file is checked first; every bad row is reported with its line
 //! and field, and either every row lands or none does.
@@ -50,22 +51,39 @@ struct Row {
     input: HouseholdInput,
 }
 
-fn is_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|v| v == "text/csv" || v == "application/csv")
+/// The spreadsheet formats the import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Xlsx,
 }
 
-/// Parses the CSV into rows, recording what cannot even be read.
-fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn format_of(req: &HttpRequest) -> Option<Format> {
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())?
+        .split(';')
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    match ctype.as_str() {
+        "text/csv" | "application/csv" => Some(Format::Csv),
+        XLSX => Some(Format::Xlsx),
+        _ => None,
+    }
+}
+
+/// A sheet as text: its header and its rows, each with its line number
+/// (1 is the header, as a spreadsheet program shows it).
+struct Table {
+    header: Vec<String>,
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+fn read_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Option<Table> {
     let text = match std::str::from_utf8(body) {
         Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
         Err(e) => {
@@ -74,19 +92,101 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
                 "not_utf8",
                 format!("the file is not UTF-8 text: {e}"),
             ));
-            return Vec::new();
+            return None;
         }
     };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
+        Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => {
             errors.push(FieldError::new("header", "unreadable", e.to_string()).at_line(1));
-            return Vec::new();
+            return None;
         }
     };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(r) => rows.push((
+                r.position().map_or(0, |p| p.line()),
+                r.iter().map(str::to_string).collect(),
+            )),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(FieldError::new("row", "unreadable", e.to_string()).at_line(line));
+            }
+        }
+    }
+    Some(Table { header, rows })
+}
+
+/// The first sheet of a workbook. Numbers are written without a decimal
+/// part when they have none (a size of 4 reads "4", not "4.0").
+fn read_xlsx(body: &[u8], errors: &mut Vec<FieldError>) -> Option<Table> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book = match Xlsx::new(std::io::Cursor::new(body)) {
+        Ok(b) => b,
+        Err(e) => {
+            errors.push(FieldError::new(
+                "body",
+                "not_xlsx",
+                format!("not a readable XLSX workbook: {e}"),
+            ));
+            return None;
+        }
+    };
+    let sheet = match book.worksheet_range_at(0) {
+        Some(Ok(range)) => range,
+        Some(Err(e)) => {
+            errors.push(FieldError::new(
+                "body",
+                "not_xlsx",
+                format!("the first sheet cannot be read: {e}"),
+            ));
+            return None;
+        }
+        None => {
+            errors.push(FieldError::new(
+                "body",
+                "empty",
+                "the workbook has no sheet",
+            ));
+            return None;
+        }
+    };
+    let text = |cell: &Data| match cell {
+        Data::Empty => String::new(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
+    };
+    // Line numbers as a spreadsheet program shows them.
+    let first_line = sheet.start().map_or(1, |(r, _)| u64::from(r) + 1);
+    let mut lines = sheet.rows().enumerate();
+    let Some((_, header)) = lines.next() else {
+        errors.push(FieldError::new("header", "missing", "the first sheet is empty").at_line(1));
+        return None;
+    };
+    let header = header.iter().map(text).collect();
+    let rows = lines
+        .map(|(i, cells)| {
+            (
+                first_line + i as u64,
+                cells.iter().map(text).collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    Some(Table { header, rows })
+}
+
+/// Turns the table into rows, recording what cannot even be read.
+fn parse_table(table: Table, errors: &mut Vec<FieldError>) -> Vec<Row> {
+    let header: Vec<String> = table
+        .header
+        .iter()
+        .map(|c| c.trim().to_lowercase())
+        .collect();
     for col in &header {
         if !COLUMNS.contains(&col.as_str()) {
             errors.push(
@@ -115,21 +215,12 @@ fn parse_csv(body: &[u8], errors: &mut Vec<FieldError>) -> Vec<Row> {
         .map(|(i, h)| (h.as_str(), i))
         .collect();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(FieldError::new("row", "unreadable", e.to_string()).at_line(line));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in table.rows {
         let get = |col: &str| {
             index
                 .get(col)
                 .and_then(|&i| record.get(i))
-                .unwrap_or("")
+                .map_or("", String::as_str)
                 .trim()
                 .to_string()
         };
@@ -294,13 +385,17 @@ pub async fn handle(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
-    if !is_csv(&req) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the household list as text/csv".into(),
-        ));
-    }
+    let Some(format) = format_of(&req) else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the household list as text/csv or {XLSX}"
+        )));
+    };
     let mut errors = Vec::new();
-    let rows = parse_csv(&body, &mut errors);
+    let table = match format {
+        Format::Csv => read_csv(&body, &mut errors),
+        Format::Xlsx => read_xlsx(&body, &mut errors),
+    };
+    let rows = table.map_or_else(Vec::new, |t| parse_table(t, &mut errors));
     if rows.len() > MAX_ROWS {
         return Err(ApiError::validation(
             "body",

@@ -1492,3 +1492,150 @@ async fn a_code_clash_does_not_reveal_households_outside_the_area() {
         "{conflict}"
     );
 }
+
+/// An XLSX workbook whose first sheet holds `rows` (the first is the header).
+fn workbook(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            // Numbers go in as numbers, as a spreadsheet program stores them.
+            match cell.parse::<f64>() {
+                Ok(n) if !cell.starts_with('0') || *cell == "0" => {
+                    sheet.write_number(r as u32, c as u16, n).unwrap();
+                }
+                _ => {
+                    sheet.write_string(r as u32, c as u16, *cell).unwrap();
+                }
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[actix_web::test]
+async fn import_reads_the_first_sheet_of_a_workbook() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let a = p.na_pinh.code.as_str();
+    let header = HEADER.split(',').collect::<Vec<_>>();
+    let book = workbook(&[
+        header.clone(),
+        vec![
+            a,
+            "CB-201",
+            "Lục Văn Nhập",
+            "4",
+            "Tày",
+            "0912345678",
+            "poor",
+            "2022-2025",
+            "2024",
+            "information_access",
+            "no",
+            "unknown",
+        ],
+        vec![
+            a,
+            "CB-202",
+            "Bế Thị Hoa",
+            "2",
+            "",
+            "",
+            "near_poor",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let res = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(&officer)
+        .header("content-type", XLSX)
+        .body(book)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM households WHERE code = 'CB-201' AND size = 4 AND survey_year = 2024 \
+             AND phone = '0912345678' AND deprivations = ARRAY['information_access']"
+        ),
+        1
+    );
+    assert_eq!(households(&app), 2);
+
+    // A bad row is named by the line a spreadsheet program shows, and
+    // nothing of the workbook lands.
+    let book = workbook(&[
+        header,
+        vec![
+            a,
+            "CB-203",
+            "Ma Văn Lâm",
+            "3",
+            "",
+            "",
+            "poor",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            a,
+            "CB-204",
+            "Triệu Thị Xuân",
+            "many",
+            "",
+            "",
+            "rich",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let res = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(&officer)
+        .header("content-type", XLSX)
+        .body(book)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 422).await;
+    let errors = body["errors"].as_array().unwrap();
+    assert!(errors.iter().all(|e| e["line"] == 3), "{body}");
+    let named: HashSet<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, HashSet::from(["size", "poverty_status"]));
+    assert_eq!(households(&app), 2);
+
+    // Something that is not a workbook at all.
+    let res = app
+        .client
+        .post(app.url("/api/v1/households/import"))
+        .bearer_auth(&officer)
+        .header("content-type", XLSX)
+        .body("not a zip file")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["code"], "not_xlsx");
+}
