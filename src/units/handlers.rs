@@ -95,3 +95,84 @@ pub async fn lineage(
     let body = db::run(&state.pool, move |conn| repo::lineage(conn, id)).await?;
     Ok(HttpResponse::Ok().json(body))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVillage {
+    /// The commune the village belongs to.
+    pub parent_id: Uuid,
+    /// Full name with its type, as the commune writes it ("Thôn Nà Pình").
+    pub name: String,
+    /// The kind of village: Thôn, Bản, Xóm, Tổ dân phố, Ấp, Buôn, Làng, ...
+    #[serde(rename = "type")]
+    pub unit_type: String,
+}
+
+/// `POST /units`: villages have no national code, so communes' officers
+/// (and admins) create them under a current commune of their area; the
+/// code is generated from the commune's.
+pub async fn create_village(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+    body: web::Json<NewVillage>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::auth::{Role, Scope};
+    use crate::domain::{Check, Name};
+    user.require(&[Role::Admin, Role::Officer])?;
+    let body = body.into_inner();
+    let mut check = Check::new();
+    let name = check.take("name", Name::parse(&body.name));
+    let unit_type = check.take("type", Name::parse(&body.unit_type));
+    if unit_type
+        .as_ref()
+        .is_some_and(|t| t.as_str().chars().count() > 30)
+    {
+        check.fail("type", "too_long", "must be at most 30 characters");
+    }
+    let ctx = crate::audit::Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        diesel::Connection::transaction(conn, |conn| {
+            let scope = Scope::of(conn, &user)?;
+            let commune = match repo::get(conn, body.parent_id) {
+                Ok(u) if scope.contains_path(&u.path) => Some(u),
+                Ok(_) | Err(ApiError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            match &commune {
+                None => check.fail("parent_id", "unknown_unit", "no such commune in your area"),
+                Some(c) if c.level != "commune" => check.fail(
+                    "parent_id",
+                    "not_a_commune",
+                    "villages are created under a commune",
+                ),
+                Some(c) if c.valid_to.is_some() => check.fail(
+                    "parent_id",
+                    "not_current",
+                    "the commune is no longer in force",
+                ),
+                Some(_) => {}
+            }
+            check.finish()?;
+            let (Some(commune), Some(name), Some(unit_type)) = (commune, name, unit_type) else {
+                return Err(ApiError::internal(
+                    "village passed its check with a missing field",
+                ));
+            };
+            let row = repo::create_village(
+                conn,
+                &commune,
+                name.as_str(),
+                unit_type.as_str(),
+                repo::today(),
+            )?;
+            let e = crate::audit::Event::new("create", "unit", row.id)
+                .at(row.id, &row.path)
+                .after(UnitDto::from(row.clone()));
+            crate::audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(UnitDto::from(row)))
+}

@@ -11,8 +11,12 @@ pub mod repo;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/units").route(web::get().to(handlers::list)))
-        .service(web::resource("/units/{id}").route(web::get().to(handlers::get)))
-        .service(web::resource("/units/{id}/children").route(web::get().to(handlers::children)))
-        .service(web::resource("/units/{id}/lineage").route(web::get().to(handlers::lineage)));
+    cfg.service(
+        web::resource("/units")
+            .route(web::get().to(handlers::list))
+            .route(web::post().to(handlers::create_village)),
+    )
+    .service(web::resource("/units/{id}").route(web::get().to(handlers::get)))
+    .service(web::resource("/units/{id}/children").route(web::get().to(handlers::children)))
+    .service(web::resource("/units/{id}/lineage").route(web::get().to(handlers::lineage)));
 }

@@ -161,3 +161,95 @@ async fn unknown_units_and_bad_paging_are_refused() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn officers_create_villages_under_communes_of_their_area() {
+    let app = TestApp::spawn().await;
+    let commune = unit_id(
+        &app,
+        &app.admin_token().await,
+        "level=commune&q=thuc%20phan",
+    )
+    .await;
+    let officer = app.token_for("canbo.xa", "officer", Some("01273")).await;
+    let body =
+        serde_json::json!({ "parent_id": commune, "name": "  Thôn Nà Pình ", "type": "Thôn" });
+    let res = app.post_json("/api/v1/units", Some(&officer), &body).await;
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["level"], "village");
+    assert_eq!(first["code"], "01273-01");
+    assert_eq!(first["name"], "Thôn Nà Pình");
+    assert_eq!(first["short_name"], "Nà Pình");
+    assert_eq!(first["parent_id"], commune.as_str());
+    let body = serde_json::json!({ "parent_id": commune, "name": "Bản Khuổi Khon", "type": "Bản" });
+    let second: Value = app
+        .post_json("/api/v1/units", Some(&officer), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["code"], "01273-02");
+
+    // The village is a unit like any other: listed under its commune and
+    // found by name.
+    let children = items(
+        &app,
+        &officer,
+        &format!("/api/v1/units/{commune}/children?limit=500"),
+    )
+    .await;
+    let codes: Vec<&str> = children["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["01273-01", "01273-02"]);
+    let found = items(&app, &officer, "/api/v1/units?q=khuoi%20khon").await;
+    assert_eq!(found["items"][0]["id"], second["id"]);
+
+    // Outside the officer's area, under a province, or by a team leader: refused.
+    let province = unit_id(&app, &officer, "level=province&q=cao%20bang").await;
+    let hanoi_commune = unit_id(&app, &officer, "level=commune&q=00004").await;
+    for parent in [province, hanoi_commune] {
+        let body = serde_json::json!({ "parent_id": parent, "name": "Thôn Mới", "type": "Thôn" });
+        let res = problem(
+            app.post_json("/api/v1/units", Some(&officer), &body).await,
+            422,
+        )
+        .await;
+        assert_eq!(res["errors"][0]["field"], "parent_id");
+    }
+    let body = serde_json::json!({ "parent_id": commune, "name": "", "type": "" });
+    let res = problem(
+        app.post_json("/api/v1/units", Some(&officer), &body).await,
+        422,
+    )
+    .await;
+    assert_eq!(res["errors"].as_array().unwrap().len(), 2);
+    let leader = app
+        .token_for("totruong", "team_leader", Some("01273-01"))
+        .await;
+    let body = serde_json::json!({ "parent_id": commune, "name": "Thôn Mới", "type": "Thôn" });
+    problem(
+        app.post_json("/api/v1/units", Some(&leader), &body).await,
+        403,
+    )
+    .await;
+    let mut conn = app.conn();
+    assert_eq!(
+        crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM units WHERE level = 'village'"
+        ),
+        2
+    );
+    assert_eq!(
+        crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'unit' AND action = 'create'"
+        ),
+        2
+    );
+}
