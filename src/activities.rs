@@ -149,9 +149,8 @@ pub fn check_not_locked(
             let name: String = units::table.find(unit_id).select(units::name).first(conn)?;
             Err(ApiError::Conflict {
                 detail: format!(
-                    "{} is locked for {} by {name}",
-                    month.format("%Y-%m"),
-                    month.format("%m/%Y")
+                    "the month {} is locked for {name}; an officer must unlock it first",
+                    month.format("%Y-%m")
                 ),
                 current: Some(serde_json::json!({
                     "lock": { "unit_id": unit_id, "unit_name": name, "month": month.format("%Y-%m").to_string() }

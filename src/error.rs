@@ -229,6 +229,8 @@ impl From<diesel::result::Error> for ApiError {
             }
             E::DatabaseError(_, info)
                 if info.message().contains("terminating connection")
+                    || info.message().contains("statement timeout")
+                    || info.message().contains("lock timeout")
                     || info.message().contains("server closed the connection")
                     || info.message().contains("the database system is") =>
             {

@@ -116,6 +116,41 @@ pub fn unit_filter<T: 'static>(
     }))
 }
 
+/// An optional JSON body: none when empty, else JSON of the right shape
+/// with the right content type. Unlike `Option<web::Json<T>>`, a body that
+/// is there but wrong is an error, never silently ignored.
+pub fn optional_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected a body with Content-Type: application/json".into(),
+        ));
+    }
+    serde_json::from_slice(body).map(Some).map_err(|e| {
+        if e.is_data() {
+            ApiError::validation("body", "invalid", e.to_string())
+        } else {
+            ApiError::BadRequest(format!("malformed JSON: {e}"))
+        }
+    })
+}
+
 /// The unit a materialised path ends with (the record's village).
 pub fn last_unit(path: &str) -> Option<Uuid> {
     path.trim_end_matches('/')
@@ -167,6 +202,17 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             }
         }
         (t, p) => *t = p.clone(),
+    }
+}
+
+/// Archived records are kept as they were: 409 for any change.
+pub fn refuse_archived(archived_at: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+    match archived_at {
+        Some(at) => Err(ApiError::conflict(format!(
+            "the record was archived on {}; it is kept as it was",
+            at.format("%Y-%m-%d")
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -301,6 +301,7 @@ pub fn update_in(
     if current.version != expected {
         return Err(records::stale(&AssistanceDto::from(current)));
     }
+    records::refuse_archived(current.archived_at)?;
     activities::check_editable(user, current.recorded_by, &current.status)?;
     let base = AssistanceInput::from_row(&current);
     let input = records::apply_patch(&base, patch)?;
@@ -517,17 +518,10 @@ pub async fn verify(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Option<web::Json<ReasonBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition(
-        state,
-        user,
-        req,
-        id.into_inner(),
-        body.map(|b| b.into_inner()),
-        "verify",
-    )
-    .await
+    let body = records::optional_body::<ReasonBody>(&req, &body)?;
+    transition(state, user, req, id.into_inner(), body, "verify").await
 }
 
 pub async fn reject(
@@ -535,17 +529,10 @@ pub async fn reject(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Option<web::Json<ReasonBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition(
-        state,
-        user,
-        req,
-        id.into_inner(),
-        body.map(|b| b.into_inner()),
-        "reject",
-    )
-    .await
+    let body = records::optional_body::<ReasonBody>(&req, &body)?;
+    transition(state, user, req, id.into_inner(), body, "reject").await
 }
 
 pub async fn reopen(
@@ -553,15 +540,8 @@ pub async fn reopen(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Option<web::Json<ReasonBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition(
-        state,
-        user,
-        req,
-        id.into_inner(),
-        body.map(|b| b.into_inner()),
-        "reopen",
-    )
-    .await
+    let body = records::optional_body::<ReasonBody>(&req, &body)?;
+    transition(state, user, req, id.into_inner(), body, "reopen").await
 }

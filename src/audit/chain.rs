@@ -119,7 +119,7 @@ pub fn spawn_linker(pool: PgPool, every: Duration) {
         loop {
             tick.tick().await;
             if let Err(e) = db::run(&pool, link_pending).await {
-                tracing::debug!(error = %e, "audit linker pass failed; retrying");
+                tracing::warn!(error = %e, "audit linker pass failed; retrying");
             }
         }
     });

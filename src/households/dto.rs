@@ -186,3 +186,39 @@ pub fn page(rows: Vec<HouseholdRow>, limit: i64) -> Page<HouseholdDto> {
         next_cursor: page.next_cursor,
     }
 }
+
+/// A household as the audit trail records it: personal fields (the head's
+/// name, phone, ethnicity) only as "recorded" or absent, so that erasure
+/// leaves no personal data behind in the trail.
+pub fn audit_view(row: &super::model::HouseholdRow) -> serde_json::Value {
+    let mut v = serde_json::to_value(HouseholdDto::from(row.clone())).unwrap_or_default();
+    for field in PERSONAL_FIELDS {
+        if let Some(slot) = v.get_mut(*field)
+            && !slot.is_null()
+        {
+            *slot = serde_json::Value::String("(recorded)".into());
+        }
+    }
+    v
+}
+
+/// The fields redacted in the audit trail.
+pub const PERSONAL_FIELDS: &[&str] = &["head_name", "phone", "ethnicity"];
+
+/// Which personal fields an update changed, named without their values.
+pub fn changed_personal_fields(
+    before: &super::model::HouseholdRow,
+    after: &super::model::HouseholdRow,
+) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if before.head_name != after.head_name {
+        changed.push("head_name");
+    }
+    if before.phone != after.phone {
+        changed.push("phone");
+    }
+    if before.ethnicity != after.ethnicity {
+        changed.push("ethnicity");
+    }
+    changed
+}

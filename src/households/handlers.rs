@@ -243,6 +243,7 @@ pub fn update_in(
     if current.version != expected {
         return Err(records::stale(&HouseholdDto::from(current)));
     }
+    records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
     let changes = parse(conn, scope, &input)?;
@@ -277,15 +278,20 @@ pub async fn list(
         let scope = Scope::of(conn, &user)?;
         let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut list_read = Event {
+            action: "read",
+            entity: ENTITY,
+            ..Event::default()
+        };
+        if let Scope::Subtree { lo, .. } = &scope {
+            list_read.area_path = Some(lo.clone());
+            list_read.unit_id = crate::records::last_unit(lo);
+        }
         read_event(
             conn,
             &ctx,
-            Event {
-                action: "read",
-                entity: ENTITY,
-                ..Event::default()
-            }
-            .after(json!({ "ids": ids, "unit_id": params.unit_id, "q": params.q.is_some() })),
+            list_read
+                .after(json!({ "ids": ids, "unit_id": params.unit_id, "q": params.q.is_some() })),
         )?;
         Ok(rows)
     })
@@ -327,7 +333,7 @@ pub async fn create(
             audit::record(
                 conn,
                 &ctx,
-                event("create", &row).after(HouseholdDto::from(row.clone())),
+                event("create", &row).after(super::dto::audit_view(&row)),
             )?;
             Ok(row)
         })
@@ -363,8 +369,11 @@ pub async fn update(
             let scope = Scope::of(conn, &user)?;
             let (before, row) = update_in(conn, &scope, id, expected, body)?;
             let e = event("update", &row)
-                .before(HouseholdDto::from(before))
-                .after(HouseholdDto::from(row.clone()));
+                .after(json!({
+                    "record": super::dto::audit_view(&row),
+                    "personal_fields_changed": super::dto::changed_personal_fields(&before, &row),
+                }))
+                .before(super::dto::audit_view(&before));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -401,7 +410,7 @@ pub async fn archive(
             audit::record(
                 conn,
                 &ctx,
-                event("archive", &row).before(HouseholdDto::from(current)),
+                event("archive", &row).before(super::dto::audit_view(&current)),
             )?;
             Ok(row)
         })
@@ -413,12 +422,15 @@ pub async fn archive(
 pub async fn consents(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let ctx = Ctx::user(&user, &req);
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        repo::get(conn, &scope, id)?;
+        let household = repo::get(conn, &scope, id)?;
+        read_event(conn, &ctx, event("read_consents", &household))?;
         repo::consents(conn, id)
     })
     .await?;
@@ -479,7 +491,11 @@ pub async fn record_consent(
                     recorded_at: chrono::Utc::now(),
                 },
             )?;
-            let e = event("consent", &household).after(ConsentDto::from(row.clone()));
+            // Who gave consent is a person's name: the trail keeps the rest.
+            let e = event("consent", &household).after(json!({
+                "id": row.id, "given": row.given, "given_on": row.given_on,
+                "purposes": row.purposes, "recorded_by": row.recorded_by,
+            }));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })

@@ -236,6 +236,7 @@ pub async fn update(
             if current.version != expected {
                 return Err(records::stale(&MemberDto::from(current)));
             }
+            records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&MemberInput::from(&current), body)?;
             if input.team_id != current.team_id {
                 return Err(ApiError::validation(

@@ -13,6 +13,7 @@ use crate::db;
 use crate::db::schema::{period_locks, units};
 use crate::domain::short_text;
 use crate::error::ApiError;
+use crate::records;
 use crate::startup::AppState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -111,12 +112,12 @@ pub async fn lock(
     user: AuthUser,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
-    body: Option<web::Json<LockBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let (unit_id, month) = path.into_inner();
     let month = parse_month(&month)?;
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    let body = records::optional_body::<LockBody>(&req, &body)?.unwrap_or_default();
     let reason = short_text(body.reason.as_deref().unwrap_or(""), 500)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?;
     let ctx = Ctx::user(&user, &req);
@@ -172,12 +173,12 @@ pub async fn unlock(
     user: AuthUser,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
-    body: Option<web::Json<LockBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let (unit_id, month) = path.into_inner();
     let month = parse_month(&month)?;
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    let body = records::optional_body::<LockBody>(&req, &body)?.unwrap_or_default();
     let reason = short_text(body.reason.as_deref().unwrap_or(""), 500)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| {

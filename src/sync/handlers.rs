@@ -173,7 +173,7 @@ fn apply(
             let row = households::handlers::create_in(conn, scope, item.id, &input)?;
             let e = Event::new("create", "household", row.id)
                 .at(row.village_id, &row.area_path)
-                .after(households::dto::HouseholdDto::from(row.clone()));
+                .after(households::dto::audit_view(&row));
             record(conn, ctx, e)?;
             Ok((
                 Outcome::Created,
@@ -223,8 +223,11 @@ fn apply(
             )?;
             let e = Event::new("update", "household", row.id)
                 .at(row.village_id, &row.area_path)
-                .before(households::dto::HouseholdDto::from(before))
-                .after(households::dto::HouseholdDto::from(row.clone()));
+                .after(serde_json::json!({
+                    "record": households::dto::audit_view(&row),
+                    "personal_fields_changed": households::dto::changed_personal_fields(&before, &row),
+                }))
+                .before(households::dto::audit_view(&before));
             record(conn, ctx, e)?;
             Ok((
                 Outcome::Updated,

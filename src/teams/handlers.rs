@@ -173,6 +173,7 @@ pub async fn update(
             if current.version != expected {
                 return Err(records::stale(&TeamDto::from(current)));
             }
+            records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&TeamInput::from(&current), body)?;
             if input.village_id != current.village_id {
                 // Members and records hang on the team's village.

@@ -275,8 +275,13 @@ async fn writes_are_listed_newest_first_with_their_request_id() {
     assert_eq!(e["entity_id"], house_id.as_str());
     assert_eq!(e["actor_id"], w.officer_id.to_string());
     assert_eq!(e["before"]["size"], 4);
-    assert_eq!(e["after"]["size"], 6);
-    assert_eq!(e["after"]["version"], 2);
+    assert_eq!(e["after"]["record"]["size"], 6);
+    assert_eq!(e["after"]["record"]["version"], 2);
+    // Personal fields are in the trail only as "recorded", so that an
+    // erasure leaves nothing of them behind.
+    assert_eq!(e["after"]["record"]["head_name"], "(recorded)");
+    assert_eq!(e["before"]["head_name"], "(recorded)");
+    assert!(e["after"]["personal_fields_changed"].is_array());
 
     let e = by_request(&all, &visit_rid);
     assert_eq!(e["action"], "create");

@@ -101,3 +101,102 @@ async fn bad_path_and_query_parameters_are_400() {
     let res = app.get("/api/v1/units?at=2025-13-01", &token).await;
     problem(res, 400).await;
 }
+
+#[actix_web::test]
+async fn an_archived_record_is_kept_as_it_was() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut conn = app.conn();
+    let commune = banso::units::repo::find_by_code(&mut conn, "01273", banso::units::repo::today())
+        .unwrap()
+        .remove(0);
+    let village = banso::units::repo::create_village(
+        &mut conn,
+        &commune,
+        "Thôn Cốc Xả",
+        "Thôn",
+        commune.valid_from,
+    )
+    .unwrap();
+    let team: serde_json::Value = app
+        .post_json(
+            "/api/v1/teams",
+            Some(&admin),
+            &json!({ "village_id": village.id, "name": "Tổ Cốc Xả" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = app.url(&format!("/api/v1/teams/{}", team["id"].as_str().unwrap()));
+    let res = app
+        .client
+        .delete(&url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client
+        .patch(&url)
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "Tổ mới", "version": 2 }))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 409).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("archived"),
+        "{body}"
+    );
+    assert_eq!(
+        crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM teams WHERE name = 'Tổ Cốc Xả' AND version = 2"
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn an_optional_body_that_is_there_must_be_right() {
+    let app = TestApp::spawn().await;
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let mut conn = app.conn();
+    let province = banso::units::repo::find_by_code(&mut conn, "04", banso::units::repo::today())
+        .unwrap()
+        .remove(0);
+    let url = app.url(&format!("/api/v1/periods/{}/2026-09/lock", province.id));
+    let send = |ctype: &'static str, body: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&officer)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
+    problem(send("text/plain", "close the month").await.unwrap(), 415).await;
+    let body = problem(
+        send("application/json", r#"{"reasn": "typo"}"#)
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reasn"),
+        "{body}"
+    );
+    problem(send("application/json", "{").await.unwrap(), 400).await;
+    assert_eq!(
+        crate::helpers::count(&mut conn, "SELECT count(*) AS n FROM period_locks"),
+        0
+    );
+    // No body at all is fine: the lock has no reason.
+    let res = send("application/json", "").await.unwrap();
+    assert_eq!(res.status(), 201);
+}

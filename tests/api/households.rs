@@ -1639,3 +1639,62 @@ async fn import_reads_the_first_sheet_of_a_workbook() {
     let body = problem(res, 422).await;
     assert_eq!(body["errors"][0]["code"], "not_xlsx");
 }
+
+#[actix_web::test]
+async fn after_erasure_the_audit_trail_holds_no_personal_data() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let created = create(
+        &app,
+        &officer,
+        &p.na_pinh,
+        "Nông Thị Riêngtư",
+        json!({ "phone": "0987654321", "ethnicity": "Tày" }),
+    )
+    .await;
+    let id = id_of(&created);
+    let res = patch(
+        &app,
+        &officer,
+        &format!("/api/v1/households/{id}"),
+        None,
+        &json!({ "phone": "0912000111", "version": 1 }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = app.get(&format!("/api/v1/households/{id}"), &officer).await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_json(
+            &format!("/api/v1/households/{id}/erase"),
+            Some(&officer),
+            &json!({ "reason": "yêu cầu của chủ hộ", "version": 2 }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut conn = app.conn();
+    for secret in ["Riêngtư", "0987654321", "0912000111"] {
+        assert_eq!(
+            count(
+                &mut conn,
+                &format!(
+                    "SELECT count(*) AS n FROM audit_events \
+                     WHERE coalesce(before::text, '') || coalesce(after::text, '') LIKE '%{secret}%'"
+                )
+            ),
+            0,
+            "{secret} is in the audit trail"
+        );
+    }
+    // The trail still says what happened to the household.
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS n FROM audit_events WHERE entity_id = '{id}' AND action IN ('create', 'update', 'read', 'erase')"
+            )
+        ),
+        4
+    );
+}
