@@ -1,7 +1,6 @@
 //! `/assistances`, `/assistances/{id}` and its verify, reject and reopen.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -10,8 +9,9 @@ use uuid::Uuid;
 use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help, page};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
-use crate::activities::{self, CHECKERS, Created, RECORDERS, ReasonBody, Status};
-use crate::audit::{self, Ctx, Event};
+use crate::activities::http::{Activity, Meta, event};
+use crate::activities::{self, Created, Status};
+use crate::audit::{self, Ctx};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::teams;
@@ -28,12 +28,6 @@ const ENTITY: &str = "assistance";
 /// The earliest visit date accepted: the teams began in 2020.
 fn earliest() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
-}
-
-fn respond(status: StatusCode, row: AssistanceRow) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, records::etag(row.version)))
-        .json(AssistanceDto::from(row))
 }
 
 /// The active team of a village.
@@ -222,22 +216,6 @@ pub fn parse(
     })
 }
 
-fn unit_of(conn: &mut PgConnection, household_id: Uuid) -> Result<Uuid, ApiError> {
-    use crate::db::schema::households;
-    Ok(households::table
-        .find(household_id)
-        .select(households::village_id)
-        .first(conn)?)
-}
-
-fn event(
-    conn: &mut PgConnection,
-    action: &'static str,
-    row: &AssistanceRow,
-) -> Result<Event, ApiError> {
-    Ok(Event::new(action, ENTITY, row.id).at(unit_of(conn, row.household_id)?, &row.area_path))
-}
-
 /// Stores a visit under the phone's id, or recognises a resend of it.
 pub fn create_in(
     conn: &mut PgConnection,
@@ -275,7 +253,7 @@ pub fn create_in(
     let recorded_at = input.recorded_at;
     match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
         Some(row) => {
-            let e = event(conn, "create", &row)?.after(AssistanceDto::from(row.clone()));
+            let e = event::<Visit>("create", &row).after(AssistanceDto::from(row.clone()));
             audit::record(conn, ctx, e)?;
             Ok((row, Created::Created))
         }
@@ -319,7 +297,7 @@ pub fn update_in(
     activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
     activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
     let row = repo::update(conn, id, &changes)?;
-    let e = event(conn, "update", &row)?
+    let e = event::<Visit>("update", &row)
         .before(AssistanceDto::from(current))
         .after(AssistanceDto::from(row.clone()));
     audit::record(conn, ctx, e)?;
@@ -347,201 +325,73 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page(rows, limit)))
 }
 
-pub async fn get(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let row = db::run(&state.pool, move |conn| {
-        let scope = Scope::of(conn, &user)?;
-        repo::get(conn, &scope, id)
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
-}
+/// Assistance visits for the shared activity handlers.
+pub struct Visit;
 
-pub async fn create(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(RECORDERS)?;
-    let body = body.into_inner();
-    let hash = activities::body_hash(&body);
-    let input: AssistanceInput = serde_json::from_value(body)
-        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
-    let ctx = Ctx::user(&user, &req);
-    let (row, created) = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            create_in(conn, &scope, &user, &ctx, &input, &hash)
-        })
-    })
-    .await?;
-    let mut res = respond(StatusCode::CREATED, row);
-    if created == Created::AlreadyHad {
-        res.headers_mut().insert(
-            header::HeaderName::from_static("idempotent-replay"),
-            header::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(res)
-}
+impl Activity for Visit {
+    type Row = AssistanceRow;
+    type Dto = AssistanceDto;
+    type Input = AssistanceInput;
+    const ENTITY: &'static str = ENTITY;
 
-pub async fn update(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(RECORDERS)?;
-    let id = id.into_inner();
-    let body = body.into_inner();
-    let expected = records::expected_version(&req, records::body_version(&body))?;
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            update_in(conn, &scope, &user, &ctx, id, expected, body)
-        })
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
-}
-
-pub async fn archive(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(RECORDERS)?;
-    let id = id.into_inner();
-    let expected = req
-        .headers()
-        .contains_key(header::IF_MATCH)
-        .then(|| records::expected_version(&req, None))
-        .transpose()?;
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != current.version) {
-                return Err(records::stale(&AssistanceDto::from(current)));
-            }
-            if current.archived_at.is_some() {
-                return Ok(current);
-            }
-            activities::check_editable(&user, current.recorded_by, &current.status)?;
-            activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
-            let row = repo::archive(conn, id)?;
-            let e = event(conn, "archive", &row)?.before(AssistanceDto::from(current));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
-        })
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
-}
-
-/// Verify, reject or reopen: officers and admins, inside their area.
-async fn transition(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: Uuid,
-    body: Option<ReasonBody>,
-    action: &'static str,
-) -> Result<HttpResponse, ApiError> {
-    user.require(CHECKERS)?;
-    let (from, to) = match action {
-        "verify" => (Status::Submitted, Status::Verified),
-        "reject" => (Status::Submitted, Status::Rejected),
-        _ => (Status::Verified, Status::Submitted),
-    };
-    let reason = match (&body, action) {
-        (_, "verify") => body
-            .as_ref()
-            .and_then(|b| b.reason.clone())
-            .filter(|r| !r.trim().is_empty()),
-        (Some(b), _) => Some(activities::reason(b)?),
-        (None, _) => {
-            return Err(ApiError::validation(
-                "reason",
-                "required",
-                "give the reason",
-            ));
+    fn meta(r: &AssistanceRow) -> Meta {
+        Meta {
+            id: r.id,
+            version: r.version,
+            status: r.status.clone(),
+            archived_at: r.archived_at,
+            recorded_by: r.recorded_by,
+            area_path: r.area_path.clone(),
+            date: r.visited_on,
         }
-    };
-    let body_version = body.as_ref().and_then(|b| b.version);
-    let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
-        Some(records::expected_version(&req, body_version)?)
-    } else {
-        None
-    };
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != current.version) {
-                return Err(records::stale(&AssistanceDto::from(current)));
-            }
-            if current.status != from.as_str() || current.archived_at.is_some() {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "{action} needs a {from} record; this one is {}",
-                        current.status
-                    ),
-                    current: serde_json::to_value(AssistanceDto::from(current)).ok(),
-                });
-            }
-            activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
-            let row = repo::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
-            let e = event(conn, action, &row)?
-                .before(serde_json::json!({ "status": current.status }))
-                .after(serde_json::json!({ "status": row.status, "reason": row.status_reason }));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
-        })
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
-}
+    }
 
-pub async fn verify(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let body = records::optional_body::<ReasonBody>(&req, &body)?;
-    transition(state, user, req, id.into_inner(), body, "verify").await
-}
+    fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<AssistanceRow, ApiError> {
+        repo::get(conn, scope, id)
+    }
 
-pub async fn reject(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let body = records::optional_body::<ReasonBody>(&req, &body)?;
-    transition(state, user, req, id.into_inner(), body, "reject").await
-}
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<AssistanceRow, ApiError> {
+        repo::get_for_update(conn, scope, id)
+    }
 
-pub async fn reopen(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let body = records::optional_body::<ReasonBody>(&req, &body)?;
-    transition(state, user, req, id.into_inner(), body, "reopen").await
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<AssistanceRow, ApiError> {
+        repo::archive(conn, id)
+    }
+
+    fn set_status(
+        conn: &mut PgConnection,
+        id: Uuid,
+        status: &str,
+        reason: Option<&str>,
+        by: Uuid,
+    ) -> Result<AssistanceRow, ApiError> {
+        repo::set_status(conn, id, status, reason, by)
+    }
+
+    fn create_in(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        user: &AuthUser,
+        ctx: &Ctx,
+        input: &AssistanceInput,
+        hash: &[u8],
+    ) -> Result<(AssistanceRow, Created), ApiError> {
+        create_in(conn, scope, user, ctx, input, hash)
+    }
+
+    fn update_in(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        user: &AuthUser,
+        ctx: &Ctx,
+        id: Uuid,
+        expected: i32,
+        patch: Value,
+    ) -> Result<AssistanceRow, ApiError> {
+        update_in(conn, scope, user, ctx, id, expected, patch)
+    }
 }

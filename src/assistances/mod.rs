@@ -8,19 +8,24 @@ pub mod repo;
 
 use actix_web::web;
 
+use crate::activities::http;
+use handlers::Visit;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/assistances")
             .route(web::get().to(handlers::list))
-            .route(web::post().to(handlers::create)),
+            .route(web::post().to(http::create::<Visit>)),
     )
     .service(
         web::resource("/assistances/{id}")
-            .route(web::get().to(handlers::get))
-            .route(web::patch().to(handlers::update))
-            .route(web::delete().to(handlers::archive)),
+            .route(web::get().to(http::get::<Visit>))
+            .route(web::patch().to(http::update::<Visit>))
+            .route(web::delete().to(http::archive::<Visit>)),
     )
-    .service(web::resource("/assistances/{id}/verify").route(web::post().to(handlers::verify)))
-    .service(web::resource("/assistances/{id}/reject").route(web::post().to(handlers::reject)))
-    .service(web::resource("/assistances/{id}/reopen").route(web::post().to(handlers::reopen)));
+    .service(web::resource("/assistances/{id}/verify").route(web::post().to(http::verify::<Visit>)))
+    .service(web::resource("/assistances/{id}/reject").route(web::post().to(http::reject::<Visit>)))
+    .service(
+        web::resource("/assistances/{id}/reopen").route(web::post().to(http::reopen::<Visit>)),
+    );
 }

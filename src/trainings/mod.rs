@@ -8,19 +8,24 @@ pub mod repo;
 
 use actix_web::web;
 
+use crate::activities::http;
+use handlers::Session;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/trainings")
             .route(web::get().to(handlers::list))
-            .route(web::post().to(handlers::create)),
+            .route(web::post().to(http::create::<Session>)),
     )
     .service(
         web::resource("/trainings/{id}")
-            .route(web::get().to(handlers::get))
-            .route(web::patch().to(handlers::update))
-            .route(web::delete().to(handlers::archive)),
+            .route(web::get().to(http::get::<Session>))
+            .route(web::patch().to(http::update::<Session>))
+            .route(web::delete().to(http::archive::<Session>)),
     )
-    .service(web::resource("/trainings/{id}/verify").route(web::post().to(handlers::verify)))
-    .service(web::resource("/trainings/{id}/reject").route(web::post().to(handlers::reject)))
-    .service(web::resource("/trainings/{id}/reopen").route(web::post().to(handlers::reopen)));
+    .service(web::resource("/trainings/{id}/verify").route(web::post().to(http::verify::<Session>)))
+    .service(web::resource("/trainings/{id}/reject").route(web::post().to(http::reject::<Session>)))
+    .service(
+        web::resource("/trainings/{id}/reopen").route(web::post().to(http::reopen::<Session>)),
+    );
 }

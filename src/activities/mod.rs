@@ -2,6 +2,8 @@
 //! the hash that tells a resend from a different record, who may edit
 //! what, the verification states, and reporting-month locks.
 
+pub mod http;
+
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};

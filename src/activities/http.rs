@@ -1,0 +1,292 @@
+//! The HTTP side that training sessions and assistance visits share: read
+//! one, record (idempotently), edit, archive, and verify, reject or reopen.
+//! Each kind of activity says how its rows are read and written through
+//! [`Activity`]; the rules of the trade are here, once.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{CHECKERS, Created, RECORDERS, ReasonBody, Status};
+use crate::audit::{self, Ctx, Event};
+use crate::auth::{AuthUser, Scope};
+use crate::db;
+use crate::error::ApiError;
+use crate::records;
+use crate::startup::AppState;
+
+/// What the shared rules need to know of a stored activity.
+pub struct Meta {
+    pub id: Uuid,
+    pub version: i32,
+    pub status: String,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub recorded_by: Uuid,
+    pub area_path: String,
+    /// The day it happened, which month locks apply to.
+    pub date: NaiveDate,
+}
+
+/// A kind of activity (training session, assistance visit).
+pub trait Activity: 'static {
+    type Row: Clone + Send + 'static;
+    type Dto: Serialize + From<Self::Row>;
+    type Input: DeserializeOwned + Send + 'static;
+    const ENTITY: &'static str;
+
+    fn meta(row: &Self::Row) -> Meta;
+    fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<Self::Row, ApiError>;
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
+    fn set_status(
+        conn: &mut PgConnection,
+        id: Uuid,
+        status: &str,
+        reason: Option<&str>,
+        by: Uuid,
+    ) -> Result<Self::Row, ApiError>;
+    /// Stores a new record under the phone's id, or recognises a resend.
+    fn create_in(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        user: &AuthUser,
+        ctx: &Ctx,
+        input: &Self::Input,
+        hash: &[u8],
+    ) -> Result<(Self::Row, Created), ApiError>;
+    /// Applies a merge patch to a record the caller may edit.
+    fn update_in(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        user: &AuthUser,
+        ctx: &Ctx,
+        id: Uuid,
+        expected: i32,
+        patch: Value,
+    ) -> Result<Self::Row, ApiError>;
+}
+
+/// The audit event of an activity, placed at its village.
+pub fn event<A: Activity>(action: &'static str, row: &A::Row) -> Event {
+    let m = A::meta(row);
+    let mut e = Event::new(action, A::ENTITY, m.id);
+    e.unit_id = records::last_unit(&m.area_path);
+    e.area_path = Some(m.area_path);
+    e
+}
+
+fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
+    let version = A::meta(&row).version;
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, records::etag(version)))
+        .json(A::Dto::from(row))
+}
+
+fn stale<A: Activity>(row: A::Row) -> ApiError {
+    records::stale(&A::Dto::from(row))
+}
+
+pub async fn get<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        A::get(conn, &scope, id)
+    })
+    .await?;
+    Ok(respond::<A>(StatusCode::OK, row))
+}
+
+pub async fn create<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let body = body.into_inner();
+    let hash = super::body_hash(&body);
+    let input: A::Input = serde_json::from_value(body)
+        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
+    let ctx = Ctx::user(&user, &req);
+    let (row, created) = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            A::create_in(conn, &scope, &user, &ctx, &input, &hash)
+        })
+    })
+    .await?;
+    let mut res = respond::<A>(StatusCode::CREATED, row);
+    if created == Created::AlreadyHad {
+        res.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replay"),
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+pub async fn update<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            A::update_in(conn, &scope, &user, &ctx, id, expected, body)
+        })
+    })
+    .await?;
+    Ok(respond::<A>(StatusCode::OK, row))
+}
+
+pub async fn archive<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(RECORDERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| records::expected_version(&req, None))
+        .transpose()?;
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = A::get_for_update(conn, &scope, id)?;
+            let m = A::meta(&current);
+            if expected.is_some_and(|v| v != m.version) {
+                return Err(stale::<A>(current));
+            }
+            if m.archived_at.is_some() {
+                return Ok(current);
+            }
+            super::check_editable(&user, m.recorded_by, &m.status)?;
+            super::check_not_locked(conn, &m.area_path, m.date)?;
+            let row = A::archive(conn, id)?;
+            let e = event::<A>("archive", &row).before(A::Dto::from(current));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond::<A>(StatusCode::OK, row))
+}
+
+/// Verify, reject or reopen: officers and admins, inside their area.
+async fn transition<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: Uuid,
+    body: &[u8],
+    action: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    user.require(CHECKERS)?;
+    let body = records::optional_body::<ReasonBody>(&req, body)?;
+    let (from, to) = match action {
+        "verify" => (Status::Submitted, Status::Verified),
+        "reject" => (Status::Submitted, Status::Rejected),
+        _ => (Status::Verified, Status::Submitted),
+    };
+    let reason = match (&body, action) {
+        (_, "verify") => body
+            .as_ref()
+            .and_then(|b| b.reason.clone())
+            .filter(|r| !r.trim().is_empty()),
+        (Some(b), _) => Some(super::reason(b)?),
+        (None, _) => {
+            return Err(ApiError::validation(
+                "reason",
+                "required",
+                "give the reason",
+            ));
+        }
+    };
+    let body_version = body.as_ref().and_then(|b| b.version);
+    let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
+        Some(records::expected_version(&req, body_version)?)
+    } else {
+        None
+    };
+    let ctx = Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = A::get_for_update(conn, &scope, id)?;
+            let m = A::meta(&current);
+            if expected.is_some_and(|v| v != m.version) {
+                return Err(stale::<A>(current));
+            }
+            if m.status != from.as_str() || m.archived_at.is_some() {
+                return Err(ApiError::Conflict {
+                    detail: format!("{action} needs a {from} record; this one is {}", m.status),
+                    current: serde_json::to_value(A::Dto::from(current)).ok(),
+                });
+            }
+            super::check_not_locked(conn, &m.area_path, m.date)?;
+            let row = A::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
+            let e = event::<A>(action, &row)
+                .before(serde_json::json!({ "status": m.status }))
+                .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
+            audit::record(conn, &ctx, e)?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(respond::<A>(StatusCode::OK, row))
+}
+
+pub async fn verify<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    transition::<A>(state, user, req, id.into_inner(), &body, "verify").await
+}
+
+pub async fn reject<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    transition::<A>(state, user, req, id.into_inner(), &body, "reject").await
+}
+
+pub async fn reopen<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    transition::<A>(state, user, req, id.into_inner(), &body, "reopen").await
+}
