@@ -194,14 +194,25 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             let db = open_database(&settings)?;
             let mut conn = connect(&db)?;
             migrate(&mut conn)?;
-            let user = create_user(
-                &mut conn,
-                &username,
-                &role,
-                area.as_deref(),
-                display_name.as_deref(),
-                &password,
-            )?;
+            let user = diesel::Connection::transaction::<_, Failure, _>(&mut conn, |conn| {
+                let user = create_user(
+                    conn,
+                    &username,
+                    &role,
+                    area.as_deref(),
+                    display_name.as_deref(),
+                    &password,
+                )?;
+                // Accounts made on the server's command line are audited like
+                // those made through the API.
+                let mut e = crate::audit::Event::new("create", "user", user.id)
+                    .after(crate::users::dto::UserDto::from(user.clone()));
+                if let Some(area) = user.area_unit_id {
+                    e = e.at(area, &units::repo::get(conn, area)?.path);
+                }
+                crate::audit::record(conn, &crate::audit::Ctx::system("banso user create"), e)?;
+                Ok(user)
+            })?;
             println!(
                 "created {} ({}) with id {}",
                 user.username, user.role, user.id

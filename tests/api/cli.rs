@@ -64,6 +64,13 @@ fn user_create_checks_its_input() {
         1
     );
     assert!(!out.contains("a very good password"));
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'user' AND action = 'create' AND actor_kind = 'system'"
+        ),
+        1
+    );
 
     let cases = [
         (
