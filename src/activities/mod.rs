@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::record::canonical;
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::{period_locks, units};
+use crate::db::schema::units;
 use crate::error::ApiError;
 
 /// The hash of a request body, independent of key order and spacing.
@@ -132,6 +132,13 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The advisory-lock key of a reporting month: writers of records dated in
+/// it hold it shared, whoever sets a lock on it holds it alone.
+pub fn month_key(month: NaiveDate) -> i64 {
+    // "lock" in ASCII, then the month as a number.
+    (0x6c6f_636b_i64 << 24) | i64::from(month.year() * 12 + month.month0() as i32)
+}
+
 /// 409 when the month of `date` is locked for the record's unit or any unit
 /// above it.
 pub fn check_not_locked(
@@ -139,13 +146,27 @@ pub fn check_not_locked(
     area_path: &str,
     date: NaiveDate,
 ) -> Result<(), ApiError> {
-    let lock: Option<(Uuid, NaiveDate)> = period_locks::table
-        .filter(period_locks::month.eq(month_of(date)))
-        .filter(period_locks::area_path.eq_any(ancestor_paths(area_path)))
-        .select((period_locks::unit_id, period_locks::month))
-        .first(conn)
-        .optional()?;
-    match lock {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        unit_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Date)]
+        month: NaiveDate,
+    }
+    let month = month_of(date);
+    // The shared month lock, held to the end of the writer's transaction,
+    // keeps a lock from being set between this check and the commit.
+    let lock: Option<Found> = diesel::sql_query(
+        "WITH held AS (SELECT pg_advisory_xact_lock_shared($1)) \
+         SELECT p.unit_id, p.month FROM period_locks p, held \
+         WHERE p.month = $2 AND p.area_path = ANY($3) LIMIT 1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(month_key(month))
+    .bind::<diesel::sql_types::Date, _>(month)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ancestor_paths(area_path))
+    .get_result(conn)
+    .optional()?;
+    match lock.map(|f| (f.unit_id, f.month)) {
         None => Ok(()),
         Some((unit_id, month)) => {
             let name: String = units::table.find(unit_id).select(units::name).first(conn)?;

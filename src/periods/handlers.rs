@@ -125,6 +125,11 @@ pub async fn lock(
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let (unit_id, path) = unit_in_scope(conn, &scope, unit_id)?;
+            // Waits for writers of records in this month to commit, so that
+            // nothing lands in the month once the lock is answered.
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(crate::activities::month_key(month))
+                .execute(conn)?;
             let inserted: Option<Lock> = diesel::insert_into(period_locks::table)
                 .values((
                     period_locks::unit_id.eq(unit_id),

@@ -551,3 +551,48 @@ async fn an_officer_sees_its_locks_whatever_other_provinces_lock() {
     assert_eq!(items.len(), 1, "{page}");
     assert_eq!(items[0]["unit_id"], w.thuc_phan.id.to_string());
 }
+
+#[actix_web::test]
+async fn a_lock_waits_for_writes_in_flight_in_its_month() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let province = unit(&app, "04");
+    let month = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    // A writer of a record dated in the month, mid-transaction: it holds the
+    // month's shared lock, as the service's writers do.
+    let mut writer = app.conn();
+    diesel::sql_query("BEGIN").execute(&mut writer).unwrap();
+    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind::<diesel::sql_types::BigInt, _>(banso::activities::month_key(month))
+        .execute(&mut writer)
+        .unwrap();
+
+    let url = app.url(&format!("/api/v1/periods/{}/2026-09/lock", province.id));
+    let lock = actix_web::rt::spawn({
+        let client = app.client.clone();
+        let officer = officer.clone();
+        async move {
+            client
+                .post(url)
+                .bearer_auth(officer)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !lock.is_finished(),
+        "the lock was set while a write in its month was in flight"
+    );
+    diesel::sql_query("COMMIT").execute(&mut writer).unwrap();
+    assert_eq!(lock.await.unwrap(), 201);
+    drop(writer);
+    let mut conn = app.conn();
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM period_locks"),
+        1
+    );
+}
