@@ -29,6 +29,9 @@ pub struct Settings {
     pub workers: usize,
     pub log_format: LogFormat,
     pub admin_password: Option<String>,
+    /// Take the client's address from `Forwarded` / `X-Forwarded-For`
+    /// (behind a reverse proxy that sets them) instead of the TCP peer.
+    pub trust_forwarded: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -49,6 +52,7 @@ impl fmt::Debug for Settings {
             .field("audience", &self.audience)
             .field("workers", &self.workers)
             .field("log_format", &self.log_format)
+            .field("trust_forwarded", &self.trust_forwarded)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +145,17 @@ impl Settings {
             }
         };
 
+        let trust_forwarded = match get("BANSO_TRUST_FORWARDED").as_deref().map(str::trim) {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "BANSO_TRUST_FORWARDED={other:?}: expected true or false"
+                ));
+                false
+            }
+        };
+
         let database_url = get("DATABASE_URL");
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -183,6 +198,7 @@ impl Settings {
                 workers,
                 log_format,
                 admin_password,
+                trust_forwarded,
             }),
             _ => Err(ConfigError(errors)),
         }

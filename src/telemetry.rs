@@ -78,3 +78,21 @@ pub async fn request_span(
         }
     }
 }
+
+/// The client's address: the TCP peer, or, when `BANSO_TRUST_FORWARDED` is
+/// set because a reverse proxy stands in front, the address the proxy
+/// forwards. Used by the login throttle and the audit trail.
+pub fn client_address(req: &actix_web::HttpRequest) -> Option<String> {
+    let trust = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .is_some_and(|s| s.settings.trust_forwarded);
+    if trust && let Some(addr) = req.connection_info().realip_remote_addr() {
+        // "1.2.3.4:5678", "[::1]:5678" or a bare address.
+        let host = match addr.parse::<std::net::SocketAddr>() {
+            Ok(sock) => sock.ip().to_string(),
+            Err(_) => addr.trim_matches(|c| c == '[' || c == ']').to_string(),
+        };
+        return Some(host);
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}

@@ -27,7 +27,7 @@ pub struct Ctx {
 fn request_parts(req: &HttpRequest) -> (Option<Uuid>, Option<String>) {
     (
         req.extensions().get::<RequestId>().map(|r| r.0),
-        req.peer_addr().map(|a| a.ip().to_string()),
+        crate::telemetry::client_address(req),
     )
 }
 

@@ -43,9 +43,7 @@ pub struct MeResponse {
 const LOGIN_FAILED: &str = "wrong username or password";
 
 fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    crate::telemetry::client_address(req).unwrap_or_else(|| "unknown".into())
 }
 
 fn tokens_for(

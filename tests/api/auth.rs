@@ -397,3 +397,77 @@ async fn twenty_failures_from_one_address_throttle_every_username() {
     }
     problem(app.login("innocent.user", PASSWORD).await, 429).await;
 }
+
+async fn login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
+    let db = crate::helpers::TestDb::from_template();
+    let app = TestApp::spawn_on(db, &[("BANSO_TRUST_FORWARDED", "true")]).await;
+    app.create_user("field.user", "officer", Some("04")).await;
+    for i in 0..20 {
+        problem(
+            login_from(&app, "203.0.113.7", &format!("guess{i}"), "wrong password!").await,
+            401,
+        )
+        .await;
+    }
+    problem(
+        login_from(&app, "203.0.113.7", "field.user", PASSWORD).await,
+        429,
+    )
+    .await;
+    // Another client behind the same proxy is not locked out.
+    assert_eq!(
+        login_from(&app, "198.51.100.9", "field.user", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM login_failures WHERE address = '203.0.113.7'"
+        ),
+        20
+    );
+}
+
+#[actix_web::test]
+async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
+    let app = TestApp::spawn().await;
+    app.create_user("field.user", "officer", Some("04")).await;
+    for i in 0..20 {
+        problem(
+            login_from(
+                &app,
+                &format!("203.0.113.{i}"),
+                &format!("guess{i}"),
+                "wrong password!",
+            )
+            .await,
+            401,
+        )
+        .await;
+    }
+    // A client cannot escape the throttle by inventing a forwarded address.
+    problem(
+        login_from(&app, "198.51.100.9", "field.user", PASSWORD).await,
+        429,
+    )
+    .await;
+}
