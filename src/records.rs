@@ -284,6 +284,62 @@ pub fn body_version(body: &Value) -> Option<i64> {
     body.get("version").and_then(Value::as_i64)
 }
 
+/// A registry record that `DELETE` archives (teams, members, households).
+pub trait Archivable: 'static {
+    type Row: Send + 'static;
+    type Dto: serde::Serialize + From<Self::Row>;
+    /// The roles that may archive it.
+    const WRITERS: &'static [crate::auth::Role];
+
+    fn version(row: &Self::Row) -> i32;
+    fn archived(row: &Self::Row) -> bool;
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<Self::Row, ApiError>;
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
+    /// The audit event of archiving, with the record as it was.
+    fn archive_event(before: &Self::Row, after: &Self::Row) -> crate::audit::Event;
+}
+
+/// `DELETE /{records}/{id}`: archives (nothing is destroyed). An `If-Match`
+/// is checked when sent; archiving twice answers the archived record.
+pub async fn archive<R: Archivable>(
+    state: actix_web::web::Data<crate::startup::AppState>,
+    user: crate::auth::AuthUser,
+    req: HttpRequest,
+    id: actix_web::web::Path<Uuid>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    user.require(R::WRITERS)?;
+    let id = id.into_inner();
+    let expected = req
+        .headers()
+        .contains_key(header::IF_MATCH)
+        .then(|| expected_version(&req, None))
+        .transpose()?;
+    let ctx = crate::audit::Ctx::user(&user, &req);
+    let row = crate::db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            let scope = Scope::of(conn, &user)?;
+            let current = R::get_for_update(conn, &scope, id)?;
+            if expected.is_some_and(|v| v != R::version(&current)) {
+                return Err(stale(&R::Dto::from(current)));
+            }
+            if R::archived(&current) {
+                return Ok(current);
+            }
+            let row = R::archive(conn, id)?;
+            crate::audit::record(conn, &ctx, R::archive_event(&current, &row))?;
+            Ok(row)
+        })
+    })
+    .await?;
+    Ok(actix_web::HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(R::version(&row))))
+        .json(R::Dto::from(row)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -382,43 +382,6 @@ pub async fn update(
     Ok(respond(StatusCode::OK, row))
 }
 
-pub async fn archive(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(WRITERS)?;
-    let id = id.into_inner();
-    let expected = req
-        .headers()
-        .contains_key(header::IF_MATCH)
-        .then(|| records::expected_version(&req, None))
-        .transpose()?;
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != current.version) {
-                return Err(records::stale(&HouseholdDto::from(current)));
-            }
-            if current.archived_at.is_some() {
-                return Ok(current);
-            }
-            let row = repo::archive(conn, id)?;
-            audit::record(
-                conn,
-                &ctx,
-                event("archive", &row).before(super::dto::audit_view(&current)),
-            )?;
-            Ok(row)
-        })
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
-}
-
 pub async fn consents(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -568,4 +531,37 @@ pub async fn erase(
     })
     .await?;
     Ok(respond(StatusCode::OK, row))
+}
+
+/// Households for the shared archive handler.
+pub struct Household;
+
+impl records::Archivable for Household {
+    type Row = HouseholdRow;
+    type Dto = HouseholdDto;
+    const WRITERS: &'static [Role] = WRITERS;
+
+    fn version(row: &HouseholdRow) -> i32 {
+        row.version
+    }
+
+    fn archived(row: &HouseholdRow) -> bool {
+        row.archived_at.is_some()
+    }
+
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<HouseholdRow, ApiError> {
+        repo::get_for_update(conn, scope, id)
+    }
+
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
+        repo::archive(conn, id)
+    }
+
+    fn archive_event(before: &HouseholdRow, after: &HouseholdRow) -> Event {
+        event("archive", after).before(super::dto::audit_view(before))
+    }
 }

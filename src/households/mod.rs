@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/households/{id}")
             .route(web::get().to(handlers::get))
             .route(web::patch().to(handlers::update))
-            .route(web::delete().to(handlers::archive)),
+            .route(web::delete().to(crate::records::archive::<handlers::Household>)),
     )
     .service(
         web::resource("/households/{id}/consents")

@@ -327,39 +327,35 @@ pub async fn move_to_team(
     Ok(respond(StatusCode::CREATED, row))
 }
 
-pub async fn archive(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(WRITERS)?;
-    let id = id.into_inner();
-    let expected = req
-        .headers()
-        .contains_key(header::IF_MATCH)
-        .then(|| records::expected_version(&req, None))
-        .transpose()?;
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != current.version) {
-                return Err(records::stale(&MemberDto::from(current)));
-            }
-            if current.archived_at.is_some() {
-                return Ok(current);
-            }
-            let row = repo::archive(conn, id)?;
-            audit::record(
-                conn,
-                &ctx,
-                event("archive", &row).before(MemberDto::from(current)),
-            )?;
-            Ok(row)
-        })
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, row))
+/// Members for the shared archive handler.
+pub struct Member;
+
+impl records::Archivable for Member {
+    type Row = MemberRow;
+    type Dto = MemberDto;
+    const WRITERS: &'static [Role] = WRITERS;
+
+    fn version(row: &MemberRow) -> i32 {
+        row.version
+    }
+
+    fn archived(row: &MemberRow) -> bool {
+        row.archived_at.is_some()
+    }
+
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<MemberRow, ApiError> {
+        repo::get_for_update(conn, scope, id)
+    }
+
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<MemberRow, ApiError> {
+        repo::archive(conn, id)
+    }
+
+    fn archive_event(before: &MemberRow, after: &MemberRow) -> Event {
+        event("archive", after).before(MemberDto::from(before.clone()))
+    }
 }

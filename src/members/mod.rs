@@ -18,7 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/members/{id}")
             .route(web::get().to(handlers::get))
             .route(web::patch().to(handlers::update))
-            .route(web::delete().to(handlers::archive)),
+            .route(web::delete().to(crate::records::archive::<handlers::Member>)),
     )
     .service(web::resource("/members/{id}/move").route(web::post().to(handlers::move_to_team)))
     .service(web::resource("/members/{id}/history").route(web::get().to(handlers::history)));

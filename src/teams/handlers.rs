@@ -197,42 +197,6 @@ pub async fn update(
     Ok(respond(actix_web::http::StatusCode::OK, row))
 }
 
-pub async fn archive(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    user.require(WRITERS)?;
-    let id = id.into_inner();
-    let expected = req
-        .headers()
-        .contains_key(header::IF_MATCH)
-        .then(|| records::expected_version(&req, None))
-        .transpose()?;
-    let ctx = Ctx::user(&user, &req);
-    let row = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != current.version) {
-                return Err(records::stale(&TeamDto::from(current)));
-            }
-            if current.archived_at.is_some() {
-                return Ok(current);
-            }
-            let row = repo::archive(conn, id)?;
-            let e = Event::new("archive", ENTITY, id)
-                .at(row.village_id, &row.area_path)
-                .before(TeamDto::from(current));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
-        })
-    })
-    .await?;
-    Ok(respond(actix_web::http::StatusCode::OK, row))
-}
-
 pub async fn members(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -253,4 +217,39 @@ pub async fn members(
     })
     .await?;
     Ok(HttpResponse::Ok().json(crate::members::dto::page(rows, limit)))
+}
+
+/// Teams for the shared archive handler.
+pub struct Team;
+
+impl records::Archivable for Team {
+    type Row = TeamRow;
+    type Dto = TeamDto;
+    const WRITERS: &'static [Role] = WRITERS;
+
+    fn version(row: &TeamRow) -> i32 {
+        row.version
+    }
+
+    fn archived(row: &TeamRow) -> bool {
+        row.archived_at.is_some()
+    }
+
+    fn get_for_update(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<TeamRow, ApiError> {
+        repo::get_for_update(conn, scope, id)
+    }
+
+    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<TeamRow, ApiError> {
+        repo::archive(conn, id)
+    }
+
+    fn archive_event(before: &TeamRow, after: &TeamRow) -> Event {
+        Event::new("archive", ENTITY, after.id)
+            .at(after.village_id, &after.area_path)
+            .before(TeamDto::from(before.clone()))
+    }
 }

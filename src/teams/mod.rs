@@ -17,7 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/teams/{id}")
             .route(web::get().to(handlers::get))
             .route(web::patch().to(handlers::update))
-            .route(web::delete().to(handlers::archive)),
+            .route(web::delete().to(crate::records::archive::<handlers::Team>)),
     )
     .service(web::resource("/teams/{id}/members").route(web::get().to(handlers::members)));
 }
