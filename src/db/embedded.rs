@@ -23,8 +23,8 @@ or under /usr/lib/postgresql/*/bin. Install them, for example with \
 `apt-get install postgresql` on Debian or Ubuntu, `dnf install postgresql-server` on Fedora, \
 or `brew install postgresql` on macOS; or set DATABASE_URL to an existing server.";
 
-/// Unix socket paths are limited to 107 bytes.
-const MAX_SOCKET_PATH: usize = 100;
+/// Unix socket paths are limited to 107 bytes (108 with the final NUL).
+const MAX_SOCKET_PATH: usize = 107;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {

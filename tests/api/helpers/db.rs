@@ -100,14 +100,38 @@ fn drop_stale_databases(admin: &mut PgConnection) {
 }
 
 fn start_private_cluster() -> String {
-    let root = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("pg-{}", std::process::id()));
+    // Under the system's temporary folder, not the checkout: the Unix
+    // socket's path must stay short however deep the checkout is.
+    let tmp = std::env::temp_dir();
+    let root = tmp.join(format!("banso-test-pg-{}", std::process::id()));
     // Clusters of earlier runs whose process is gone.
-    if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<u32>().ok())
+            if let Some(pid) = name
+                .strip_prefix("banso-test-pg-")
+                .and_then(|p| p.parse::<u32>().ok())
                 && !pid_alive(pid)
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    // Folders the tests of earlier runs left behind (keys, data folders).
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
+            let ours = e.file_name().to_string_lossy().starts_with("banso-");
+            if ours
+                && old
+                && !e
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("banso-test-pg-")
             {
                 let _ = std::fs::remove_dir_all(e.path());
             }

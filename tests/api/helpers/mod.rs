@@ -47,9 +47,12 @@ pub fn test_settings(
     Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid")
 }
 
+/// A fresh folder under the system's temporary folder. Short on purpose:
+/// a cluster's Unix socket path inside it must stay under 108 bytes, however
+/// deep the checkout is.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{tag}-{}", uuid::Uuid::new_v4().simple()));
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("banso-{tag}-{}", &id[..12]));
     std::fs::create_dir_all(&dir).expect("create a temporary folder");
     dir
 }
