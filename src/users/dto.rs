@@ -54,7 +54,9 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub version: Option<i64>,
-    pub display_name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, with = "double_option")]
+    pub display_name: Option<Option<String>>,
     pub active: Option<bool>,
     #[serde(default, with = "double_option")]
     pub member_id: Option<Option<Uuid>>,

@@ -298,9 +298,13 @@ pub async fn update(
         ));
     }
     let mut check = Check::new();
-    let display_name = check.take_opt("display_name", patch.display_name.clone(), |n| {
-        Name::parse(&n)
-    });
+    // Absent: unchanged; null or empty: cleared; text: a name.
+    let display_name = match patch.display_name.clone() {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(n)) if n.trim().is_empty() => Some(None),
+        Some(Some(n)) => check.take("display_name", Name::parse(&n)).map(Some),
+    };
     let new_hash = match &patch.password {
         Some(p) => {
             let p = p.clone();
@@ -338,8 +342,8 @@ pub async fn update(
             check_placement(conn, &scope, &mut check, role, area, member)?;
             check.finish()?;
             let display_name = match display_name {
-                Some(Some(n)) => Some(n.into_inner()),
-                _ => current.display_name.clone(),
+                Some(name) => name.map(Name::into_inner),
+                None => current.display_name.clone(),
             };
             let active = patch.active.unwrap_or(current.active);
             let row = repo::update(

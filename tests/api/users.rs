@@ -238,3 +238,50 @@ async fn an_account_is_linked_to_a_member_of_its_village() {
     let after: Value = res.json().await.unwrap();
     assert!(after["member_id"].is_null());
 }
+
+#[actix_web::test]
+async fn a_display_name_is_changed_or_cleared() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let id = app
+        .create_user("canbo.tinh", "officer", Some("04"))
+        .await
+        .to_string();
+    let res = patch(
+        &app,
+        &admin,
+        &id,
+        json!({ "display_name": "  Lò Văn Tâm ", "version": 1 }),
+    )
+    .await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["display_name"], "Lò Văn Tâm");
+    let res = patch(
+        &app,
+        &admin,
+        &id,
+        json!({ "display_name": "\u{7}", "version": 2 }),
+    )
+    .await;
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["field"], "display_name");
+    let res = patch(
+        &app,
+        &admin,
+        &id,
+        json!({ "display_name": null, "version": 2 }),
+    )
+    .await;
+    let body: Value = res.json().await.unwrap();
+    assert!(body["display_name"].is_null(), "{body}");
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS n FROM users WHERE id = '{id}' AND display_name IS NULL AND version = 3"
+            )
+        ),
+        1
+    );
+}
