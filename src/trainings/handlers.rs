@@ -277,6 +277,14 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
+    if params.q.is_some() {
+        // Silently ignoring it would answer a search with everything.
+        return Err(ApiError::validation(
+            "q",
+            "not_supported",
+            "activities have no text search; filter by team_id, status, dates or kind",
+        ));
+    }
     if let Some(s) = &filters.status {
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
     }

@@ -200,3 +200,13 @@ async fn an_optional_body_that_is_there_must_be_right() {
     let res = send("application/json", "").await.unwrap();
     assert_eq!(res.status(), 201);
 }
+
+#[actix_web::test]
+async fn a_text_search_on_activities_is_refused_not_ignored() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for path in ["/api/v1/assistances?q=vneid", "/api/v1/trainings?q=vneid"] {
+        let body = problem(app.get(path, &admin).await, 422).await;
+        assert_eq!(body["errors"][0]["field"], "q");
+    }
+}
