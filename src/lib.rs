@@ -24,6 +24,7 @@ pub mod error;
 pub mod health;
 pub mod households;
 pub mod members;
+pub mod openapi;
 pub mod pagination;
 pub mod periods;
 pub mod records;

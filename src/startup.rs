@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
 use crate::{
-    assistances, audit, auth, catalog, health, households, members, periods, sync, teams,
+    assistances, audit, auth, catalog, health, households, members, openapi, periods, sync, teams,
     telemetry, trainings, units, users,
 };
 
@@ -51,8 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(error::path_error))
     .configure(health::routes)
     .service(web::resource("/.well-known/jwks.json").route(web::get().to(auth::handlers::jwks)))
+    .configure(openapi::page_routes)
     .service(
         web::scope("/api/v1")
+            .configure(openapi::routes)
             .configure(auth::routes)
             .configure(units::routes)
             .configure(teams::routes)

@@ -10,7 +10,7 @@ pub mod repo;
 
 use actix_web::web;
 
-/// Import bodies may be larger than the general limit: 10,000 rows.
+/// Import bodies may be larger than the general limit (up to 20,000 rows).
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

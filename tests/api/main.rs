@@ -16,6 +16,7 @@ mod households;
 mod import;
 mod members;
 mod migrations;
+mod openapi;
 mod periods;
 mod schema;
 mod sync;
