@@ -349,14 +349,17 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
     }
     // The oldest month's sessions are verified too, and the month locked.
     diesel::update(crate::db::schema::trainings::table)
+        .filter(crate::db::schema::trainings::held_on.ge(first_month))
         .filter(crate::db::schema::trainings::held_on.lt(first_month + chrono::Months::new(1)))
+        .filter(scope.area_filter::<crate::db::schema::trainings::table>("trainings"))
         .set((
             crate::db::schema::trainings::status.eq("verified"),
             crate::db::schema::trainings::status_by.eq(checker),
             crate::db::schema::trainings::status_at.eq(diesel::dsl::now),
+            crate::db::schema::trainings::version.eq(crate::db::schema::trainings::version + 1),
         ))
         .execute(conn)?;
-    diesel::insert_into(period_locks::table)
+    let locked = diesel::insert_into(period_locks::table)
         .values((
             period_locks::unit_id.eq(province.id),
             period_locks::month.eq(first_month),
@@ -366,16 +369,18 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
-    crate::audit::record(
-        conn,
-        &ctx,
-        crate::audit::Event::new(
-            "lock",
-            "period",
-            format!("{}/{}", province.id, first_month.format("%Y-%m")),
-        )
-        .at(province.id, &province.path),
-    )?;
+    if locked > 0 {
+        crate::audit::record(
+            conn,
+            &ctx,
+            crate::audit::Event::new(
+                "lock",
+                "period",
+                format!("{}/{}", province.id, first_month.format("%Y-%m")),
+            )
+            .at(province.id, &province.path),
+        )?;
+    }
     Ok((trainings, visits))
 }
 
