@@ -91,10 +91,15 @@ fn run_as() -> Result<Option<RunAs>, EmbeddedError> {
         })
 }
 
-/// Finds a directory holding both `initdb` and `postgres`: first on PATH,
-/// then the newest under /usr/lib/postgresql.
+/// Finds a directory holding both `initdb` and `postgres`: the one named by
+/// `BANSO_PG_BINDIR` when set (and only it), else the first on PATH, else
+/// the newest under /usr/lib/postgresql.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os("BANSO_PG_BINDIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return has_both(&dir).then_some(dir);
+    }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             if has_both(&dir) {

@@ -306,3 +306,17 @@ async fn serve_demo_runs_its_own_postgres_and_keeps_its_data() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn without_postgresql_binaries_it_says_what_to_install() {
+    let mut cmd = banso(None);
+    cmd.env("BANSO_PG_BINDIR", "/nonexistent/postgresql/bin")
+        .arg("migrate");
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("apt-get install postgresql") && err.contains("DATABASE_URL"),
+        "{err}"
+    );
+}
