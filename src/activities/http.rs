@@ -37,7 +37,20 @@ pub trait Activity: 'static {
     type Row: Clone + Send + 'static;
     type Dto: Serialize + From<Self::Row>;
     type Input: DeserializeOwned + Send + 'static;
+    /// The list filters beside the common `ListParams`.
+    type Filters: DeserializeOwned + Send + 'static;
     const ENTITY: &'static str;
+
+    /// The `status` filter, checked before the query runs.
+    fn status_filter(filters: &Self::Filters) -> Option<&str>;
+    fn list(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        params: &records::ListParams,
+        filters: &Self::Filters,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Self::Row>, ApiError>;
 
     fn meta(row: &Self::Row) -> Meta;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
@@ -93,6 +106,39 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
 
 fn stale<A: Activity>(row: A::Row) -> ApiError {
     records::stale(&A::Dto::from(row))
+}
+
+pub async fn list<A: Activity>(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<records::ListParams>,
+    filters: web::Query<A::Filters>,
+) -> Result<HttpResponse, ApiError> {
+    let (params, filters) = (params.into_inner(), filters.into_inner());
+    params.check()?;
+    if params.q.is_some() {
+        // Silently ignoring it would answer a search with everything.
+        return Err(ApiError::validation(
+            "q",
+            "not_supported",
+            "activities have no text search; filter by team_id, status, dates or kind",
+        ));
+    }
+    if let Some(s) = A::status_filter(&filters) {
+        Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
+    }
+    let limit = crate::pagination::limit(params.limit)?;
+    let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let rows = db::run(&state.pool, move |conn| {
+        let scope = Scope::of(conn, &user)?;
+        A::list(conn, &scope, &params, &filters, after, limit)
+    })
+    .await?;
+    let page = crate::pagination::page(rows, limit, |r| A::meta(r).id);
+    Ok(HttpResponse::Ok().json(crate::pagination::Page {
+        items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 pub async fn get<A: Activity>(

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::model::AssistanceRow;
-use crate::pagination::{self, Page};
 
 /// One kind of help given, and how it went.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -130,12 +129,4 @@ pub struct AssistanceFilters {
     pub from: Option<NaiveDate>,
     /// `visited_on` up to this day, inclusive.
     pub to: Option<NaiveDate>,
-}
-
-pub fn page(rows: Vec<AssistanceRow>, limit: i64) -> Page<AssistanceDto> {
-    let page = pagination::page(rows, limit, |r| r.id);
-    Page {
-        items: page.items.into_iter().map(AssistanceDto::from).collect(),
-        next_cursor: page.next_cursor,
-    }
 }

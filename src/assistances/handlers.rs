@@ -1,25 +1,21 @@
 //! `/assistances`, `/assistances/{id}` and its verify, reject and reopen.
 
-use actix_web::{HttpResponse, web};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help, page};
+use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
 use crate::activities::http::{Activity, Meta, event};
-use crate::activities::{self, Created, Status};
+use crate::activities::{self, Created};
 use crate::audit::{self, Ctx};
 use crate::auth::{AuthUser, Scope};
-use crate::db;
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
-use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
@@ -304,35 +300,6 @@ pub fn update_in(
     Ok(row)
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    params: web::Query<ListParams>,
-    filters: web::Query<AssistanceFilters>,
-) -> Result<HttpResponse, ApiError> {
-    let (params, filters) = (params.into_inner(), filters.into_inner());
-    params.check()?;
-    if params.q.is_some() {
-        // Silently ignoring it would answer a search with everything.
-        return Err(ApiError::validation(
-            "q",
-            "not_supported",
-            "activities have no text search; filter by team_id, status, dates or kind",
-        ));
-    }
-    if let Some(s) = &filters.status {
-        Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
-    }
-    let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
-        let scope = Scope::of(conn, &user)?;
-        repo::list(conn, &scope, &params, &filters, after, limit)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(page(rows, limit)))
-}
-
 /// Assistance visits for the shared activity handlers.
 pub struct Visit;
 
@@ -340,7 +307,23 @@ impl Activity for Visit {
     type Row = AssistanceRow;
     type Dto = AssistanceDto;
     type Input = AssistanceInput;
+    type Filters = AssistanceFilters;
     const ENTITY: &'static str = ENTITY;
+
+    fn status_filter(filters: &AssistanceFilters) -> Option<&str> {
+        filters.status.as_deref()
+    }
+
+    fn list(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        params: &ListParams,
+        filters: &AssistanceFilters,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<AssistanceRow>, ApiError> {
+        repo::list(conn, scope, params, filters, after, limit)
+    }
 
     fn meta(r: &AssistanceRow) -> Meta {
         Meta {

@@ -14,7 +14,7 @@ use handlers::Visit;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/assistances")
-            .route(web::get().to(handlers::list))
+            .route(web::get().to(http::list::<Visit>))
             .route(web::post().to(http::create::<Visit>)),
     )
     .service(

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::model::TrainingRow;
-use crate::pagination::{self, Page};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -132,12 +131,4 @@ pub struct TrainingFilters {
     pub from: Option<NaiveDate>,
     /// `held_on` up to this day, inclusive.
     pub to: Option<NaiveDate>,
-}
-
-pub fn page(rows: Vec<TrainingRow>, limit: i64) -> Page<TrainingDto> {
-    let page = pagination::page(rows, limit, |r| r.id);
-    Page {
-        items: page.items.into_iter().map(TrainingDto::from).collect(),
-        next_cursor: page.next_cursor,
-    }
 }

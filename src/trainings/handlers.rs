@@ -1,25 +1,21 @@
 //! `/trainings`, `/trainings/{id}` and its verify, reject and reopen.
 
-use actix_web::{HttpResponse, web};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::dto::{TrainingDto, TrainingFilters, TrainingInput, page};
+use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
 use crate::activities::http::{Activity, Meta, event};
-use crate::activities::{self, Created, Status};
+use crate::activities::{self, Created};
 use crate::audit::{self, Ctx};
 use crate::auth::{AuthUser, Scope};
-use crate::db;
 use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
-use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
 
 const ENTITY: &str = "training";
 
@@ -269,35 +265,6 @@ pub fn update_in(
     Ok(row)
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    params: web::Query<ListParams>,
-    filters: web::Query<TrainingFilters>,
-) -> Result<HttpResponse, ApiError> {
-    let (params, filters) = (params.into_inner(), filters.into_inner());
-    params.check()?;
-    if params.q.is_some() {
-        // Silently ignoring it would answer a search with everything.
-        return Err(ApiError::validation(
-            "q",
-            "not_supported",
-            "activities have no text search; filter by team_id, status, dates or kind",
-        ));
-    }
-    if let Some(s) = &filters.status {
-        Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
-    }
-    let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
-        let scope = Scope::of(conn, &user)?;
-        repo::list(conn, &scope, &params, &filters, after, limit)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(page(rows, limit)))
-}
-
 /// Training sessions for the shared activity handlers.
 pub struct Session;
 
@@ -305,7 +272,23 @@ impl Activity for Session {
     type Row = TrainingRow;
     type Dto = TrainingDto;
     type Input = TrainingInput;
+    type Filters = TrainingFilters;
     const ENTITY: &'static str = ENTITY;
+
+    fn status_filter(filters: &TrainingFilters) -> Option<&str> {
+        filters.status.as_deref()
+    }
+
+    fn list(
+        conn: &mut PgConnection,
+        scope: &Scope,
+        params: &ListParams,
+        filters: &TrainingFilters,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<TrainingRow>, ApiError> {
+        repo::list(conn, scope, params, filters, after, limit)
+    }
 
     fn meta(r: &TrainingRow) -> Meta {
         Meta {

@@ -14,7 +14,7 @@ use handlers::Session;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/trainings")
-            .route(web::get().to(handlers::list))
+            .route(web::get().to(http::list::<Session>))
             .route(web::post().to(http::create::<Session>)),
     )
     .service(
