@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Integration clients (provincial portals and other systems).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Token signing keys.
     Keys {
         #[command(subcommand)]
@@ -80,6 +85,23 @@ enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client that reads the records of one area; its secret is
+    /// printed once.
+    Create {
+        /// The id the client sends (a-z, 0-9, '.', '_', '-').
+        #[arg(long)]
+        client_id: String,
+        /// Who it is, for people reading the audit trail.
+        #[arg(long)]
+        name: String,
+        /// Code of the unit whose records it may read.
+        #[arg(long)]
+        area: String,
     },
 }
 
@@ -219,6 +241,22 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Client {
+            command:
+                ClientCommand::Create {
+                    client_id,
+                    name,
+                    area,
+                },
+        } => {
+            let db = open_database(&settings)?;
+            let mut conn = connect(&db)?;
+            migrate(&mut conn)?;
+            let (client, secret) = create_client(&mut conn, &client_id, &name, &area)?;
+            println!("created client {} ({})", client.client_id, client.name);
+            println!("its secret, shown only this once: {secret}");
+            Ok(())
+        }
         Command::Keys { command } => {
             match command {
                 KeysCommand::Rotate => {
@@ -234,6 +272,44 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Registers an integration client reading the records of `area_code`,
+/// and returns it with its secret (kept only as a hash).
+pub fn create_client(
+    conn: &mut PgConnection,
+    client_id: &str,
+    name: &str,
+    area_code: &str,
+) -> Result<(crate::clients::repo::ClientRow, String), Failure> {
+    let client_id = crate::clients::repo::parse_client_id(client_id)?;
+    let name = crate::domain::Name::parse(name).map_err(|e| format!("name: {}", e.message))?;
+    let found = units::repo::find_by_code(conn, area_code.trim(), units::repo::today())
+        .map_err(|e| format!("looking up area {area_code}: {e}"))?;
+    let [area] = found.as_slice() else {
+        return Err(format!("code {area_code} names no single unit in force today").into());
+    };
+    if crate::clients::repo::by_client_id(conn, &client_id)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("client id {client_id} is taken").into());
+    }
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| format!("random: {e}"))?;
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    let hash = password::hash(&secret).map_err(|e| format!("hashing the secret: {e}"))?;
+    diesel::Connection::transaction::<_, Failure, _>(conn, |conn| {
+        let client =
+            crate::clients::repo::create(conn, &client_id, &hash, name.as_str(), Some(area.id))
+                .map_err(|e| e.to_string())?;
+        let e = crate::audit::Event::new("create", "client", client.id)
+            .at(area.id, &area.path)
+            .after(&client);
+        crate::audit::record(conn, &crate::audit::Ctx::system("banso client create"), e)
+            .map_err(|e| e.to_string())?;
+        Ok((client, secret))
+    })
 }
 
 /// Checks and creates an account (command line and demo).

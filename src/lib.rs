@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -52,11 +52,12 @@ pub fn check_editable(user: &AuthUser, recorded_by: Uuid, status: &str) -> Resul
     let allowed = match user.role {
         Role::Admin | Role::TeamLeader => true,
         Role::Member => recorded_by == user.id,
-        Role::Officer => false,
+        Role::Officer | Role::Client => false,
     };
     if !allowed {
         return Err(ApiError::Forbidden(match user.role {
             Role::Member => "members change only the records they made".into(),
+            Role::Client => "integration clients read; they do not edit".into(),
             _ => "officers verify, reject and reopen records; they do not edit them".into(),
         }));
     }

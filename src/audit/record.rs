@@ -33,7 +33,11 @@ fn request_parts(req: &HttpRequest) -> (Option<Uuid>, Option<String>) {
 
 impl Ctx {
     pub fn user(user: &AuthUser, req: &HttpRequest) -> Ctx {
-        Ctx::account(user.id, req)
+        let mut ctx = Ctx::account(user.id, req);
+        if user.role == crate::auth::Role::Client {
+            ctx.actor_kind = "client";
+        }
+        ctx
     }
 
     /// An account acting, known by its id (a login, before any token).

@@ -248,6 +248,27 @@ pub async fn logout(
 }
 
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    if user.role == Role::Client {
+        let body = db::run(&state.pool, move |conn| {
+            let client = crate::clients::repo::find(conn, user.id).map_err(|e| match e {
+                ApiError::NotFound => ApiError::Unauthorized("client no longer exists".into()),
+                other => other,
+            })?;
+            let area = match client.area_unit_id {
+                Some(id) => Some(crate::units::repo::summary(conn, id)?),
+                None => None,
+            };
+            Ok(MeResponse {
+                id: client.id,
+                username: client.client_id,
+                display_name: Some(client.name),
+                role: Role::Client,
+                area,
+            })
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(body));
+    }
     let body = db::run(&state.pool, move |conn| {
         let row = crate::users::repo::find(conn, user.id).map_err(|e| match e {
             ApiError::NotFound => ApiError::Unauthorized("account no longer exists".into()),
@@ -273,4 +294,133 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(state.tokens.jwks())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClientTokenRequest {
+    pub grant_type: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClientTokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+const CLIENT_FAILED: &str = "unknown client or wrong secret";
+
+/// `POST /auth/token` with `grant_type=client_credentials`, as a form or as
+/// JSON: an access token for an integration client (no refresh token; it
+/// asks again). Failures are throttled and audited like logins.
+pub async fn client_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ctype = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let form: ClientTokenRequest = match ctype.as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid form body: {e}")))?,
+        "application/json" => serde_json::from_slice(&body)
+            .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "send application/x-www-form-urlencoded or application/json".into(),
+            ));
+        }
+    };
+    if form.grant_type != "client_credentials" {
+        return Err(ApiError::validation(
+            "grant_type",
+            "unsupported",
+            "only client_credentials is supported here; users log in at /auth/login",
+        ));
+    }
+    let client_id = match crate::clients::repo::parse_client_id(&form.client_id) {
+        Ok(id) => id,
+        Err(_) => "(not a client id)".to_string(),
+    };
+    // Failures share the login throttle, under a name no account can have.
+    let key = format!("client:{client_id}");
+    let address = client_address(&req);
+    let (k, a, id) = (key.clone(), address.clone(), client_id.clone());
+    let (wait, found) = db::run(&state.pool, move |conn| {
+        let wait = repo::throttled(conn, &k, &a)?;
+        let found = match wait {
+            Some(_) => None,
+            None => crate::clients::repo::by_client_id(conn, &id)?,
+        };
+        Ok((wait, found))
+    })
+    .await?;
+    if let Some(retry_after) = wait {
+        return Err(ApiError::TooManyRequests {
+            detail: "too many failed attempts; try again later".into(),
+            retry_after,
+        });
+    }
+    let secret = form.client_secret;
+    let verified = web::block(move || match found {
+        Some(c) => {
+            let ok = password::verify(&c.secret_hash, &secret);
+            (ok && c.active).then_some(c)
+        }
+        None => {
+            password::verify_dummy(&secret);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(client) = verified else {
+        let ctx = Ctx::anonymous(&key, &req);
+        db::run(&state.pool, move |conn| {
+            conn.transaction(|conn| {
+                repo::record_failure(conn, &key, &address)?;
+                let e = Event {
+                    action: "token_failed",
+                    entity: "client",
+                    ..Event::default()
+                };
+                audit::record(conn, &ctx, e)
+            })
+        })
+        .await?;
+        return Err(ApiError::Unauthorized(CLIENT_FAILED.into()));
+    };
+    let mut ctx = Ctx::account(client.id, &req);
+    ctx.actor_kind = "client";
+    let (id, area) = (client.id, client.area_unit_id);
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            repo::clear_failures(conn, &key)?;
+            let mut e = Event::new("token", "client", id);
+            if let Some(a) = area {
+                e = e.at(a, &crate::units::repo::get(conn, a)?.path);
+            }
+            audit::record(conn, &ctx, e)
+        })
+    })
+    .await?;
+    let access_token = state
+        .tokens
+        .issue(client.id, Role::Client, client.area_unit_id)
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(ClientTokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+    }))
 }

@@ -29,9 +29,12 @@ pub enum Role {
     Officer,
     TeamLeader,
     Member,
+    /// An integration client (a provincial portal): reads inside its area.
+    Client,
 }
 
 impl Role {
+    /// The roles of user accounts; clients are not accounts.
     pub const ALL: [Role; 4] = [Role::Admin, Role::Officer, Role::TeamLeader, Role::Member];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Role {
             Role::Officer => "officer",
             Role::TeamLeader => "team_leader",
             Role::Member => "member",
+            Role::Client => "client",
         }
     }
 }
@@ -136,5 +140,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/login").route(web::post().to(handlers::login)))
         .service(web::resource("/auth/refresh").route(web::post().to(handlers::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(handlers::logout)))
+        .service(web::resource("/auth/token").route(web::post().to(handlers::client_token)))
         .service(web::resource("/me").route(web::get().to(handlers::me)));
 }

@@ -74,6 +74,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    clients (id) {
+        id -> Uuid,
+        client_id -> Text,
+        secret_hash -> Text,
+        name -> Text,
+        area_unit_id -> Nullable<Uuid>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     household_consents (id) {
         id -> Uuid,
         household_id -> Uuid,
@@ -267,6 +280,7 @@ diesel::table! {
 
 diesel::joinable!(assistances -> households (household_id));
 diesel::joinable!(assistances -> teams (team_id));
+diesel::joinable!(clients -> units (area_unit_id));
 diesel::joinable!(household_consents -> households (household_id));
 diesel::joinable!(household_consents -> users (recorded_by));
 diesel::joinable!(households -> users (erased_by));
@@ -285,6 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistances,
     audit_events,
     catalog_entries,
+    clients,
     household_consents,
     households,
     login_failures,

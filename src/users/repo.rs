@@ -41,6 +41,9 @@ pub fn check_area(conn: &mut PgConnection, role: Role, area: Option<Uuid>) -> Re
         None => None,
     };
     match (role, area, level.as_deref()) {
+        (Role::Client, _, _) => {
+            Err("integration clients are not accounts: use banso client create".into())
+        }
         (_, Some(_), None) => Err("the area is not a known unit".into()),
         (Role::Admin, _, _) => Ok(()),
         (_, None, _) => Err(format!("a {role} needs an area")),

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod cli;
+mod clients;
 mod errors;
 mod faults;
 mod health;
