@@ -180,13 +180,66 @@ fn read_xlsx(body: &[u8], errors: &mut Vec<FieldError>) -> Option<Table> {
     Some(Table { header, rows })
 }
 
+/// Communes keep their lists with Vietnamese headings; each known heading
+/// (compared without accents or case) stands for a column. English column
+/// names are taken as they are.
+const HEADINGS: &[(&str, &str)] = &[
+    ("ma thon", "village_code"),
+    ("ma thon/ban", "village_code"),
+    ("ma ho", "code"),
+    ("ma ho ngheo", "code"),
+    ("ho ten chu ho", "head_name"),
+    ("chu ho", "head_name"),
+    ("so nhan khau", "size"),
+    ("so khau", "size"),
+    ("dan toc", "ethnicity"),
+    ("so dien thoai", "phone"),
+    ("dien thoai", "phone"),
+    ("phan loai ho", "poverty_status"),
+    ("chuan ngheo", "poverty_standard"),
+    ("nam ra soat", "survey_year"),
+    ("thieu hut", "deprivations"),
+    ("chi so thieu hut", "deprivations"),
+    ("co dien thoai thong minh", "has_smartphone"),
+    ("dien thoai thong minh", "has_smartphone"),
+    ("co internet", "has_internet"),
+    ("internet", "has_internet"),
+];
+
+fn column_name(heading: &str) -> String {
+    let folded = crate::text::fold(heading);
+    HEADINGS
+        .iter()
+        .find(|(vi, _)| *vi == folded)
+        .map_or_else(|| heading.trim().to_lowercase(), |(_, col)| col.to_string())
+}
+
+/// Values written in Vietnamese as the survey forms write them.
+const VALUES: &[(&str, &str)] = &[
+    ("ho ngheo", "poor"),
+    ("ngheo", "poor"),
+    ("ho can ngheo", "near_poor"),
+    ("can ngheo", "near_poor"),
+    ("khong ngheo", "not_poor"),
+    ("co", "yes"),
+    ("khong", "no"),
+    ("khong ro", "unknown"),
+    ("chua ro", "unknown"),
+];
+
+/// A code column's value: a known Vietnamese wording, or the value itself
+/// in lower case (checked with the API's rules afterwards).
+fn code_value(raw: &str) -> String {
+    let folded = crate::text::fold(raw);
+    VALUES
+        .iter()
+        .find(|(vi, _)| *vi == folded)
+        .map_or_else(|| raw.trim().to_lowercase(), |(_, code)| code.to_string())
+}
+
 /// Turns the table into rows, recording what cannot even be read.
 fn parse_table(table: Table, errors: &mut Vec<FieldError>) -> Vec<Row> {
-    let header: Vec<String> = table
-        .header
-        .iter()
-        .map(|c| c.trim().to_lowercase())
-        .collect();
+    let header: Vec<String> = table.header.iter().map(|c| column_name(c)).collect();
     for col in &header {
         if !COLUMNS.contains(&col.as_str()) {
             errors.push(
@@ -256,7 +309,7 @@ fn parse_table(table: Table, errors: &mut Vec<FieldError>) -> Vec<Row> {
                 size,
                 ethnicity: opt("ethnicity"),
                 phone: opt("phone"),
-                poverty_status: get("poverty_status").to_lowercase(),
+                poverty_status: code_value(&get("poverty_status")),
                 poverty_standard: opt("poverty_standard"),
                 survey_year,
                 deprivations: get("deprivations")
@@ -264,8 +317,8 @@ fn parse_table(table: Table, errors: &mut Vec<FieldError>) -> Vec<Row> {
                     .filter(|d| !d.is_empty())
                     .map(str::to_string)
                     .collect(),
-                has_smartphone: opt("has_smartphone").map(|v| v.to_lowercase()),
-                has_internet: opt("has_internet").map(|v| v.to_lowercase()),
+                has_smartphone: opt("has_smartphone").map(|v| code_value(&v)),
+                has_internet: opt("has_internet").map(|v| code_value(&v)),
                 confirm_new: false,
             },
         });

@@ -1698,3 +1698,42 @@ async fn after_erasure_the_audit_trail_holds_no_personal_data() {
         4
     );
 }
+
+#[actix_web::test]
+async fn import_reads_the_vietnamese_headings_and_wordings_of_commune_lists() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let a = &p.na_pinh.code;
+    let csv = format!(
+        "Mã thôn,Mã hộ,Họ tên chủ hộ,Số nhân khẩu,Dân tộc,Số điện thoại,Phân loại hộ,Năm rà soát,Có điện thoại thông minh,Có Internet\n\
+         {a},VN-001,Hà Thị Lụa,4,Tày,,Hộ nghèo,2024,Không,Có\n\
+         {a},VN-002,Nông Văn Páo,6,H'Mông,,Hộ cận nghèo,2024,Có,Không rõ\n"
+    );
+    let res = import(&app, &officer, "text/csv", csv).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM households WHERE code = 'VN-001' AND poverty_status = 'poor' \
+             AND has_smartphone = 'no' AND has_internet = 'yes' AND size = 4"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM households WHERE code = 'VN-002' AND poverty_status = 'near_poor' \
+             AND has_smartphone = 'yes' AND has_internet = 'unknown'"
+        ),
+        1
+    );
+    // An unknown heading is still named, in the words of the file.
+    let csv = format!(
+        "Mã thôn,Họ tên chủ hộ,Số nhân khẩu,Phân loại hộ,Ghi chú\n{a},Lý Văn Mạnh,3,Hộ nghèo,x\n"
+    );
+    let body = problem(import(&app, &officer, "text/csv", csv).await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "ghi chú");
+    assert_eq!(body["errors"][0]["code"], "unknown_column");
+}
