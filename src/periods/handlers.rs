@@ -93,8 +93,21 @@ pub async fn list(
         if let Some(m) = month {
             query = query.filter(period_locks::month.eq(m));
         }
+        // As in every list: the unit and everything below it.
         if let Some(u) = q.unit_id {
-            query = query.filter(period_locks::unit_id.eq(u));
+            let path: Option<String> = units::table
+                .find(u)
+                .select(units::path)
+                .first(conn)
+                .optional()?;
+            match path.map(|p| Scope::from_path(&p)) {
+                Some(Scope::Subtree { lo, hi }) => {
+                    query = query
+                        .filter(period_locks::area_path.ge(lo))
+                        .filter(period_locks::area_path.lt(hi));
+                }
+                _ => return Ok(Vec::new()),
+            }
         }
         let rows: Vec<Lock> = query
             .order((period_locks::month.desc(), period_locks::unit_id))

@@ -442,6 +442,15 @@ async fn locks_are_listed_and_guarded() {
     let page: Value = res.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["unit_id"], w.nung_tri_cao.id.to_string());
+    // A unit means its subtree, as in every list: the province holds both.
+    let res = app
+        .get(
+            &format!("/api/v1/periods?unit_id={}", w.cao_bang.id),
+            &w.officer,
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
     problem(
         app.get("/api/v1/periods?month=2025-8", &w.officer).await,
         422,
