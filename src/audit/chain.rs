@@ -113,13 +113,24 @@ fn link(conn: &mut PgConnection, wait: bool) -> Result<usize, ApiError> {
 
 /// Runs the linker every `every` on the blocking pool, for as long as the
 /// runtime that spawned it lives.
+/// Also, once an hour, deletes refresh tokens long expired.
 pub fn spawn_linker(pool: PgPool, every: Duration) {
+    const HOUR: Duration = Duration::from_secs(3600);
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(every);
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
             if let Err(e) = db::run(&pool, link_pending).await {
                 tracing::warn!(error = %e, "audit linker pass failed; retrying");
+            }
+            if last_sweep.is_none_or(|t| t.elapsed() >= HOUR) {
+                last_sweep = Some(std::time::Instant::now());
+                match db::run(&pool, crate::auth::repo::delete_expired_refresh).await {
+                    Ok(n) if n > 0 => tracing::info!(deleted = n, "expired refresh tokens removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "refresh token sweep failed"),
+                }
             }
         }
     });

@@ -192,3 +192,13 @@ pub fn revoke_user(conn: &mut PgConnection, user_id: Uuid) -> Result<usize, ApiE
     .set(refresh_tokens::revoked_at.eq(Utc::now()))
     .execute(conn)?)
 }
+
+/// Refresh tokens that expired more than a day ago serve nothing any more
+/// (reuse detection needs only the live family); returns how many went.
+pub fn delete_expired_refresh(conn: &mut PgConnection) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::expires_at.lt(Utc::now() - ChronoDuration::days(1))),
+    )
+    .execute(conn)?)
+}

@@ -471,3 +471,26 @@ async fn without_a_trusted_proxy_forwarded_addresses_are_ignored() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn refresh_tokens_long_expired_are_swept() {
+    let app = TestApp::spawn().await;
+    app.create_user("sweep.user", "officer", Some("04")).await;
+    let _live = app.tokens("sweep.user").await;
+    let _also = app.tokens("sweep.user").await;
+    let mut conn = app.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE refresh_tokens SET expires_at = now() - interval '2 days' \
+             WHERE id = (SELECT id FROM refresh_tokens ORDER BY issued_at LIMIT 1)",
+        ),
+        &mut conn,
+    )
+    .unwrap();
+    let gone = banso::auth::repo::delete_expired_refresh(&mut conn).unwrap();
+    assert_eq!(gone, 1);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM refresh_tokens"),
+        1
+    );
+}
