@@ -15,6 +15,7 @@ use crate::auth::{AuthUser, Scope};
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
+use crate::households::model::HouseholdRow;
 use crate::records::{self, ListParams};
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
@@ -26,15 +27,25 @@ fn earliest() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
-/// The active team of a village.
-fn village_team(conn: &mut PgConnection, village_id: Uuid) -> Result<Option<Uuid>, ApiError> {
-    Ok(teams::table
-        .filter(teams::village_id.eq(village_id))
-        .filter(teams::status.eq("active"))
-        .filter(teams::archived_at.is_null())
-        .select(teams::id)
-        .first(conn)
-        .optional()?)
+/// A household inside the scope, with the active team of its village.
+fn household_and_team(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(HouseholdRow, Option<Uuid>), ApiError> {
+    use crate::db::schema::households;
+    let (row, team): (HouseholdRow, Option<Uuid>) = households::table
+        .left_join(
+            teams::table.on(teams::village_id
+                .eq(households::village_id)
+                .and(teams::status.eq("active"))
+                .and(teams::archived_at.is_null())),
+        )
+        .filter(households::id.eq(id))
+        .select((HouseholdRow::as_select(), teams::id.nullable()))
+        .first(conn)?;
+    let row = scope.admit(row, |r| &r.area_path)?;
+    Ok((row, team))
 }
 
 /// Checks a visit and turns it into the columns to write.
@@ -47,7 +58,12 @@ pub fn parse(
     existing: Option<&AssistanceRow>,
 ) -> Result<AssistanceChanges, ApiError> {
     let mut check = Check::new();
-    let household = match crate::households::repo::get(conn, scope, input.household_id) {
+    // The household and its village's active team in one trip.
+    let (household, village_team) = match household_and_team(conn, scope, input.household_id) {
+        Ok((h, t)) => (Ok(h), t),
+        Err(e) => (Err(e), None),
+    };
+    let household = match household {
         Ok(h)
             if (h.archived_at.is_some() || h.erased_at.is_some())
                 && existing.map(|e| e.household_id) != Some(h.id) =>
@@ -71,6 +87,8 @@ pub fn parse(
         Err(e) => return Err(e),
     };
     let team_id = match (input.team_id, &household) {
+        // The village's active team, as the phone usually names it.
+        (Some(t), Some(_)) if village_team == Some(t) => Some(t),
         (Some(t), Some(h)) => {
             match activities::record_team(conn, scope, t, existing.map(|e| e.team_id))? {
                 Ok(team) if team.village_id == h.village_id => Some(team.id),
@@ -88,8 +106,8 @@ pub fn parse(
                 }
             }
         }
-        (None, Some(h)) => {
-            let team = village_team(conn, h.village_id)?;
+        (None, Some(_)) => {
+            let team = village_team;
             if team.is_none() {
                 check.fail(
                     "team_id",
