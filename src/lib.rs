@@ -15,6 +15,7 @@ pub mod assistances;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod changes;
 pub mod cli;
 pub mod clients;
 pub mod config;

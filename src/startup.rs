@@ -13,8 +13,8 @@ use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
 use crate::{
-    assistances, audit, auth, catalog, health, households, members, openapi, periods, sync, teams,
-    telemetry, trainings, units, users,
+    assistances, audit, auth, catalog, changes, health, households, members, openapi, periods,
+    sync, teams, telemetry, trainings, units, users,
 };
 
 /// Request bodies larger than this are refused with 413.
@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(catalog::routes)
             .configure(users::routes)
             .configure(audit::routes)
+            .configure(changes::routes)
             .configure(assistances::routes)
             .configure(trainings::routes)
             .configure(periods::routes)

@@ -8,6 +8,7 @@ mod activities;
 mod audit;
 mod auth;
 mod catalog;
+mod changes;
 mod cli;
 mod clients;
 mod errors;
