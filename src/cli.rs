@@ -227,11 +227,8 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 )?;
                 // Accounts made on the server's command line are audited like
                 // those made through the API.
-                let mut e = crate::audit::Event::new("create", "user", user.id)
+                let e = crate::users::handlers::account_event(conn, "create", &user)?
                     .after(crate::users::dto::UserDto::from(user.clone()));
-                if let Some(area) = user.area_unit_id {
-                    e = e.at(area, &units::repo::get(conn, area)?.path);
-                }
                 crate::audit::record(conn, &crate::audit::Ctx::system("banso user create"), e)?;
                 Ok(user)
             })?;

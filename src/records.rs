@@ -102,16 +102,8 @@ pub fn unit_filter<T: 'static>(
     unit_id: Option<Uuid>,
 ) -> Result<Option<Filter<T>>, ApiError> {
     let Some(id) = unit_id else { return Ok(None) };
-    let path: Option<String> = units::table
-        .find(id)
-        .select(units::path)
-        .first(conn)
-        .optional()?;
-    Ok(Some(match path {
-        Some(p) => match Scope::from_path(&p) {
-            Scope::Subtree { lo, hi } => path_range(table, lo, hi),
-            Scope::All => Box::new(diesel::dsl::sql::<Bool>("TRUE")),
-        },
+    Ok(Some(match crate::auth::access::subtree_range(conn, id)? {
+        Some((lo, hi)) => path_range(table, lo, hi),
         None => Box::new(diesel::dsl::sql::<Bool>("FALSE")),
     }))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::chain;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
-use crate::db::schema::{audit_events, units};
+use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::pagination;
 use crate::startup::AppState;
@@ -68,13 +68,8 @@ pub async fn list(
                 .filter(audit_events::area_path.lt(hi.clone()));
         }
         if let Some(unit) = q.unit_id {
-            let path: Option<String> = units::table
-                .find(unit)
-                .select(units::path)
-                .first(conn)
-                .optional()?;
-            match path.map(|p| Scope::from_path(&p)) {
-                Some(Scope::Subtree { lo, hi }) => {
+            match crate::auth::access::subtree_range(conn, unit)? {
+                Some((lo, hi)) => {
                     query = query
                         .filter(audit_events::area_path.ge(lo))
                         .filter(audit_events::area_path.lt(hi));

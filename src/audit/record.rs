@@ -103,6 +103,14 @@ impl Event {
         self
     }
 
+    /// Places the event at a unit known by its id (its path from the cache).
+    pub fn at_unit(self, conn: &mut PgConnection, unit_id: Uuid) -> Result<Event, ApiError> {
+        Ok(match crate::auth::access::unit_path(conn, unit_id)? {
+            Some(path) => self.at(unit_id, &path),
+            None => self,
+        })
+    }
+
     pub fn before(mut self, value: impl serde::Serialize) -> Event {
         self.before = serde_json::to_value(value).ok();
         self

@@ -31,6 +31,41 @@ fn remember_path(unit: Uuid, path: &str) {
     }
 }
 
+/// A unit's materialised path, from the cache or the database; `None` for
+/// an unknown unit. Every lookup of a unit's path goes through here.
+pub fn unit_path(conn: &mut PgConnection, unit: Uuid) -> Result<Option<String>, ApiError> {
+    if let Some(p) = cached_path(unit) {
+        return Ok(Some(p));
+    }
+    let found: Option<String> = units::table
+        .find(unit)
+        .select(units::path)
+        .first(conn)
+        .optional()?;
+    if let Some(p) = &found {
+        remember_path(unit, p);
+    }
+    Ok(found)
+}
+
+/// The `[lo, hi)` range of paths of a unit and everything below it, for
+/// `?unit_id=` filters; `None` for an unknown unit.
+pub fn subtree_range(
+    conn: &mut PgConnection,
+    unit: Uuid,
+) -> Result<Option<(String, String)>, ApiError> {
+    Ok(unit_path(conn, unit)?.map(|p| path_range(&p)))
+}
+
+/// Paths end with '/', and '0' is the byte after '/', so [p, p'0') holds
+/// exactly the strings that start with p (under "C" collation).
+fn path_range(path: &str) -> (String, String) {
+    (
+        path.to_string(),
+        format!("{}0", &path[..path.len().saturating_sub(1)]),
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Admins without an area.
@@ -43,13 +78,8 @@ pub enum Scope {
 impl Scope {
     /// The scope of a unit's path: every path that starts with it.
     pub fn from_path(path: &str) -> Scope {
-        // Paths end with '/', and '0' is the byte after '/', so [p, p'0')
-        // holds exactly the strings that start with p (under "C" collation).
-        let hi = format!("{}0", &path[..path.len().saturating_sub(1)]);
-        Scope::Subtree {
-            lo: path.to_string(),
-            hi,
-        }
+        let (lo, hi) = path_range(path);
+        Scope::Subtree { lo, hi }
     }
 
     /// Looks up the caller's area. An area that no longer exists leaves the
@@ -62,21 +92,7 @@ impl Scope {
                 Err(ApiError::Forbidden("this account has no area".into()))
             };
         };
-        let path = match cached_path(area) {
-            Some(p) => Some(p),
-            None => {
-                let found: Option<String> = units::table
-                    .find(area)
-                    .select(units::path)
-                    .first(conn)
-                    .optional()?;
-                if let Some(p) = &found {
-                    remember_path(area, p);
-                }
-                found
-            }
-        };
-        match path {
+        match unit_path(conn, area)? {
             Some(p) => Ok(Scope::from_path(&p)),
             None => Err(ApiError::Forbidden(
                 "this account's area no longer exists".into(),
@@ -88,20 +104,6 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::Subtree { lo, hi } => lo.as_str() <= path && path < hi.as_str(),
-        }
-    }
-
-    /// A filter on `units` keeping the units inside the scope; join the
-    /// units of a record's village or commune and apply it.
-    pub fn units_filter(
-        &self,
-    ) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
-    {
-        match self {
-            Scope::All => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")),
-            Scope::Subtree { lo, hi } => {
-                Box::new(units::path.ge(lo.clone()).and(units::path.lt(hi.clone())))
-            }
         }
     }
 }

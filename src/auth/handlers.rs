@@ -145,11 +145,9 @@ pub async fn login(
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
             let mut e = Event::new("login", "user", user_id);
-            e.unit_id = area;
-            e.area_path = match area {
-                Some(a) => Some(crate::units::repo::get(conn, a)?.path),
-                None => None,
-            };
+            if let Some(a) = area {
+                e = e.at_unit(conn, a)?;
+            }
             audit::record(conn, &ctx, e)
         })
     })
@@ -408,7 +406,7 @@ pub async fn client_token(
             repo::clear_failures(conn, &key)?;
             let mut e = Event::new("token", "client", id);
             if let Some(a) = area {
-                e = e.at(a, &crate::units::repo::get(conn, a)?.path);
+                e = e.at_unit(conn, a)?;
             }
             audit::record(conn, &ctx, e)
         })

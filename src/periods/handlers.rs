@@ -95,13 +95,8 @@ pub async fn list(
         }
         // As in every list: the unit and everything below it.
         if let Some(u) = q.unit_id {
-            let path: Option<String> = units::table
-                .find(u)
-                .select(units::path)
-                .first(conn)
-                .optional()?;
-            match path.map(|p| Scope::from_path(&p)) {
-                Some(Scope::Subtree { lo, hi }) => {
+            match crate::auth::access::subtree_range(conn, u)? {
+                Some((lo, hi)) => {
                     query = query
                         .filter(period_locks::area_path.ge(lo))
                         .filter(period_locks::area_path.lt(hi));

@@ -23,14 +23,14 @@ const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
 
 /// An account's event, placed at its area.
-fn account_event(
+pub fn account_event(
     conn: &mut PgConnection,
     action: &'static str,
     row: &UserRow,
 ) -> Result<Event, ApiError> {
     let mut e = Event::new(action, "user", row.id);
     if let Some(area) = row.area_unit_id {
-        e = e.at(area, &crate::units::repo::get(conn, area)?.path);
+        e = e.at_unit(conn, area)?;
     }
     Ok(e)
 }
@@ -73,13 +73,8 @@ fn visible(
         query = query.filter(users::updated_at.ge(since));
     }
     if let Some(unit) = params.unit_id {
-        let path: Option<String> = units::table
-            .find(unit)
-            .select(units::path)
-            .first(conn)
-            .optional()?;
-        match path.map(|p| Scope::from_path(&p)) {
-            Some(Scope::Subtree { lo, hi }) => {
+        match crate::auth::access::subtree_range(conn, unit)? {
+            Some((lo, hi)) => {
                 query = query.filter(units::path.ge(lo).and(units::path.lt(hi)));
             }
             _ => query = query.filter(users::id.is_null()),
@@ -119,12 +114,8 @@ fn check_placement(
     area: Option<Uuid>,
     member: Option<Uuid>,
 ) -> Result<(), ApiError> {
-    let area_path: Option<String> = match area {
-        Some(id) => units::table
-            .find(id)
-            .select(units::path)
-            .first(conn)
-            .optional()?,
+    let area_path = match area {
+        Some(id) => crate::auth::access::unit_path(conn, id)?,
         None => None,
     };
     match (area, &area_path) {
