@@ -4,26 +4,14 @@
 //! the phone's id and resends, validation, who edits what, verification,
 //! and what each caller can see.
 
-use std::collections::HashSet;
-
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
+use banso::units::repo::today;
 use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, count, problem};
-
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
+use crate::helpers::{fields, id_of, pairs, unit, village};
 
 /// Cao Bằng (04): Nà Pình and Nà Rụa (no team) in commune 01273, Khuổi Ky
 /// in commune 01279; and Tổ 5 of Tuyên Quang (08). Every village but Nà
@@ -195,30 +183,6 @@ fn sorted(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
     v.sort();
     v
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
-fn fields(body: &Value) -> HashSet<(String, String)> {
-    body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_string(),
-                e["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> HashSet<(String, String)> {
-    list.iter()
-        .map(|(f, c)| (f.to_string(), c.to_string()))
-        .collect()
 }
 
 fn n(app: &TestApp, sql: &str) -> i64 {

@@ -5,23 +5,12 @@
 //! hash chain that links them.
 
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
 use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::helpers::village;
 use crate::helpers::{PASSWORD, TestApp, count, problem};
-
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
 
 /// An account and an access token for it.
 async fn account(app: &TestApp, username: &str, role: &str, area: Option<&str>) -> (Uuid, String) {

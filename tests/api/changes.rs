@@ -2,16 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::helpers::village;
 use crate::helpers::{TestApp, problem};
-
-fn village(app: &TestApp, commune: &str, name: &str) -> banso::units::model::UnitRow {
-    let mut conn = app.conn();
-    let commune = banso::units::repo::find_by_code(&mut conn, commune, banso::units::repo::today())
-        .unwrap()
-        .remove(0);
-    banso::units::repo::create_village(&mut conn, &commune, name, "Thôn", commune.valid_from)
-        .unwrap()
-}
 
 async fn feed(app: &TestApp, token: &str, query: &str) -> Value {
     // The linker numbers events every 250 ms; link now rather than wait.

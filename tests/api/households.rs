@@ -3,22 +3,11 @@
 use std::collections::HashSet;
 
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
 use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, count, problem};
-
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
+use crate::helpers::{fields, id_of, pairs, unit, village};
 
 /// Cao Bằng (04) with two villages in commune 01273 and one in 01279, and a
 /// village of Tuyên Quang (08).
@@ -117,30 +106,6 @@ async fn heads(app: &TestApp, token: &str, path: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
-fn fields(body: &Value) -> HashSet<(String, String)> {
-    body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_string(),
-                e["code"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> HashSet<(String, String)> {
-    list.iter()
-        .map(|(f, c)| (f.to_string(), c.to_string()))
-        .collect()
 }
 
 fn households(app: &TestApp) -> i64 {

@@ -5,23 +5,12 @@
 //! changed, archived or checked.
 
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
 use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, count, problem};
-
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
+use crate::helpers::{unit, village};
 
 /// Nà Pình in commune Thục Phán (01273) and Khuổi Ky in commune 01279,
 /// both of Cao Bằng (04), each with a team and a household; and a village

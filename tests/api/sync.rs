@@ -4,23 +4,12 @@
 //! answered on its own, and a batch sent again stores nothing twice.
 
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
 use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, count, problem};
-
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
+use crate::helpers::{id_of, village};
 
 /// Nà Pình (commune 01273, Cao Bằng) with its team, a member and a
 /// household; Khuổi Ky (commune 01279) likewise; and the leader of Nà
@@ -150,10 +139,6 @@ fn statuses(results: &[Value]) -> Vec<&str> {
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect()
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
 }
 
 fn n(app: &TestApp, sql: &str) -> i64 {

@@ -3,24 +3,11 @@
 use std::collections::HashSet;
 
 use banso::units::model::UnitRow;
-use banso::units::repo::{create_village, find_by_code, today};
 use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, count, problem};
-
-/// The unit in force today with this code.
-fn unit(app: &TestApp, code: &str) -> UnitRow {
-    let mut conn = app.conn();
-    find_by_code(&mut conn, code, today()).unwrap().remove(0)
-}
-
-/// A new village under a current commune, made directly in the database.
-fn village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
-    let commune = unit(app, commune_code);
-    let mut conn = app.conn();
-    create_village(&mut conn, &commune, name, "Thôn", commune.valid_from).unwrap()
-}
+use crate::helpers::{id_of, unit, village};
 
 /// Two communes of Cao Bằng (04) with a village each, and a village of
 /// Tuyên Quang (08).
@@ -93,10 +80,6 @@ async fn ids(app: &TestApp, token: &str, path: &str) -> Vec<String> {
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
 }
 
 #[actix_web::test]

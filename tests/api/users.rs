@@ -2,18 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::helpers::village;
 use crate::helpers::{PASSWORD, TestApp, count, problem};
-
-/// A village under commune `commune_code`, made directly in the database.
-fn village(app: &TestApp, commune_code: &str, name: &str) -> banso::units::model::UnitRow {
-    let mut conn = app.conn();
-    let commune =
-        banso::units::repo::find_by_code(&mut conn, commune_code, banso::units::repo::today())
-            .unwrap()
-            .remove(0);
-    banso::units::repo::create_village(&mut conn, &commune, name, "Thôn", commune.valid_from)
-        .unwrap()
-}
 
 fn unit_id(app: &TestApp, code: &str) -> String {
     let mut conn = app.conn();

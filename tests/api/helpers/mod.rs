@@ -217,3 +217,46 @@ pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
         .expect("count query")
         .n
 }
+
+/// The unit with `code` in force today.
+pub fn unit(app: &TestApp, code: &str) -> banso::units::model::UnitRow {
+    let mut conn = app.conn();
+    banso::units::repo::find_by_code(&mut conn, code, banso::units::repo::today())
+        .expect("find the unit")
+        .remove(0)
+}
+
+/// A new village ("Thôn" `name`) under the commune with `commune_code`.
+pub fn village(app: &TestApp, commune_code: &str, name: &str) -> banso::units::model::UnitRow {
+    let commune = unit(app, commune_code);
+    let mut conn = app.conn();
+    banso::units::repo::create_village(&mut conn, &commune, name, "Thôn", commune.valid_from)
+        .expect("create the village")
+}
+
+/// The `id` of a record answered as JSON.
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_string()
+}
+
+/// The (field, code) pairs of a validation problem.
+pub fn fields(body: &Value) -> std::collections::HashSet<(String, String)> {
+    body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or("").to_string(),
+                e["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Expected (field, code) pairs, to compare with `fields`.
+pub fn pairs(list: &[(&str, &str)]) -> std::collections::HashSet<(String, String)> {
+    list.iter()
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .collect()
+}
