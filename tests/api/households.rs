@@ -6,7 +6,7 @@ use banso::units::model::UnitRow;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, problem};
+use crate::helpers::{TestApp, count, delete, patch, problem};
 use crate::helpers::{fields, id_of, pairs, unit, village};
 
 /// Cao Bằng (04) with two villages in commune 01273 and one in 01279, and a
@@ -53,33 +53,6 @@ async fn create(app: &TestApp, token: &str, village: &UnitRow, head: &str, extra
         .await;
     assert_eq!(res.status(), 201, "create {head}");
     res.json().await.unwrap()
-}
-
-async fn patch(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    if_match: Option<&str>,
-    body: &Value,
-) -> Response {
-    let mut req = app
-        .client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        req = req.header("If-Match", tag);
-    }
-    req.send().await.unwrap()
-}
-
-async fn delete(app: &TestApp, token: &str, path: &str) -> Response {
-    app.client
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn import(app: &TestApp, token: &str, content_type: &str, csv: String) -> Response {

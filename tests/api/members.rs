@@ -3,10 +3,9 @@
 use std::collections::HashSet;
 
 use banso::units::model::UnitRow;
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, problem};
+use crate::helpers::{TestApp, count, delete, patch, problem};
 use crate::helpers::{fields, id_of, pairs, unit, village};
 
 /// Two villages of Cao Bằng (in two communes) and one of Tuyên Quang, each
@@ -80,33 +79,6 @@ async fn create_member(
     let res = app.post_json("/api/v1/members", Some(token), &body).await;
     assert_eq!(res.status(), 201, "create {name}");
     res.json().await.unwrap()
-}
-
-async fn patch(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    if_match: Option<&str>,
-    body: &Value,
-) -> Response {
-    let mut req = app
-        .client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        req = req.header("If-Match", tag);
-    }
-    req.send().await.unwrap()
-}
-
-async fn delete(app: &TestApp, token: &str, path: &str) -> Response {
-    app.client
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn names(app: &TestApp, token: &str, path: &str) -> Vec<String> {

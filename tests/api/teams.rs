@@ -6,7 +6,7 @@ use banso::units::model::UnitRow;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, problem};
+use crate::helpers::{TestApp, count, patch, problem};
 use crate::helpers::{id_of, unit, village};
 
 /// Two communes of Cao Bằng (04) with a village each, and a village of
@@ -41,24 +41,6 @@ async fn create_team(app: &TestApp, token: &str, village: &UnitRow, name: &str) 
         .await;
     assert_eq!(res.status(), 201, "create {name}");
     res.json().await.unwrap()
-}
-
-async fn patch(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    if_match: Option<&str>,
-    body: &Value,
-) -> Response {
-    let mut req = app
-        .client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body);
-    if let Some(tag) = if_match {
-        req = req.header("If-Match", tag);
-    }
-    req.send().await.unwrap()
 }
 
 async fn delete(app: &TestApp, token: &str, path: &str, if_match: Option<&str>) -> Response {

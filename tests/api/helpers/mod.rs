@@ -260,3 +260,32 @@ pub fn pairs(list: &[(&str, &str)]) -> std::collections::HashSet<(String, String
         .map(|(f, c)| (f.to_string(), c.to_string()))
         .collect()
 }
+
+/// PATCH `path` with a JSON body, and `If-Match` when given.
+pub async fn patch(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> Response {
+    let mut req = app
+        .client
+        .patch(app.url(path))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(tag) = if_match {
+        req = req.header("If-Match", tag);
+    }
+    req.send().await.expect("request")
+}
+
+/// DELETE `path`.
+pub async fn delete(app: &TestApp, token: &str, path: &str) -> Response {
+    app.client
+        .delete(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+}
