@@ -153,3 +153,57 @@ async fn wrong_credentials_are_refused_and_throttled() {
         6
     );
 }
+
+#[actix_web::test]
+async fn a_withdrawn_client_gets_no_token() {
+    let app = TestApp::spawn().await;
+    let secret = client(&app, "portal.old", "04").await;
+    assert_eq!(token(&app, "portal.old", &secret).await.status(), 200);
+    let mut conn = app.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE clients SET active = false WHERE client_id = 'portal.old'"),
+        &mut conn,
+    )
+    .unwrap();
+    problem(token(&app, "portal.old", &secret).await, 401).await;
+}
+
+#[actix_web::test]
+async fn a_portal_follows_the_change_feed_of_its_area() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let cb = crate::helpers::village(&app, "01273", "Thôn Pác Bó");
+    let tq = crate::helpers::village(&app, "00691", "Thôn Nà Tòng");
+    for (v, name) in [(&cb, "Tổ Pác Bó"), (&tq, "Tổ Nà Tòng")] {
+        let res = app
+            .post_json(
+                "/api/v1/teams",
+                Some(&admin),
+                &json!({ "village_id": v.id, "name": name }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let secret = client(&app, "portal.caobang", "04").await;
+    let body: Value = token(&app, "portal.caobang", &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    banso::audit::chain::link_all(&mut app.conn()).unwrap();
+    let feed: Value = app
+        .get("/api/v1/changes", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let units: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["entity"] == "team")
+        .map(|c| c["unit_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(units, vec![cb.id.to_string().as_str()], "{feed}");
+}
