@@ -184,6 +184,131 @@ pub fn check_not_locked(
     }
 }
 
+/// The queries both kinds of activity run the same way on their own table:
+/// reads by id (scope checked in memory), the lookup by the phone's id, the
+/// idempotent insert, edits, archiving and status changes.
+macro_rules! activity_queries {
+    ($t:ident, $row:ty, $changes:ty) => {
+        pub fn get(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            // By primary key (a cached statement), then the scope in memory.
+            let row: $row = $t::table.find(id).select(<$row>::as_select()).first(conn)?;
+            scope.admit(row, |r| &r.area_path)
+        }
+
+        pub fn get_for_update(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            // By primary key (a cached statement), then the scope in memory.
+            let row: $row = $t::table
+                .find(id)
+                .select(<$row>::as_select())
+                .for_update()
+                .first(conn)?;
+            scope.admit(row, |r| &r.area_path)
+        }
+
+        /// The record stored under a phone's id, wherever it is.
+        pub fn by_client_id(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+        ) -> Result<Option<$row>, $crate::error::ApiError> {
+            Ok($t::table
+                .find(id)
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()?)
+        }
+
+        /// Inserts unless the id is taken (a concurrent resend): `None` then.
+        pub fn insert(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+            changes: &$changes,
+            recorded_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            recorded_by: ::uuid::Uuid,
+            body_hash: &[u8],
+        ) -> Result<Option<$row>, $crate::error::ApiError> {
+            // When the phone did not say when it recorded, it is when it arrived.
+            let received_at = ::chrono::Utc::now();
+            let recorded_at = recorded_at.unwrap_or(received_at);
+            Ok(::diesel::insert_into($t::table)
+                .values((
+                    $t::id.eq(id),
+                    changes,
+                    $t::recorded_at.eq(recorded_at),
+                    $t::received_at.eq(received_at),
+                    $t::recorded_by.eq(recorded_by),
+                    $t::body_hash.eq(body_hash),
+                ))
+                .on_conflict_do_nothing()
+                .returning(<$row>::as_returning())
+                .get_result(conn)
+                .optional()?)
+        }
+
+        /// Writes an edit; a rejected record goes back to `submitted`.
+        pub fn update(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+            changes: &$changes,
+        ) -> Result<$row, $crate::error::ApiError> {
+            Ok(::diesel::update($t::table.find(id))
+                .set((
+                    changes,
+                    $t::status.eq("submitted"),
+                    $t::status_reason.eq(None::<String>),
+                    $t::status_by.eq(None::<::uuid::Uuid>),
+                    $t::status_at.eq(None::<::chrono::DateTime<::chrono::Utc>>),
+                    $t::version.eq($t::version + 1),
+                    $t::updated_at.eq(::diesel::dsl::now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)?)
+        }
+
+        pub fn archive(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            Ok(::diesel::update($t::table.find(id))
+                .set((
+                    $t::archived_at.eq(::diesel::dsl::now),
+                    $t::version.eq($t::version + 1),
+                    $t::updated_at.eq(::diesel::dsl::now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)?)
+        }
+
+        pub fn set_status(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+            status: &str,
+            reason: Option<&str>,
+            by: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            Ok(::diesel::update($t::table.find(id))
+                .set((
+                    $t::status.eq(status),
+                    $t::status_reason.eq(reason),
+                    $t::status_by.eq(by),
+                    $t::status_at.eq(::diesel::dsl::now),
+                    $t::version.eq($t::version + 1),
+                    $t::updated_at.eq(::diesel::dsl::now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)?)
+        }
+    };
+}
+pub(crate) use activity_queries;
+
 #[cfg(test)]
 mod tests {
     use super::*;
