@@ -65,6 +65,79 @@ fn tokens_for(
     })
 }
 
+/// Checks a secret against the identity `lookup` finds (its value, secret
+/// hash and whether it is active), for logins and client tokens alike: the
+/// throttle on `key` and the caller's address first, then the hash on the
+/// blocking pool (a dummy one for an unknown key, so both take as long),
+/// and a failure recorded for the throttle and the audit trail. Every
+/// failure answers the same `failed` message.
+async fn check_secret<C, L>(
+    state: &AppState,
+    req: &HttpRequest,
+    key: String,
+    secret: String,
+    lookup: L,
+    (action, entity): (&'static str, &'static str),
+    failed: &'static str,
+) -> Result<C, ApiError>
+where
+    C: Send + 'static,
+    L: FnOnce(&mut diesel::PgConnection) -> Result<Option<(C, String, bool)>, ApiError>
+        + Send
+        + 'static,
+{
+    let address = client_address(req);
+    let (k, a) = (key.clone(), address.clone());
+    let (wait, found) = db::run(&state.pool, move |conn| {
+        let wait = repo::throttled(conn, &k, &a)?;
+        let found = match wait {
+            Some(_) => None,
+            None => lookup(conn)?,
+        };
+        Ok((wait, found))
+    })
+    .await?;
+    if let Some(retry_after) = wait {
+        tracing::warn!(action, "throttled");
+        return Err(ApiError::TooManyRequests {
+            detail: "too many failed attempts; try again later".into(),
+            retry_after,
+        });
+    }
+    let verified = web::block(move || match found {
+        Some((value, hash, active)) => {
+            (password::verify(&hash, &secret) && active).then_some(value)
+        }
+        None => {
+            password::verify_dummy(&secret);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if let Some(value) = verified {
+        return Ok(value);
+    }
+    let ctx = Ctx::anonymous(&key, req);
+    db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            repo::record_failure(conn, &key, &address)?;
+            audit::record(
+                conn,
+                &ctx,
+                Event {
+                    action,
+                    entity,
+                    ..Event::default()
+                },
+            )
+        })
+    })
+    .await?;
+    tracing::info!(action, "refused");
+    Err(ApiError::Unauthorized(failed.into()))
+}
+
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -78,61 +151,26 @@ pub async fn login(
         Ok(name) => name,
         Err(_) => "(not a username)".to_string(),
     };
-    let address = client_address(&req);
     if username.is_empty() || username.len() > 200 || password.len() > 1024 {
         return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
     }
 
-    let (u, a) = (username.clone(), address.clone());
-    let (wait, found) = db::run(&state.pool, move |conn| {
-        let wait = repo::throttled(conn, &u, &a)?;
-        let found = match wait {
-            Some(_) => None,
-            None => repo::credentials(conn, &u)?,
-        };
-        Ok((wait, found))
-    })
+    let u = username.clone();
+    let user = check_secret(
+        &state,
+        &req,
+        username.clone(),
+        password,
+        move |conn| {
+            Ok(repo::credentials(conn, &u)?.map(|c| {
+                let (hash, active) = (c.password_hash.clone(), c.active);
+                (c, hash, active)
+            }))
+        },
+        ("login_failed", "user"),
+        LOGIN_FAILED,
+    )
     .await?;
-    if let Some(retry_after) = wait {
-        tracing::warn!("login throttled");
-        return Err(ApiError::TooManyRequests {
-            detail: "too many failed logins; try again later".into(),
-            retry_after,
-        });
-    }
-
-    // Verify on the blocking pool; an unknown user costs the same hash.
-    let verified = web::block(move || match found {
-        Some(c) => {
-            let ok = password::verify(&c.password_hash, &password);
-            (ok && c.active).then_some(c)
-        }
-        None => {
-            password::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-
-    let Some(user) = verified else {
-        let (u, a) = (username, address);
-        let ctx = Ctx::anonymous(&u, &req);
-        db::run(&state.pool, move |conn| {
-            conn.transaction(|conn| {
-                repo::record_failure(conn, &u, &a)?;
-                let e = Event {
-                    action: "login_failed",
-                    entity: "user",
-                    ..Event::default()
-                };
-                audit::record(conn, &ctx, e)
-            })
-        })
-        .await?;
-        tracing::info!("login failed");
-        return Err(ApiError::Unauthorized(LOGIN_FAILED.into()));
-    };
 
     let role = repo::parse_role(&user.role)?;
     let (secret, hash) = repo::new_refresh_secret()?;
@@ -352,52 +390,23 @@ pub async fn client_token(
     };
     // Failures share the login throttle, under a name no account can have.
     let key = format!("client:{client_id}");
-    let address = client_address(&req);
-    let (k, a, id) = (key.clone(), address.clone(), client_id.clone());
-    let (wait, found) = db::run(&state.pool, move |conn| {
-        let wait = repo::throttled(conn, &k, &a)?;
-        let found = match wait {
-            Some(_) => None,
-            None => crate::clients::repo::by_client_id(conn, &id)?,
-        };
-        Ok((wait, found))
-    })
+    let client = check_secret(
+        &state,
+        &req,
+        key.clone(),
+        form.client_secret,
+        move |conn| {
+            Ok(
+                crate::clients::repo::by_client_id(conn, &client_id)?.map(|c| {
+                    let (hash, active) = (c.secret_hash.clone(), c.active);
+                    (c, hash, active)
+                }),
+            )
+        },
+        ("token_failed", "client"),
+        CLIENT_FAILED,
+    )
     .await?;
-    if let Some(retry_after) = wait {
-        return Err(ApiError::TooManyRequests {
-            detail: "too many failed attempts; try again later".into(),
-            retry_after,
-        });
-    }
-    let secret = form.client_secret;
-    let verified = web::block(move || match found {
-        Some(c) => {
-            let ok = password::verify(&c.secret_hash, &secret);
-            (ok && c.active).then_some(c)
-        }
-        None => {
-            password::verify_dummy(&secret);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let Some(client) = verified else {
-        let ctx = Ctx::anonymous(&key, &req);
-        db::run(&state.pool, move |conn| {
-            conn.transaction(|conn| {
-                repo::record_failure(conn, &key, &address)?;
-                let e = Event {
-                    action: "token_failed",
-                    entity: "client",
-                    ..Event::default()
-                };
-                audit::record(conn, &ctx, e)
-            })
-        })
-        .await?;
-        return Err(ApiError::Unauthorized(CLIENT_FAILED.into()));
-    };
     let mut ctx = Ctx::account(client.id, &req);
     ctx.actor_kind = "client";
     let (id, area) = (client.id, client.area_unit_id);
