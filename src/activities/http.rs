@@ -36,7 +36,7 @@ pub struct Meta {
 pub trait Activity: 'static {
     type Row: Clone + Send + 'static;
     type Dto: Serialize + From<Self::Row>;
-    type Input: DeserializeOwned + Send + 'static;
+    type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
     type Filters: DeserializeOwned + Send + 'static;
     const ENTITY: &'static str;
@@ -67,25 +67,129 @@ pub trait Activity: 'static {
         reason: Option<&str>,
         by: Uuid,
     ) -> Result<Self::Row, ApiError>;
-    /// Stores a new record under the phone's id, or recognises a resend.
-    fn create_in(
+    /// The columns a create or an edit writes.
+    type Changes: Send + 'static;
+    /// What a phone wrote that never changes: a change is refused.
+    const IMMUTABLE: &'static str;
+
+    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self::Row>, ApiError>;
+    fn body_hash(row: &Self::Row) -> &[u8];
+    fn input_id(input: &Self::Input) -> Uuid;
+    fn recorded_at(input: &Self::Input) -> Option<DateTime<Utc>>;
+    /// The input a stored record was made from, as a patch base.
+    fn input_of(row: &Self::Row) -> Self::Input;
+    /// Whether an edited input changes what may not change.
+    fn changes_immutable(base: &Self::Input, input: &Self::Input) -> bool;
+    /// Checks an input into the columns to write; `existing` for an edit.
+    fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
         input: &Self::Input,
-        hash: &[u8],
-    ) -> Result<(Self::Row, Created), ApiError>;
-    /// Applies a merge patch to a record the caller may edit.
-    fn update_in(
+        existing: Option<&Self::Row>,
+    ) -> Result<Self::Changes, ApiError>;
+    /// Where and when the written record lies (for month locks).
+    fn place(changes: &Self::Changes) -> (&str, NaiveDate);
+    fn insert(
         conn: &mut PgConnection,
-        scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
         id: Uuid,
-        expected: i32,
-        patch: Value,
+        changes: &Self::Changes,
+        recorded_at: Option<DateTime<Utc>>,
+        by: Uuid,
+        hash: &[u8],
+    ) -> Result<Option<Self::Row>, ApiError>;
+    fn update(
+        conn: &mut PgConnection,
+        id: Uuid,
+        changes: &Self::Changes,
     ) -> Result<Self::Row, ApiError>;
+}
+
+/// Stores a new record under the phone's id, or recognises a resend of it.
+pub fn create_in<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    input: &A::Input,
+    hash: &[u8],
+) -> Result<(A::Row, Created), ApiError> {
+    let resend = |existing: A::Row| {
+        if A::body_hash(&existing) == hash && scope.contains_path(&A::meta(&existing).area_path) {
+            Ok((existing, Created::AlreadyHad))
+        } else {
+            Err(super::id_reused(
+                &serde_json::json!({ "id": A::meta(&existing).id }),
+            ))
+        }
+    };
+    let id = A::input_id(input);
+    // The common case, a new record, costs no lookup: the id is looked up
+    // only when the record cannot be stored, to tell a resend (whose
+    // household, team or month may have changed since) from a mistake.
+    let checked = A::parse(conn, scope, input, None).and_then(|changes| {
+        let (path, date) = A::place(&changes);
+        super::check_not_locked(conn, path, date)?;
+        Ok(changes)
+    });
+    let changes = match checked {
+        Ok(changes) => changes,
+        Err(e) => {
+            return match A::by_client_id(conn, id)? {
+                Some(existing) => resend(existing),
+                None => Err(e),
+            };
+        }
+    };
+    match A::insert(conn, id, &changes, A::recorded_at(input), user.id, hash)? {
+        Some(row) => {
+            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            audit::record(conn, ctx, e)?;
+            Ok((row, Created::Created))
+        }
+        // Stored by a concurrent resend between the lookup and the insert.
+        None => match A::by_client_id(conn, id)? {
+            Some(existing) => resend(existing),
+            None => Err(ApiError::internal("a conflicting record vanished")),
+        },
+    }
+}
+
+/// Applies a merge patch to a record the caller may edit.
+pub fn update_in<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    id: Uuid,
+    expected: i32,
+    patch: Value,
+) -> Result<A::Row, ApiError> {
+    let current = A::get_for_update(conn, scope, id)?;
+    let m = A::meta(&current);
+    if m.version != expected {
+        return Err(stale::<A>(current));
+    }
+    records::refuse_archived(m.archived_at)?;
+    super::check_editable(user, m.recorded_by, &m.status)?;
+    let base = A::input_of(&current);
+    let input = records::apply_patch(&base, patch)?;
+    if A::changes_immutable(&base, &input) {
+        return Err(ApiError::validation(
+            "body",
+            "immutable",
+            format!("{} do not change; record a new one instead", A::IMMUTABLE),
+        ));
+    }
+    let changes = A::parse(conn, scope, &input, Some(&current))?;
+    super::check_not_locked(conn, &m.area_path, m.date)?;
+    let (path, date) = A::place(&changes);
+    super::check_not_locked(conn, path, date)?;
+    let row = A::update(conn, id, &changes)?;
+    let e = event::<A>("update", &row)
+        .before(A::Dto::from(current))
+        .after(A::Dto::from(row.clone()));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
 }
 
 /// The audit event of an activity, placed at its village.
@@ -170,7 +274,7 @@ pub async fn create<A: Activity>(
     let (row, created) = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            A::create_in(conn, &scope, &user, &ctx, &input, &hash)
+            create_in::<A>(conn, &scope, &user, &ctx, &input, &hash)
         })
     })
     .await?;
@@ -199,7 +303,7 @@ pub async fn update<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            A::update_in(conn, &scope, &user, &ctx, id, expected, body)
+            update_in::<A>(conn, &scope, &user, &ctx, id, expected, body)
         })
     })
     .await?;

@@ -2,21 +2,19 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
-use crate::activities::http::{Activity, Meta, event};
-use crate::activities::{self, Created};
-use crate::audit::{self, Ctx};
-use crate::auth::{AuthUser, Scope};
+use crate::activities::http::{Activity, Meta};
+use crate::activities::{self};
+use crate::auth::Scope;
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
-use crate::records::{self, ListParams};
+use crate::records::ListParams;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
@@ -230,94 +228,6 @@ pub fn parse(
     })
 }
 
-/// Stores a visit under the phone's id, or recognises a resend of it.
-pub fn create_in(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    user: &AuthUser,
-    ctx: &Ctx,
-    input: &AssistanceInput,
-    hash: &[u8],
-) -> Result<(AssistanceRow, Created), ApiError> {
-    let resend = |existing: AssistanceRow| {
-        if existing.body_hash == hash && scope.contains_path(&existing.area_path) {
-            Ok((existing, Created::AlreadyHad))
-        } else {
-            Err(activities::id_reused(
-                &serde_json::json!({ "id": existing.id }),
-            ))
-        }
-    };
-    // The common case, a new record, costs no lookup: the id is looked up
-    // only when the record cannot be stored, to tell a resend (whose
-    // household, team or month may have changed since) from a mistake.
-    let checked = parse(conn, scope, input, None).and_then(|changes| {
-        activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
-        Ok(changes)
-    });
-    let changes = match checked {
-        Ok(changes) => changes,
-        Err(e) => {
-            return match repo::by_client_id(conn, input.id)? {
-                Some(existing) => resend(existing),
-                None => Err(e),
-            };
-        }
-    };
-    let recorded_at = input.recorded_at;
-    match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
-        Some(row) => {
-            let e = event::<Visit>("create", &row).after(AssistanceDto::from(row.clone()));
-            audit::record(conn, ctx, e)?;
-            Ok((row, Created::Created))
-        }
-        // Stored by a concurrent resend between the lookup and the insert.
-        None => match repo::by_client_id(conn, input.id)? {
-            Some(existing) => resend(existing),
-            None => Err(ApiError::internal("a conflicting visit vanished")),
-        },
-    }
-}
-
-/// Applies a merge patch to a visit the caller may edit.
-pub fn update_in(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    user: &AuthUser,
-    ctx: &Ctx,
-    id: Uuid,
-    expected: i32,
-    patch: Value,
-) -> Result<AssistanceRow, ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&AssistanceDto::from(current)));
-    }
-    records::refuse_archived(current.archived_at)?;
-    activities::check_editable(user, current.recorded_by, &current.status)?;
-    let base = AssistanceInput::from_row(&current);
-    let input = records::apply_patch(&base, patch)?;
-    if input.id != base.id
-        || input.household_id != base.household_id
-        || input.recorded_at != base.recorded_at
-    {
-        return Err(ApiError::validation(
-            "body",
-            "immutable",
-            "id, household_id and recorded_at do not change; record a new visit instead",
-        ));
-    }
-    let changes = parse(conn, scope, &input, Some(&current))?;
-    activities::check_not_locked(conn, &current.area_path, current.visited_on)?;
-    activities::check_not_locked(conn, &changes.area_path, changes.visited_on)?;
-    let row = repo::update(conn, id, &changes)?;
-    let e = event::<Visit>("update", &row)
-        .before(AssistanceDto::from(current))
-        .after(AssistanceDto::from(row.clone()));
-    audit::record(conn, ctx, e)?;
-    Ok(row)
-}
-
 /// Assistance visits for the shared activity handlers.
 pub struct Visit;
 
@@ -381,26 +291,64 @@ impl Activity for Visit {
         repo::set_status(conn, id, status, reason, by)
     }
 
-    fn create_in(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
-        input: &AssistanceInput,
-        hash: &[u8],
-    ) -> Result<(AssistanceRow, Created), ApiError> {
-        create_in(conn, scope, user, ctx, input, hash)
+    type Changes = AssistanceChanges;
+    const IMMUTABLE: &'static str = "id, household_id and recorded_at";
+
+    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<AssistanceRow>, ApiError> {
+        repo::by_client_id(conn, id)
     }
 
-    fn update_in(
+    fn body_hash(row: &AssistanceRow) -> &[u8] {
+        &row.body_hash
+    }
+
+    fn input_id(input: &AssistanceInput) -> Uuid {
+        input.id
+    }
+
+    fn recorded_at(input: &AssistanceInput) -> Option<chrono::DateTime<Utc>> {
+        input.recorded_at
+    }
+
+    fn input_of(row: &AssistanceRow) -> AssistanceInput {
+        AssistanceInput::from_row(row)
+    }
+
+    fn changes_immutable(base: &AssistanceInput, input: &AssistanceInput) -> bool {
+        input.id != base.id
+            || input.household_id != base.household_id
+            || input.recorded_at != base.recorded_at
+    }
+
+    fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
+        input: &AssistanceInput,
+        existing: Option<&AssistanceRow>,
+    ) -> Result<AssistanceChanges, ApiError> {
+        parse(conn, scope, input, existing)
+    }
+
+    fn place(changes: &AssistanceChanges) -> (&str, NaiveDate) {
+        (&changes.area_path, changes.visited_on)
+    }
+
+    fn insert(
+        conn: &mut PgConnection,
         id: Uuid,
-        expected: i32,
-        patch: Value,
+        changes: &AssistanceChanges,
+        recorded_at: Option<chrono::DateTime<Utc>>,
+        by: Uuid,
+        hash: &[u8],
+    ) -> Result<Option<AssistanceRow>, ApiError> {
+        repo::insert(conn, id, changes, recorded_at, by, hash)
+    }
+
+    fn update(
+        conn: &mut PgConnection,
+        id: Uuid,
+        changes: &AssistanceChanges,
     ) -> Result<AssistanceRow, ApiError> {
-        update_in(conn, scope, user, ctx, id, expected, patch)
+        repo::update(conn, id, changes)
     }
 }

@@ -139,7 +139,9 @@ fn apply(
             let data = with_id(&item.data, item.id)?;
             let hash = activities::body_hash(&data);
             let input = parse(data)?;
-            let (row, c) = assistances::handlers::create_in(conn, scope, user, ctx, &input, &hash)?;
+            let (row, c) = activities::http::create_in::<assistances::handlers::Visit>(
+                conn, scope, user, ctx, &input, &hash,
+            )?;
             Ok((
                 created(c),
                 to_value(assistances::dto::AssistanceDto::from(row)).unwrap_or_default(),
@@ -150,7 +152,9 @@ fn apply(
             let data = with_id(&item.data, item.id)?;
             let hash = activities::body_hash(&data);
             let input = parse(data)?;
-            let (row, c) = trainings::handlers::create_in(conn, scope, user, ctx, &input, &hash)?;
+            let (row, c) = activities::http::create_in::<trainings::handlers::Session>(
+                conn, scope, user, ctx, &input, &hash,
+            )?;
             Ok((
                 created(c),
                 to_value(trainings::dto::TrainingDto::from(row)).unwrap_or_default(),
@@ -182,7 +186,7 @@ fn apply(
         }
         (Kind::Assistance, Op::Update) => {
             user.require(RECORDERS)?;
-            let row = assistances::handlers::update_in(
+            let row = activities::http::update_in::<assistances::handlers::Visit>(
                 conn,
                 scope,
                 user,
@@ -198,7 +202,7 @@ fn apply(
         }
         (Kind::Training, Op::Update) => {
             user.require(RECORDERS)?;
-            let row = trainings::handlers::update_in(
+            let row = activities::http::update_in::<trainings::handlers::Session>(
                 conn,
                 scope,
                 user,

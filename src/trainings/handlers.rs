@@ -2,16 +2,14 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
-use crate::activities::http::{Activity, Meta, event};
-use crate::activities::{self, Created};
-use crate::audit::{self, Ctx};
-use crate::auth::{AuthUser, Scope};
+use crate::activities::http::{Activity, Meta};
+use crate::activities::{self};
+use crate::auth::Scope;
 use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
@@ -180,91 +178,6 @@ pub fn parse(
     })
 }
 
-/// Stores a session under the phone's id, or recognises a resend of it.
-pub fn create_in(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    user: &AuthUser,
-    ctx: &Ctx,
-    input: &TrainingInput,
-    hash: &[u8],
-) -> Result<(TrainingRow, Created), ApiError> {
-    let resend = |existing: TrainingRow| {
-        if existing.body_hash == hash && scope.contains_path(&existing.area_path) {
-            Ok((existing, Created::AlreadyHad))
-        } else {
-            Err(activities::id_reused(
-                &serde_json::json!({ "id": existing.id }),
-            ))
-        }
-    };
-    // The common case, a new record, costs no lookup: the id is looked up
-    // only when the record cannot be stored, to tell a resend (whose
-    // household, team or month may have changed since) from a mistake.
-    let checked = parse(conn, scope, input, None).and_then(|changes| {
-        activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
-        Ok(changes)
-    });
-    let changes = match checked {
-        Ok(changes) => changes,
-        Err(e) => {
-            return match repo::by_client_id(conn, input.id)? {
-                Some(existing) => resend(existing),
-                None => Err(e),
-            };
-        }
-    };
-    let recorded_at = input.recorded_at;
-    match repo::insert(conn, input.id, &changes, recorded_at, user.id, hash)? {
-        Some(row) => {
-            let e = event::<Session>("create", &row).after(TrainingDto::from(row.clone()));
-            audit::record(conn, ctx, e)?;
-            Ok((row, Created::Created))
-        }
-        // Stored by a concurrent resend between the lookup and the insert.
-        None => match repo::by_client_id(conn, input.id)? {
-            Some(existing) => resend(existing),
-            None => Err(ApiError::internal("a conflicting session vanished")),
-        },
-    }
-}
-
-/// Applies a merge patch to a session the caller may edit.
-pub fn update_in(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    user: &AuthUser,
-    ctx: &Ctx,
-    id: Uuid,
-    expected: i32,
-    patch: Value,
-) -> Result<TrainingRow, ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&TrainingDto::from(current)));
-    }
-    records::refuse_archived(current.archived_at)?;
-    activities::check_editable(user, current.recorded_by, &current.status)?;
-    let base = TrainingInput::from_row(&current);
-    let input = records::apply_patch(&base, patch)?;
-    if input.id != base.id || input.recorded_at != base.recorded_at {
-        return Err(ApiError::validation(
-            "body",
-            "immutable",
-            "id and recorded_at do not change; record a new session instead",
-        ));
-    }
-    let changes = parse(conn, scope, &input, Some(&current))?;
-    activities::check_not_locked(conn, &current.area_path, current.held_on)?;
-    activities::check_not_locked(conn, &changes.area_path, changes.held_on)?;
-    let row = repo::update(conn, id, &changes)?;
-    let e = event::<Session>("update", &row)
-        .before(TrainingDto::from(current))
-        .after(TrainingDto::from(row.clone()));
-    audit::record(conn, ctx, e)?;
-    Ok(row)
-}
-
 /// Training sessions for the shared activity handlers.
 pub struct Session;
 
@@ -328,26 +241,62 @@ impl Activity for Session {
         repo::set_status(conn, id, status, reason, by)
     }
 
-    fn create_in(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
-        input: &TrainingInput,
-        hash: &[u8],
-    ) -> Result<(TrainingRow, Created), ApiError> {
-        create_in(conn, scope, user, ctx, input, hash)
+    type Changes = TrainingChanges;
+    const IMMUTABLE: &'static str = "id and recorded_at";
+
+    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<TrainingRow>, ApiError> {
+        repo::by_client_id(conn, id)
     }
 
-    fn update_in(
+    fn body_hash(row: &TrainingRow) -> &[u8] {
+        &row.body_hash
+    }
+
+    fn input_id(input: &TrainingInput) -> Uuid {
+        input.id
+    }
+
+    fn recorded_at(input: &TrainingInput) -> Option<chrono::DateTime<Utc>> {
+        input.recorded_at
+    }
+
+    fn input_of(row: &TrainingRow) -> TrainingInput {
+        TrainingInput::from_row(row)
+    }
+
+    fn changes_immutable(base: &TrainingInput, input: &TrainingInput) -> bool {
+        input.id != base.id || input.recorded_at != base.recorded_at
+    }
+
+    fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
-        user: &AuthUser,
-        ctx: &Ctx,
+        input: &TrainingInput,
+        existing: Option<&TrainingRow>,
+    ) -> Result<TrainingChanges, ApiError> {
+        parse(conn, scope, input, existing)
+    }
+
+    fn place(changes: &TrainingChanges) -> (&str, NaiveDate) {
+        (&changes.area_path, changes.held_on)
+    }
+
+    fn insert(
+        conn: &mut PgConnection,
         id: Uuid,
-        expected: i32,
-        patch: Value,
+        changes: &TrainingChanges,
+        recorded_at: Option<chrono::DateTime<Utc>>,
+        by: Uuid,
+        hash: &[u8],
+    ) -> Result<Option<TrainingRow>, ApiError> {
+        repo::insert(conn, id, changes, recorded_at, by, hash)
+    }
+
+    fn update(
+        conn: &mut PgConnection,
+        id: Uuid,
+        changes: &TrainingChanges,
     ) -> Result<TrainingRow, ApiError> {
-        update_in(conn, scope, user, ctx, id, expected, patch)
+        repo::update(conn, id, changes)
     }
 }
