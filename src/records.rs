@@ -332,6 +332,51 @@ pub async fn archive<R: Archivable>(
         .json(R::Dto::from(row)))
 }
 
+/// The queries every record table with `area_path`, `version` and
+/// `archived_at` runs the same way: a read by primary key (a statement
+/// diesel prepares once) with the area checked in memory, the same for an
+/// update, and archiving.
+macro_rules! record_queries {
+    ($t:ident, $row:ty) => {
+        pub fn get(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            let row: $row = $t::table.find(id).select(<$row>::as_select()).first(conn)?;
+            scope.admit(row, |r| &r.area_path)
+        }
+
+        pub fn get_for_update(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            let row: $row = $t::table
+                .find(id)
+                .select(<$row>::as_select())
+                .for_update()
+                .first(conn)?;
+            scope.admit(row, |r| &r.area_path)
+        }
+
+        pub fn archive(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            Ok(::diesel::update($t::table.find(id))
+                .set((
+                    $t::archived_at.eq(::diesel::dsl::now),
+                    $t::version.eq($t::version + 1),
+                    $t::updated_at.eq(::diesel::dsl::now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)?)
+        }
+    };
+}
+pub(crate) use record_queries;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,29 +189,7 @@ pub fn check_not_locked(
 /// idempotent insert, edits, archiving and status changes.
 macro_rules! activity_queries {
     ($t:ident, $row:ty, $changes:ty) => {
-        pub fn get(
-            conn: &mut ::diesel::PgConnection,
-            scope: &$crate::auth::Scope,
-            id: ::uuid::Uuid,
-        ) -> Result<$row, $crate::error::ApiError> {
-            // By primary key (a cached statement), then the scope in memory.
-            let row: $row = $t::table.find(id).select(<$row>::as_select()).first(conn)?;
-            scope.admit(row, |r| &r.area_path)
-        }
-
-        pub fn get_for_update(
-            conn: &mut ::diesel::PgConnection,
-            scope: &$crate::auth::Scope,
-            id: ::uuid::Uuid,
-        ) -> Result<$row, $crate::error::ApiError> {
-            // By primary key (a cached statement), then the scope in memory.
-            let row: $row = $t::table
-                .find(id)
-                .select(<$row>::as_select())
-                .for_update()
-                .first(conn)?;
-            scope.admit(row, |r| &r.area_path)
-        }
+        $crate::records::record_queries!($t, $row);
 
         /// The record stored under a phone's id, wherever it is.
         pub fn by_client_id(
@@ -265,20 +243,6 @@ macro_rules! activity_queries {
                     $t::status_reason.eq(None::<String>),
                     $t::status_by.eq(None::<::uuid::Uuid>),
                     $t::status_at.eq(None::<::chrono::DateTime<::chrono::Utc>>),
-                    $t::version.eq($t::version + 1),
-                    $t::updated_at.eq(::diesel::dsl::now),
-                ))
-                .returning(<$row>::as_returning())
-                .get_result(conn)?)
-        }
-
-        pub fn archive(
-            conn: &mut ::diesel::PgConnection,
-            id: ::uuid::Uuid,
-        ) -> Result<$row, $crate::error::ApiError> {
-            Ok(::diesel::update($t::table.find(id))
-                .set((
-                    $t::archived_at.eq(::diesel::dsl::now),
                     $t::version.eq($t::version + 1),
                     $t::updated_at.eq(::diesel::dsl::now),
                 ))

@@ -67,28 +67,8 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<HouseholdRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: HouseholdRow = households::table
-        .find(id)
-        .select(HouseholdRow::as_select())
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
-
-pub fn get_for_update(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<HouseholdRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: HouseholdRow = households::table
-        .find(id)
-        .select(HouseholdRow::as_select())
-        .for_update()
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
+// get, get_for_update and archive, as for every record table.
+crate::records::record_queries!(households, HouseholdRow);
 
 /// Live households that look like the same one: the same code in the
 /// commune, or the same head name (ignoring accents and case) in the village.
@@ -209,17 +189,6 @@ pub fn update(
         .returning(HouseholdRow::as_returning())
         .get_result(conn)
         .map_err(code_conflict)
-}
-
-pub fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
-    Ok(diesel::update(households::table.find(id))
-        .set((
-            households::archived_at.eq(diesel::dsl::now),
-            households::version.eq(households::version + 1),
-            households::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(HouseholdRow::as_returning())
-        .get_result(conn)?)
 }
 
 /// Removes every personal field, keeping what anonymous counts need

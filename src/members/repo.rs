@@ -61,28 +61,8 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<MemberRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: MemberRow = members::table
-        .find(id)
-        .select(MemberRow::as_select())
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
-
-pub fn get_for_update(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<MemberRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: MemberRow = members::table
-        .find(id)
-        .select(MemberRow::as_select())
-        .for_update()
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
+// get, get_for_update and archive, as for every record table.
+crate::records::record_queries!(members, MemberRow);
 
 /// Every membership of one person that the caller may see, oldest first.
 pub fn history(
@@ -122,17 +102,6 @@ pub fn update(
     Ok(diesel::update(members::table.find(id))
         .set((
             changes,
-            members::version.eq(members::version + 1),
-            members::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(MemberRow::as_returning())
-        .get_result(conn)?)
-}
-
-pub fn archive(conn: &mut PgConnection, id: Uuid) -> Result<MemberRow, ApiError> {
-    Ok(diesel::update(members::table.find(id))
-        .set((
-            members::archived_at.eq(diesel::dsl::now),
             members::version.eq(members::version + 1),
             members::updated_at.eq(diesel::dsl::now),
         ))

@@ -47,30 +47,8 @@ pub fn list(
         .load(conn)?)
 }
 
-/// A team inside the scope, or 404 whatever the reason.
-pub fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<TeamRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: TeamRow = teams::table
-        .find(id)
-        .select(TeamRow::as_select())
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
-
-/// The same, locking the row for an update.
-pub fn get_for_update(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<TeamRow, ApiError> {
-    // By primary key (a cached statement), then the scope in memory.
-    let row: TeamRow = teams::table
-        .find(id)
-        .select(TeamRow::as_select())
-        .for_update()
-        .first(conn)?;
-    scope.admit(row, |r| &r.area_path)
-}
+// get, get_for_update and archive, as for every record table.
+crate::records::record_queries!(teams, TeamRow);
 
 fn one_active_per_village(e: diesel::result::Error) -> ApiError {
     use diesel::result::{DatabaseErrorKind, Error};
@@ -110,15 +88,4 @@ pub fn update(
         .returning(TeamRow::as_returning())
         .get_result(conn)
         .map_err(one_active_per_village)
-}
-
-pub fn archive(conn: &mut PgConnection, id: Uuid) -> Result<TeamRow, ApiError> {
-    Ok(diesel::update(teams::table.find(id))
-        .set((
-            teams::archived_at.eq(diesel::dsl::now),
-            teams::version.eq(teams::version + 1),
-            teams::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(TeamRow::as_returning())
-        .get_result(conn)?)
 }
