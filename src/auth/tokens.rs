@@ -6,11 +6,12 @@
 //! EdDSA, on ed25519-dalek: every other algorithm is refused before any
 //! signature is checked, and no RSA code is linked in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -194,7 +195,14 @@ pub struct TokenService {
     verifying: BTreeMap<String, DecodingKey>,
     jwks: serde_json::Value,
     validation: Validation,
+    /// Tokens already verified, with their claims, until they expire: a
+    /// phone sends the same token with every request, and checking an
+    /// Ed25519 signature costs more than the rest of a small request.
+    verified: Mutex<HashMap<String, Claims>>,
 }
+
+/// How many verified tokens are remembered (one per active session).
+const VERIFIED_CACHE: usize = 50_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -248,6 +256,7 @@ impl TokenService {
             verifying,
             jwks: serde_json::json!({ "keys": jwks }),
             validation,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -279,7 +288,32 @@ impl TokenService {
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| e.to_string())
     }
 
+    /// Checks a token's signature, algorithm, issuer, audience, times and
+    /// type. A token seen before is answered from memory until its `exp`:
+    /// the same text was signed by the same key, so only time can change
+    /// the verdict.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Ok(cache) = self.verified.lock()
+            && let Some(claims) = cache.get(token)
+            && claims.exp > now
+        {
+            return Ok(claims.clone());
+        }
+        let claims = self.verify_signed(token)?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE {
+                cache.retain(|_, c| c.exp > now);
+                if cache.len() >= VERIFIED_CACHE {
+                    cache.clear();
+                }
+            }
+            cache.insert(token.to_string(), claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid("algorithm is not EdDSA".into()));
@@ -354,6 +388,35 @@ mod tests {
             service(&dir).verify(&old_token),
             Err(TokenError::UnknownKey)
         ));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_remembered_token_vouches_only_for_itself() {
+        let dir = tempdir("cache");
+        let svc = service(&dir);
+        let user = Uuid::new_v4();
+        let token = svc.issue(user, Role::Member, None).unwrap();
+        // Verified once, answered from memory after: the same claims.
+        assert_eq!(svc.verify(&token).unwrap().sub, user.to_string());
+        assert_eq!(svc.verify(&token).unwrap().sub, user.to_string());
+        // A token differing in one signature character is checked afresh.
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(svc.verify(&forged).is_err());
+        // Claims altered under the remembered signature are refused too.
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["role"] = serde_json::json!("admin");
+        let altered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap()),
+            parts[2]
+        );
+        assert!(svc.verify(&altered).is_err());
         fs::remove_dir_all(dir).unwrap();
     }
 
