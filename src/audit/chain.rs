@@ -33,6 +33,22 @@ fn chain_hash(prev: &[u8], content: &[u8]) -> Vec<u8> {
 }
 
 #[derive(QueryableByName)]
+struct Linked {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Bytea)]
+    chain_hash: Vec<u8>,
+}
+
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Bytea)]
+    content_hash: Vec<u8>,
+}
+
+#[derive(QueryableByName)]
 struct Locked {
     #[diesel(sql_type = Bool)]
     locked: bool,
@@ -63,22 +79,25 @@ fn link(conn: &mut PgConnection, wait: bool) -> Result<usize, ApiError> {
             if !got.locked {
                 return Ok(0);
             }
-            let last: Option<(Option<i64>, Option<Vec<u8>>)> = audit_events::table
-                .filter(audit_events::seq.is_not_null())
-                .order(audit_events::seq.desc())
-                .select((audit_events::seq, audit_events::chain_hash))
-                .first(conn)
-                .optional()?;
+            // Plain statements without parameters: a prepared statement
+            // with a bound LIMIT gets a generic plan that sorts the whole
+            // table once it is big.
+            let last: Option<Linked> = diesel::sql_query(
+                "SELECT seq, chain_hash FROM audit_events \
+                 WHERE seq = (SELECT max(seq) FROM audit_events)",
+            )
+            .get_result(conn)
+            .optional()?;
             let (mut seq, mut prev) = match last {
-                Some((Some(s), Some(h))) => (s, h),
-                _ => (0, GENESIS.to_vec()),
+                Some(l) => (l.seq, l.chain_hash),
+                None => (0, GENESIS.to_vec()),
             };
-            let pending: Vec<(i64, Vec<u8>)> = audit_events::table
-                .filter(audit_events::seq.is_null())
-                .order(audit_events::id)
-                .limit(BATCH)
-                .select((audit_events::id, audit_events::content_hash))
-                .load(conn)?;
+            let pending: Vec<Pending> = diesel::sql_query(format!(
+                "SELECT id, content_hash FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT {BATCH}"
+            ))
+            .load(conn)?;
+            let pending: Vec<(i64, Vec<u8>)> =
+                pending.into_iter().map(|p| (p.id, p.content_hash)).collect();
             if pending.is_empty() {
                 return Ok(0);
             }
