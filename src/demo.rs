@@ -9,6 +9,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::activities::http::NewRecord;
 use crate::config::Settings;
 use crate::db::schema::{app_meta, units};
 use crate::households::model::HouseholdChanges;
@@ -288,9 +289,14 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
             let id = Uuid::new_v4();
             let recorded_at = held_on.and_hms_opt(17, 0, 0).map(|t| t.and_utc());
             let hash = body_hash(&serde_json::json!({ "demo": id }));
-            if let Some(row) =
-                crate::trainings::repo::insert(conn, id, &changes, recorded_at, by, &hash)?
-            {
+            let new = NewRecord {
+                id,
+                changes: &changes,
+                recorded_at,
+                recorded_by: by,
+                body_hash: &hash,
+            };
+            if let Some(row) = crate::trainings::repo::insert_many(conn, &[new])?.pop() {
                 crate::audit::record(
                     conn,
                     &ctx,
@@ -331,9 +337,14 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
             let id = Uuid::new_v4();
             let recorded_at = visited_on.and_hms_opt(10, 0, 0).map(|t| t.and_utc());
             let hash = body_hash(&serde_json::json!({ "demo": id }));
-            if let Some(row) =
-                crate::assistances::repo::insert(conn, id, &changes, recorded_at, by, &hash)?
-            {
+            let new = NewRecord {
+                id,
+                changes: &changes,
+                recorded_at,
+                recorded_by: by,
+                body_hash: &hash,
+            };
+            if let Some(row) = crate::assistances::repo::insert_many(conn, &[new])?.pop() {
                 crate::audit::record(
                     conn,
                     &ctx,

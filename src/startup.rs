@@ -8,10 +8,13 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
+use crate::activities::batch::Writer;
+use crate::assistances::handlers::Visit;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::PgPool;
 use crate::error;
+use crate::trainings::handlers::Session;
 use crate::{
     assistances, audit, auth, catalog, changes, health, households, members, openapi, periods,
     sync, teams, telemetry, trainings, units, users,
@@ -23,10 +26,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How often committed audit events are linked into the chain.
 pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Writer threads per kind of activity (see `activities::batch`).
+const WRITERS: usize = 2;
+
 pub struct AppState {
     pub pool: PgPool,
     pub tokens: TokenService,
     pub settings: Arc<Settings>,
+    /// The writers that store new visits and sessions in batches.
+    pub visits: Writer<Visit>,
+    pub sessions: Writer<Session>,
 }
 
 pub struct Application {
@@ -78,6 +87,8 @@ impl Application {
         let workers = settings.workers;
         audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY);
         let state = web::Data::new(AppState {
+            visits: Writer::start(pool.clone(), WRITERS)?,
+            sessions: Writer::start(pool.clone(), WRITERS)?,
             pool,
             tokens,
             settings: Arc::new(settings),

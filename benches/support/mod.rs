@@ -269,3 +269,68 @@ pub fn pgbench(url: &str, script: &str, clients: usize, seconds: u64, init: &str
         ),
     }
 }
+
+/// What `wrk` measured: completed requests, the rate, latency percentiles
+/// and the answers that were not 2xx or 3xx.
+pub struct Wrk {
+    pub requests: u64,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub non_2xx: u64,
+}
+
+/// Runs `wrk` (a separate process, so the load generator's own costs are
+/// as small as they can be) with the Lua `script` against `url`.
+pub fn wrk(url: &str, script: &str, connections: usize, seconds: u64) -> Wrk {
+    let file = std::env::temp_dir().join(format!(
+        "banso-wrk-{}-{connections}.lua",
+        std::process::id()
+    ));
+    std::fs::write(&file, script).expect("write wrk script");
+    let out = Command::new("wrk")
+        .args(["-t2", "--latency", "-c", &connections.to_string()])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(&file)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run wrk ({e}); install it: apt-get install wrk"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms = |v: &str| -> f64 {
+        let (n, unit) = v.split_at(v.find(|c: char| c.is_alphabetic()).unwrap_or(v.len()));
+        let n: f64 = n.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            "m" => n * 60_000.0,
+            _ => f64::NAN,
+        }
+    };
+    let field = |prefix: &str| -> Option<&str> {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .map(|l| l[prefix.len()..].trim())
+    };
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok());
+    let rate = field("Requests/sec:").and_then(|v| v.parse().ok());
+    match (requests, rate) {
+        (Some(requests), Some(rate)) => Wrk {
+            requests,
+            rate,
+            p50_ms: field("50%").map_or(f64::NAN, ms),
+            p99_ms: field("99%").map_or(f64::NAN, ms),
+            non_2xx: field("Non-2xx or 3xx responses:")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        },
+        _ => panic!(
+            "wrk gave no result: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::batch::Writer;
 use super::{CHECKERS, Created, RECORDERS, ReasonBody, Status};
 use crate::audit::{self, Ctx, Event};
 use crate::auth::{AuthUser, Scope};
@@ -72,7 +73,6 @@ pub trait Activity: 'static {
     /// What a phone wrote that never changes: a change is refused.
     const IMMUTABLE: &'static str;
 
-    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<Self::Row>, ApiError>;
     fn body_hash(row: &Self::Row) -> &[u8];
     fn input_id(input: &Self::Input) -> Uuid;
     fn recorded_at(input: &Self::Input) -> Option<DateTime<Utc>>;
@@ -80,28 +80,46 @@ pub trait Activity: 'static {
     fn input_of(row: &Self::Row) -> Self::Input;
     /// Whether an edited input changes what may not change.
     fn changes_immutable(base: &Self::Input, input: &Self::Input) -> bool;
+    /// What checking a batch of inputs needs from the database, fetched for
+    /// all of them at once; `Default` fetches nothing (each check queries).
+    type Known: Default;
+    fn prefetch(conn: &mut PgConnection, inputs: &[&Self::Input]) -> Result<Self::Known, ApiError>;
     /// Checks an input into the columns to write; `existing` for an edit.
     fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
         input: &Self::Input,
         existing: Option<&Self::Row>,
+        known: &Self::Known,
     ) -> Result<Self::Changes, ApiError>;
     /// Where and when the written record lies (for month locks).
     fn place(changes: &Self::Changes) -> (&str, NaiveDate);
-    fn insert(
+    /// Inserts new records in one statement, skipping ids already taken;
+    /// returns the rows stored.
+    fn insert_many(
         conn: &mut PgConnection,
-        id: Uuid,
-        changes: &Self::Changes,
-        recorded_at: Option<DateTime<Utc>>,
-        by: Uuid,
-        hash: &[u8],
-    ) -> Result<Option<Self::Row>, ApiError>;
+        new: &[NewRecord<'_, Self::Changes>],
+    ) -> Result<Vec<Self::Row>, ApiError>;
+    fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self::Row>, ApiError>;
+    /// The writer that stores new records of this kind in batches.
+    fn writer(state: &AppState) -> &Writer<Self>
+    where
+        Self: Sized;
     fn update(
         conn: &mut PgConnection,
         id: Uuid,
         changes: &Self::Changes,
     ) -> Result<Self::Row, ApiError>;
+}
+
+/// A record to insert, as checked.
+pub struct NewRecord<'a, C> {
+    pub id: Uuid,
+    pub changes: &'a C,
+    /// When the phone recorded it; when it arrived, if the phone did not say.
+    pub recorded_at: Option<DateTime<Utc>>,
+    pub recorded_by: Uuid,
+    pub body_hash: &'a [u8],
 }
 
 /// Stores a new record under the phone's id, or recognises a resend of it.
@@ -126,7 +144,7 @@ pub fn create_in<A: Activity>(
     // The common case, a new record, costs no lookup: the id is looked up
     // only when the record cannot be stored, to tell a resend (whose
     // household, team or month may have changed since) from a mistake.
-    let checked = A::parse(conn, scope, input, None).and_then(|changes| {
+    let checked = A::parse(conn, scope, input, None, &A::Known::default()).and_then(|changes| {
         let (path, date) = A::place(&changes);
         super::check_not_locked(conn, path, date)?;
         Ok(changes)
@@ -134,20 +152,27 @@ pub fn create_in<A: Activity>(
     let changes = match checked {
         Ok(changes) => changes,
         Err(e) => {
-            return match A::by_client_id(conn, id)? {
+            return match A::by_client_ids(conn, &[id])?.pop() {
                 Some(existing) => resend(existing),
                 None => Err(e),
             };
         }
     };
-    match A::insert(conn, id, &changes, A::recorded_at(input), user.id, hash)? {
+    let new = NewRecord {
+        id,
+        changes: &changes,
+        recorded_at: A::recorded_at(input),
+        recorded_by: user.id,
+        body_hash: hash,
+    };
+    match A::insert_many(conn, &[new])?.pop() {
         Some(row) => {
             let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
             audit::record(conn, ctx, e)?;
             Ok((row, Created::Created))
         }
         // Stored by a concurrent resend between the lookup and the insert.
-        None => match A::by_client_id(conn, id)? {
+        None => match A::by_client_ids(conn, &[id])?.pop() {
             Some(existing) => resend(existing),
             None => Err(ApiError::internal("a conflicting record vanished")),
         },
@@ -180,7 +205,7 @@ pub fn update_in<A: Activity>(
             format!("{} do not change; record a new one instead", A::IMMUTABLE),
         ));
     }
-    let changes = A::parse(conn, scope, &input, Some(&current))?;
+    let changes = A::parse(conn, scope, &input, Some(&current), &A::Known::default())?;
     super::check_not_locked(conn, &m.area_path, m.date)?;
     let (path, date) = A::place(&changes);
     super::check_not_locked(conn, path, date)?;
@@ -271,13 +296,7 @@ pub async fn create<A: Activity>(
     let input: A::Input = serde_json::from_value(body)
         .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
     let ctx = Ctx::user(&user, &req);
-    let (row, created) = db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            let scope = Scope::of(conn, &user)?;
-            create_in::<A>(conn, &scope, &user, &ctx, &input, &hash)
-        })
-    })
-    .await?;
+    let (row, created) = A::writer(&state).create(user, ctx, input, hash).await?;
     let mut res = respond::<A>(StatusCode::CREATED, row);
     if created == Created::AlreadyHad {
         res.headers_mut().insert(

@@ -2,6 +2,7 @@
 //! the hash that tells a resend from a different record, who may edit
 //! what, the verification states, and reporting-month locks.
 
+pub mod batch;
 pub mod http;
 
 use chrono::{Datelike, NaiveDate};
@@ -13,7 +14,6 @@ use uuid::Uuid;
 
 use crate::audit::record::canonical;
 use crate::auth::{AuthUser, Role};
-use crate::db::schema::units;
 use crate::error::ApiError;
 
 /// The hash of a request body, independent of key order and spacing.
@@ -147,41 +147,78 @@ pub fn check_not_locked(
     area_path: &str,
     date: NaiveDate,
 ) -> Result<(), ApiError> {
+    match locks_on(conn, &[(area_path.to_string(), date)])?.pop() {
+        Some(Some(locked)) => Err(locked),
+        _ => Ok(()),
+    }
+}
+
+/// For each `(area_path, date)` of records about to be written, the 409 of
+/// the lock on its month, if its unit or one above it has one. Holds each
+/// month's shared lock to the end of the transaction, which keeps a lock
+/// from being set between this check and the commit.
+pub fn locks_on(
+    conn: &mut PgConnection,
+    places: &[(String, NaiveDate)],
+) -> Result<Vec<Option<ApiError>>, ApiError> {
+    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
     #[derive(QueryableByName)]
     struct Found {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        unit_id: Uuid,
-        #[diesel(sql_type = diesel::sql_types::Date)]
-        month: NaiveDate,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+        unit_id: Option<Uuid>,
+        #[diesel(sql_type = Nullable<Text>)]
+        unit_name: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        area_path: Option<String>,
+        #[diesel(sql_type = Nullable<Date>)]
+        month: Option<NaiveDate>,
     }
-    let month = month_of(date);
-    // The shared month lock, held to the end of the writer's transaction,
-    // keeps a lock from being set between this check and the commit.
-    let lock: Option<Found> = diesel::sql_query(
-        "WITH held AS (SELECT pg_advisory_xact_lock_shared($1)) \
-         SELECT p.unit_id, p.month FROM period_locks p, held \
-         WHERE p.month = $2 AND p.area_path = ANY($3) LIMIT 1",
+    if places.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut months: Vec<NaiveDate> = places.iter().map(|(_, d)| month_of(*d)).collect();
+    months.sort();
+    months.dedup();
+    let keys: Vec<i64> = months.iter().map(|m| month_key(*m)).collect();
+    let mut paths: Vec<String> = places.iter().flat_map(|(p, _)| ancestor_paths(p)).collect();
+    paths.sort();
+    paths.dedup();
+    // The aggregate takes every month's lock before any lock row is read,
+    // and the outer join keeps its one row even when no lock matches.
+    let found: Vec<Found> = diesel::sql_query(
+        "SELECT p.unit_id, u.name AS unit_name, p.area_path, p.month \
+         FROM (SELECT count(pg_advisory_xact_lock_shared(k)) AS held FROM unnest($1) AS k) AS h \
+         LEFT JOIN (period_locks p JOIN units u ON u.id = p.unit_id) \
+           ON p.month = ANY($2) AND p.area_path = ANY($3) \
+         ORDER BY p.area_path",
     )
-    .bind::<diesel::sql_types::BigInt, _>(month_key(month))
-    .bind::<diesel::sql_types::Date, _>(month)
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ancestor_paths(area_path))
-    .get_result(conn)
-    .optional()?;
-    match lock.map(|f| (f.unit_id, f.month)) {
-        None => Ok(()),
-        Some((unit_id, month)) => {
-            let name: String = units::table.find(unit_id).select(units::name).first(conn)?;
-            Err(ApiError::Conflict {
-                detail: format!(
-                    "the month {} is locked for {name}; an officer must unlock it first",
-                    month.format("%Y-%m")
-                ),
-                current: Some(serde_json::json!({
-                    "lock": { "unit_id": unit_id, "unit_name": name, "month": month.format("%Y-%m").to_string() }
-                })),
-            })
-        }
-    }
+    .bind::<Array<BigInt>, _>(&keys)
+    .bind::<Array<Date>, _>(&months)
+    .bind::<Array<Text>, _>(&paths)
+    .load(conn)?;
+    let locks: Vec<(Uuid, String, String, NaiveDate)> = found
+        .into_iter()
+        .filter_map(|f| Some((f.unit_id?, f.unit_name?, f.area_path?, f.month?)))
+        .collect();
+    Ok(places
+        .iter()
+        .map(|(path, date)| {
+            let month = month_of(*date);
+            // The highest unit's lock is named: paths sort parents first.
+            locks
+                .iter()
+                .find(|(_, _, p, m)| *m == month && path.starts_with(p.as_str()))
+                .map(|(unit_id, name, _, month)| ApiError::Conflict {
+                    detail: format!(
+                        "the month {} is locked for {name}; an officer must unlock it first",
+                        month.format("%Y-%m")
+                    ),
+                    current: Some(serde_json::json!({
+                        "lock": { "unit_id": unit_id, "unit_name": name, "month": month.format("%Y-%m").to_string() }
+                    })),
+                })
+        })
+        .collect())
 }
 
 /// The queries both kinds of activity run the same way on their own table:
@@ -191,43 +228,46 @@ macro_rules! activity_queries {
     ($t:ident, $row:ty, $changes:ty) => {
         $crate::records::record_queries!($t, $row);
 
-        /// The record stored under a phone's id, wherever it is.
-        pub fn by_client_id(
+        /// The records stored under these phone ids, wherever they are.
+        pub fn by_client_ids(
             conn: &mut ::diesel::PgConnection,
-            id: ::uuid::Uuid,
-        ) -> Result<Option<$row>, $crate::error::ApiError> {
+            ids: &[::uuid::Uuid],
+        ) -> Result<Vec<$row>, $crate::error::ApiError> {
             Ok($t::table
-                .find(id)
+                .filter($t::id.eq_any(ids))
                 .select(<$row>::as_select())
-                .first(conn)
-                .optional()?)
+                .load(conn)?)
         }
 
-        /// Inserts unless the id is taken (a concurrent resend): `None` then.
-        pub fn insert(
+        /// Inserts new records in one statement; ids already taken (a
+        /// concurrent resend) are skipped and not returned.
+        pub fn insert_many(
             conn: &mut ::diesel::PgConnection,
-            id: ::uuid::Uuid,
-            changes: &$changes,
-            recorded_at: Option<::chrono::DateTime<::chrono::Utc>>,
-            recorded_by: ::uuid::Uuid,
-            body_hash: &[u8],
-        ) -> Result<Option<$row>, $crate::error::ApiError> {
+            new: &[$crate::activities::http::NewRecord<'_, $changes>],
+        ) -> Result<Vec<$row>, $crate::error::ApiError> {
+            if new.is_empty() {
+                return Ok(Vec::new());
+            }
             // When the phone did not say when it recorded, it is when it arrived.
             let received_at = ::chrono::Utc::now();
-            let recorded_at = recorded_at.unwrap_or(received_at);
+            let values: Vec<_> = new
+                .iter()
+                .map(|n| {
+                    (
+                        $t::id.eq(n.id),
+                        n.changes,
+                        $t::recorded_at.eq(n.recorded_at.unwrap_or(received_at)),
+                        $t::received_at.eq(received_at),
+                        $t::recorded_by.eq(n.recorded_by),
+                        $t::body_hash.eq(n.body_hash),
+                    )
+                })
+                .collect();
             Ok(::diesel::insert_into($t::table)
-                .values((
-                    $t::id.eq(id),
-                    changes,
-                    $t::recorded_at.eq(recorded_at),
-                    $t::received_at.eq(received_at),
-                    $t::recorded_by.eq(recorded_by),
-                    $t::body_hash.eq(body_hash),
-                ))
+                .values(values)
                 .on_conflict_do_nothing()
                 .returning(<$row>::as_returning())
-                .get_result(conn)
-                .optional()?)
+                .get_results(conn)?)
         }
 
         /// Writes an edit; a rejected record goes back to `submitted`.

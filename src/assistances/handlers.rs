@@ -1,5 +1,7 @@
 //! `/assistances`, `/assistances/{id}` and its verify, reject and reopen.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -7,7 +9,8 @@ use uuid::Uuid;
 use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
-use crate::activities::http::{Activity, Meta};
+use crate::activities::batch::Writer;
+use crate::activities::http::{Activity, Meta, NewRecord};
 use crate::activities::{self};
 use crate::auth::Scope;
 use crate::db::schema::teams;
@@ -15,6 +18,7 @@ use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
 use crate::records::ListParams;
+use crate::startup::AppState;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
@@ -25,23 +29,66 @@ fn earliest() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
-/// A household inside the scope, with the active team of its village.
-fn household_and_team(
+/// What a batch of visits needs from the database, fetched once.
+#[derive(Default)]
+pub struct Known {
+    /// The batch's households with their village's active team; `None`:
+    /// look each up.
+    households: Option<HashMap<Uuid, (HouseholdRow, Option<Uuid>)>>,
+    /// The active kinds of help; `None`: look them up.
+    kinds: Option<Vec<String>>,
+}
+
+/// Households with the active team of their village, by id.
+fn households_and_teams(
     conn: &mut PgConnection,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<(HouseholdRow, Option<Uuid>), ApiError> {
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (HouseholdRow, Option<Uuid>)>, ApiError> {
     use crate::db::schema::households;
-    let (row, team): (HouseholdRow, Option<Uuid>) = households::table
+    let rows: Vec<(HouseholdRow, Option<Uuid>)> = households::table
         .left_join(
             teams::table.on(teams::village_id
                 .eq(households::village_id)
                 .and(teams::status.eq("active"))
                 .and(teams::archived_at.is_null())),
         )
-        .filter(households::id.eq(id))
+        .filter(households::id.eq_any(ids))
         .select((HouseholdRow::as_select(), teams::id.nullable()))
-        .first(conn)?;
+        .load(conn)?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for (row, team) in rows {
+        found.entry(row.id).or_insert((row, team));
+    }
+    Ok(found)
+}
+
+/// The households of a batch and the catalogue's kinds of help, in two
+/// queries for the whole batch.
+pub fn prefetch(conn: &mut PgConnection, inputs: &[&AssistanceInput]) -> Result<Known, ApiError> {
+    let mut ids: Vec<Uuid> = inputs.iter().map(|i| i.household_id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Known {
+        households: Some(households_and_teams(conn, &ids)?),
+        kinds: Some(crate::catalog::handlers::active_codes(
+            conn,
+            "assistance_kind",
+        )?),
+    })
+}
+
+/// A household inside the scope, with the active team of its village.
+fn household_and_team(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: Uuid,
+    known: &Known,
+) -> Result<(HouseholdRow, Option<Uuid>), ApiError> {
+    let (row, team) = match &known.households {
+        Some(found) => found.get(&id).cloned(),
+        None => households_and_teams(conn, &[id])?.remove(&id),
+    }
+    .ok_or(ApiError::NotFound)?;
     let row = scope.admit(row, |r| &r.area_path)?;
     Ok((row, team))
 }
@@ -54,10 +101,12 @@ pub fn parse(
     scope: &Scope,
     input: &AssistanceInput,
     existing: Option<&AssistanceRow>,
+    known: &Known,
 ) -> Result<AssistanceChanges, ApiError> {
     let mut check = Check::new();
     // The household and its village's active team in one trip.
-    let (household, village_team) = match household_and_team(conn, scope, input.household_id) {
+    let (household, village_team) = match household_and_team(conn, scope, input.household_id, known)
+    {
         Ok((h, t)) => (Ok(h), t),
         Err(e) => (Err(e), None),
     };
@@ -133,7 +182,13 @@ pub fn parse(
     member_ids.sort();
     member_ids.dedup();
 
-    let kinds_allowed = crate::catalog::handlers::active_codes(conn, "assistance_kind")?;
+    let kinds_allowed = match &known.kinds {
+        Some(k) => std::borrow::Cow::Borrowed(k),
+        None => std::borrow::Cow::Owned(crate::catalog::handlers::active_codes(
+            conn,
+            "assistance_kind",
+        )?),
+    };
     if input.help.is_empty() || input.help.len() > 20 {
         check.fail("help", "count", "give 1 to 20 kinds of help");
     }
@@ -238,6 +293,10 @@ impl Activity for Visit {
     type Filters = AssistanceFilters;
     const ENTITY: &'static str = ENTITY;
 
+    fn writer(state: &AppState) -> &Writer<Visit> {
+        &state.visits
+    }
+
     fn status_filter(filters: &AssistanceFilters) -> Option<&str> {
         filters.status.as_deref()
     }
@@ -294,8 +353,11 @@ impl Activity for Visit {
     type Changes = AssistanceChanges;
     const IMMUTABLE: &'static str = "id, household_id and recorded_at";
 
-    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<AssistanceRow>, ApiError> {
-        repo::by_client_id(conn, id)
+    fn by_client_ids(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<Vec<AssistanceRow>, ApiError> {
+        repo::by_client_ids(conn, ids)
     }
 
     fn body_hash(row: &AssistanceRow) -> &[u8] {
@@ -320,28 +382,31 @@ impl Activity for Visit {
             || input.recorded_at != base.recorded_at
     }
 
+    type Known = Known;
+
+    fn prefetch(conn: &mut PgConnection, inputs: &[&AssistanceInput]) -> Result<Known, ApiError> {
+        prefetch(conn, inputs)
+    }
+
     fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
         input: &AssistanceInput,
         existing: Option<&AssistanceRow>,
+        known: &Known,
     ) -> Result<AssistanceChanges, ApiError> {
-        parse(conn, scope, input, existing)
+        parse(conn, scope, input, existing, known)
     }
 
     fn place(changes: &AssistanceChanges) -> (&str, NaiveDate) {
         (&changes.area_path, changes.visited_on)
     }
 
-    fn insert(
+    fn insert_many(
         conn: &mut PgConnection,
-        id: Uuid,
-        changes: &AssistanceChanges,
-        recorded_at: Option<chrono::DateTime<Utc>>,
-        by: Uuid,
-        hash: &[u8],
-    ) -> Result<Option<AssistanceRow>, ApiError> {
-        repo::insert(conn, id, changes, recorded_at, by, hash)
+        new: &[NewRecord<'_, AssistanceChanges>],
+    ) -> Result<Vec<AssistanceRow>, ApiError> {
+        repo::insert_many(conn, new)
     }
 
     fn update(

@@ -8,7 +8,7 @@ pub mod chain;
 pub mod handlers;
 pub mod record;
 
-pub use record::{Ctx, Event, record};
+pub use record::{Ctx, Event, record, record_many};
 
 use actix_web::web;
 

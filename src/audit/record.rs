@@ -198,45 +198,60 @@ impl Content<'_> {
 
 /// Appends an event, in the caller's transaction.
 pub fn record(conn: &mut PgConnection, ctx: &Ctx, event: Event) -> Result<(), ApiError> {
-    let event_id = Uuid::now_v7();
+    record_many(conn, &[(ctx, event)])
+}
+
+/// Appends events in one statement, in the caller's transaction, in the
+/// order given (which is the order the linker chains them in).
+pub fn record_many(conn: &mut PgConnection, events: &[(&Ctx, Event)]) -> Result<(), ApiError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     // Stored with microseconds, so hash what will be read back.
     let now = Utc::now();
     let at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let content_hash = Content {
-        event_id,
-        at,
-        actor_kind: ctx.actor_kind,
-        actor_id: ctx.actor_id,
-        actor_name: ctx.actor_name.as_deref(),
-        action: event.action,
-        entity: event.entity,
-        entity_id: event.entity_id.as_deref(),
-        unit_id: event.unit_id,
-        area_path: event.area_path.as_deref(),
-        before: event.before.as_ref(),
-        after: event.after.as_ref(),
-        request_id: ctx.request_id,
-        address: ctx.address.as_deref(),
-    }
-    .hash();
+    let rows: Vec<_> = events
+        .iter()
+        .map(|(ctx, event)| {
+            let event_id = Uuid::now_v7();
+            let content_hash = Content {
+                event_id,
+                at,
+                actor_kind: ctx.actor_kind,
+                actor_id: ctx.actor_id,
+                actor_name: ctx.actor_name.as_deref(),
+                action: event.action,
+                entity: event.entity,
+                entity_id: event.entity_id.as_deref(),
+                unit_id: event.unit_id,
+                area_path: event.area_path.as_deref(),
+                before: event.before.as_ref(),
+                after: event.after.as_ref(),
+                request_id: ctx.request_id,
+                address: ctx.address.as_deref(),
+            }
+            .hash();
+            (
+                audit_events::event_id.eq(event_id),
+                audit_events::at.eq(at),
+                audit_events::actor_kind.eq(ctx.actor_kind),
+                audit_events::actor_id.eq(ctx.actor_id),
+                audit_events::actor_name.eq(ctx.actor_name.as_deref()),
+                audit_events::action.eq(event.action),
+                audit_events::entity.eq(event.entity),
+                audit_events::entity_id.eq(event.entity_id.as_deref()),
+                audit_events::unit_id.eq(event.unit_id),
+                audit_events::area_path.eq(event.area_path.as_deref()),
+                audit_events::before.eq(event.before.as_ref()),
+                audit_events::after.eq(event.after.as_ref()),
+                audit_events::request_id.eq(ctx.request_id),
+                audit_events::address.eq(ctx.address.as_deref()),
+                audit_events::content_hash.eq(content_hash),
+            )
+        })
+        .collect();
     diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::event_id.eq(event_id),
-            audit_events::at.eq(at),
-            audit_events::actor_kind.eq(ctx.actor_kind),
-            audit_events::actor_id.eq(ctx.actor_id),
-            audit_events::actor_name.eq(ctx.actor_name.as_deref()),
-            audit_events::action.eq(event.action),
-            audit_events::entity.eq(event.entity),
-            audit_events::entity_id.eq(event.entity_id.as_deref()),
-            audit_events::unit_id.eq(event.unit_id),
-            audit_events::area_path.eq(event.area_path.as_deref()),
-            audit_events::before.eq(event.before.as_ref()),
-            audit_events::after.eq(event.after.as_ref()),
-            audit_events::request_id.eq(ctx.request_id),
-            audit_events::address.eq(ctx.address.as_deref()),
-            audit_events::content_hash.eq(content_hash),
-        ))
+        .values(rows)
         .execute(conn)?;
     Ok(())
 }

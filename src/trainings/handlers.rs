@@ -7,19 +7,38 @@ use uuid::Uuid;
 use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
-use crate::activities::http::{Activity, Meta};
+use crate::activities::batch::Writer;
+use crate::activities::http::{Activity, Meta, NewRecord};
 use crate::activities::{self};
 use crate::auth::Scope;
 use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::records::{self, ListParams};
+use crate::startup::AppState;
 
 const ENTITY: &str = "training";
 
 /// The earliest date accepted: the teams began in 2020.
 fn earliest() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// What a batch of sessions needs from the database, fetched once.
+#[derive(Default)]
+pub struct Known {
+    /// The active training topics; `None`: look them up.
+    topics: Option<Vec<String>>,
+}
+
+/// The catalogue's topics, once for a whole batch.
+pub fn prefetch(conn: &mut PgConnection, _inputs: &[&TrainingInput]) -> Result<Known, ApiError> {
+    Ok(Known {
+        topics: Some(crate::catalog::handlers::active_codes(
+            conn,
+            "training_topic",
+        )?),
+    })
 }
 
 /// Checks a session and turns it into the columns to write.
@@ -30,6 +49,7 @@ pub fn parse(
     scope: &Scope,
     input: &TrainingInput,
     existing: Option<&TrainingRow>,
+    known: &Known,
 ) -> Result<TrainingChanges, ApiError> {
     let mut check = Check::new();
     let team =
@@ -77,7 +97,13 @@ pub fn parse(
             }
         }
     }
-    let topics_allowed = crate::catalog::handlers::active_codes(conn, "training_topic")?;
+    let topics_allowed = match &known.topics {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(crate::catalog::handlers::active_codes(
+            conn,
+            "training_topic",
+        )?),
+    };
     if input.topics.is_empty() || input.topics.len() > 20 {
         check.fail("topics", "count", "give 1 to 20 topics");
     }
@@ -188,6 +214,10 @@ impl Activity for Session {
     type Filters = TrainingFilters;
     const ENTITY: &'static str = ENTITY;
 
+    fn writer(state: &AppState) -> &Writer<Session> {
+        &state.sessions
+    }
+
     fn status_filter(filters: &TrainingFilters) -> Option<&str> {
         filters.status.as_deref()
     }
@@ -244,8 +274,8 @@ impl Activity for Session {
     type Changes = TrainingChanges;
     const IMMUTABLE: &'static str = "id and recorded_at";
 
-    fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<TrainingRow>, ApiError> {
-        repo::by_client_id(conn, id)
+    fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TrainingRow>, ApiError> {
+        repo::by_client_ids(conn, ids)
     }
 
     fn body_hash(row: &TrainingRow) -> &[u8] {
@@ -268,28 +298,31 @@ impl Activity for Session {
         input.id != base.id || input.recorded_at != base.recorded_at
     }
 
+    type Known = Known;
+
+    fn prefetch(conn: &mut PgConnection, inputs: &[&TrainingInput]) -> Result<Known, ApiError> {
+        prefetch(conn, inputs)
+    }
+
     fn parse(
         conn: &mut PgConnection,
         scope: &Scope,
         input: &TrainingInput,
         existing: Option<&TrainingRow>,
+        known: &Known,
     ) -> Result<TrainingChanges, ApiError> {
-        parse(conn, scope, input, existing)
+        parse(conn, scope, input, existing, known)
     }
 
     fn place(changes: &TrainingChanges) -> (&str, NaiveDate) {
         (&changes.area_path, changes.held_on)
     }
 
-    fn insert(
+    fn insert_many(
         conn: &mut PgConnection,
-        id: Uuid,
-        changes: &TrainingChanges,
-        recorded_at: Option<chrono::DateTime<Utc>>,
-        by: Uuid,
-        hash: &[u8],
-    ) -> Result<Option<TrainingRow>, ApiError> {
-        repo::insert(conn, id, changes, recorded_at, by, hash)
+        new: &[NewRecord<'_, TrainingChanges>],
+    ) -> Result<Vec<TrainingRow>, ApiError> {
+        repo::insert_many(conn, new)
     }
 
     fn update(

@@ -1,0 +1,291 @@
+//! New activities are written in batches across requests (group commit).
+//!
+//! A request that records a training or a visit hands its checked-in body
+//! to the writer of its kind and waits. The writer takes every record
+//! waiting at that moment (up to [`MAX_BATCH`]) and stores them in one
+//! transaction: one query for the households or teams they name, one for
+//! the catalogue, one for month locks, one multi-row insert of the records
+//! and one of their audit events, then one commit. Each request is answered
+//! only after that commit, so a 2xx still means "stored", and each record
+//! gets its own answer: a record refused by a check never holds the others
+//! back. Under light load a batch holds one record and costs what a lone
+//! transaction did; under heavy load the cost of the round trips and of the
+//! commit is shared.
+//!
+//! Should the batch's transaction fail as a whole (the database going away,
+//! a deadlock with a month being locked, anything unexpected), its records
+//! are written again one by one, each in a transaction of its own, so that
+//! one record the database refuses fails alone.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use diesel::prelude::*;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::http::{Activity, NewRecord, create_in, event};
+use super::{Created, id_reused};
+use crate::audit::{self, Ctx};
+use crate::auth::{AuthUser, Scope};
+use crate::db::PgPool;
+use crate::error::ApiError;
+
+/// The most records one transaction stores.
+pub const MAX_BATCH: usize = 256;
+/// Records waiting beyond this make new requests wait to hand theirs in.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+type Answer<A> = Result<(<A as Activity>::Row, Created), ApiError>;
+
+/// One record to store, and where its answer goes.
+struct Job<A: Activity> {
+    user: AuthUser,
+    ctx: Ctx,
+    input: A::Input,
+    hash: Vec<u8>,
+    reply: oneshot::Sender<Answer<A>>,
+}
+
+/// The writer of one kind of activity: a thread of its own that stores
+/// what requests hand it, a batch at a time.
+pub struct Writer<A: Activity> {
+    queue: mpsc::Sender<Job<A>>,
+}
+
+impl<A: Activity> Writer<A> {
+    /// Starts `threads` writer threads sharing one queue: while one waits
+    /// for PostgreSQL, another gathers and checks the next batch. They end
+    /// when the last handle is dropped and what was handed in is stored.
+    pub fn start(pool: PgPool, threads: usize) -> std::io::Result<Writer<A>> {
+        let (queue, jobs) = mpsc::channel::<Job<A>>(QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..threads.max(1) {
+            let (pool, jobs) = (pool.clone(), jobs.clone());
+            std::thread::Builder::new()
+                .name(format!("banso-{}-writer-{n}", A::ENTITY))
+                .spawn(move || {
+                    while let Some(batch) = next_batch(&jobs) {
+                        // A panic fails this batch's requests (their answers
+                        // are dropped: 500), not the writer.
+                        let stored = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            store_batch::<A>(&pool, batch)
+                        }));
+                        if stored.is_err() {
+                            tracing::error!(
+                                entity = A::ENTITY,
+                                "activity writer panicked on a batch"
+                            );
+                        }
+                    }
+                })?;
+        }
+        Ok(Writer { queue })
+    }
+
+    /// Stores a new record under the phone's id, or recognises a resend of
+    /// it; answers once the record is committed.
+    pub async fn create(
+        &self,
+        user: AuthUser,
+        ctx: Ctx,
+        input: A::Input,
+        hash: Vec<u8>,
+    ) -> Answer<A> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            user,
+            ctx,
+            input,
+            hash,
+            reply,
+        };
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| ApiError::internal("the activity writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("the activity writer dropped a record"))?
+    }
+}
+
+/// Waits for a first record, then takes what else is waiting; `None` once
+/// every handle is gone and the queue is empty.
+fn next_batch<A: Activity>(jobs: &Mutex<mpsc::Receiver<Job<A>>>) -> Option<Vec<Job<A>>> {
+    let mut jobs = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut batch = vec![jobs.blocking_recv()?];
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+fn store_batch<A: Activity>(pool: &PgPool, jobs: Vec<Job<A>>) {
+    let mut conn = match pool.get() {
+        Ok(conn) => conn,
+        Err(e) => {
+            let e = ApiError::from(e);
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let answers = conn.transaction(|conn| write_batch::<A>(conn, &jobs));
+    match answers {
+        Ok(answers) => {
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(e) if jobs.len() == 1 => {
+            for job in jobs {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(entity = A::ENTITY, records = jobs.len(), error = %e,
+                "batch of records failed as a whole; storing them one by one");
+            for job in jobs {
+                let answer = conn.transaction(|conn| {
+                    let scope = Scope::of(conn, &job.user)?;
+                    create_in::<A>(conn, &scope, &job.user, &job.ctx, &job.input, &job.hash)
+                });
+                let _ = job.reply.send(answer);
+            }
+        }
+    }
+}
+
+/// Whether an error says the database failed rather than the record: the
+/// batch is then written again record by record.
+fn database_failed(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Internal(_) | ApiError::Unavailable | ApiError::BadRequest(_)
+    )
+}
+
+/// Checks and stores a batch in the caller's transaction; one answer per
+/// job, in order. `Err` when the database failed: nothing of it stays.
+fn write_batch<A: Activity>(
+    conn: &mut PgConnection,
+    jobs: &[Job<A>],
+) -> Result<Vec<Answer<A>>, ApiError> {
+    let inputs: Vec<&A::Input> = jobs.iter().map(|j| &j.input).collect();
+    let known = A::prefetch(conn, &inputs)?;
+
+    // Each record checked on its own, against what was fetched for all.
+    let mut scopes = Vec::with_capacity(jobs.len());
+    let mut checked = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let parsed = Scope::of(conn, &job.user).and_then(|scope| {
+            let changes = A::parse(conn, &scope, &job.input, None, &known)?;
+            Ok((scope, changes))
+        });
+        match parsed {
+            Ok((scope, changes)) => {
+                scopes.push(Some(scope));
+                checked.push(Ok(changes));
+            }
+            Err(e) if database_failed(&e) => return Err(e),
+            Err(e) => {
+                scopes.push(None);
+                checked.push(Err(e));
+            }
+        }
+    }
+    let places: Vec<(String, chrono::NaiveDate)> = checked
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(A::place))
+        .map(|(path, date)| (path.to_string(), date))
+        .collect();
+    let mut locks = super::locks_on(conn, &places)?.into_iter();
+    for c in checked.iter_mut() {
+        if c.is_ok()
+            && let Some(Some(lock)) = locks.next()
+        {
+            *c = Err(lock);
+        }
+    }
+
+    // Insert what passed, each id once: a second record under the same id
+    // in the same batch is answered like a resend.
+    let mut inserter: HashMap<Uuid, usize> = HashMap::new();
+    let new: Vec<NewRecord<'_, A::Changes>> = jobs
+        .iter()
+        .zip(&checked)
+        .enumerate()
+        .filter_map(|(i, (job, c))| {
+            let id = A::input_id(&job.input);
+            let changes = c.as_ref().ok()?;
+            if inserter.contains_key(&id) {
+                return None;
+            }
+            inserter.insert(id, i);
+            Some(NewRecord {
+                id,
+                changes,
+                recorded_at: A::recorded_at(&job.input),
+                recorded_by: job.user.id,
+                body_hash: &job.hash,
+            })
+        })
+        .collect();
+    let mut stored: HashMap<Uuid, A::Row> = A::insert_many(conn, &new)?
+        .into_iter()
+        .map(|row| (A::meta(&row).id, row))
+        .collect();
+
+    // Every record not stored now is looked up by its id, at once: a
+    // resend (of an earlier request, or twice in this batch) or a mistake.
+    let missing: Vec<Uuid> = jobs
+        .iter()
+        .map(|j| A::input_id(&j.input))
+        .filter(|id| !stored.contains_key(id))
+        .collect();
+    let mut earlier: HashMap<Uuid, A::Row> = if missing.is_empty() {
+        HashMap::new()
+    } else {
+        A::by_client_ids(conn, &missing)?
+            .into_iter()
+            .map(|row| (A::meta(&row).id, row))
+            .collect()
+    };
+
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut events = Vec::new();
+    for (i, ((job, c), scope)) in jobs.iter().zip(checked).zip(&scopes).enumerate() {
+        let id = A::input_id(&job.input);
+        if inserter.get(&id) == Some(&i)
+            && let Some(row) = stored.remove(&id)
+        {
+            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            events.push((&job.ctx, e));
+            // Later records of the batch under this id compare with it.
+            earlier.insert(id, row.clone());
+            answers.push(Ok((row, Created::Created)));
+            continue;
+        }
+        answers.push(match (earlier.get(&id), scope, c) {
+            (Some(row), Some(scope), _) => {
+                if A::body_hash(row) == job.hash.as_slice()
+                    && scope.contains_path(&A::meta(row).area_path)
+                {
+                    Ok((row.clone(), Created::AlreadyHad))
+                } else {
+                    Err(id_reused(&serde_json::json!({ "id": id })))
+                }
+            }
+            (_, _, Err(e)) => Err(e),
+            (_, _, Ok(_)) => return Err(ApiError::internal("a conflicting record vanished")),
+        });
+    }
+    audit::record_many(conn, &events)?;
+    Ok(answers)
+}
