@@ -1370,3 +1370,227 @@ async fn a_nul_byte_in_a_list_filter_is_the_clients_mistake() {
         assert!([200, 400, 422].contains(&status), "{path}: {status}");
     }
 }
+
+/// What a client saw of one request: status, whether it was a replay, body.
+struct Seen {
+    status: u16,
+    replay: bool,
+    body: Value,
+}
+
+async fn send_visit(app: &TestApp, token: &str, body: &Value) -> Seen {
+    let res = app
+        .post_json("/api/v1/assistances", Some(token), body)
+        .await;
+    let status = res.status().as_u16();
+    let replay = res.headers().contains_key("idempotent-replay");
+    let body = res.json().await.unwrap_or(Value::Null);
+    Seen {
+        status,
+        replay,
+        body,
+    }
+}
+
+/// Records sent together are written in one batch (the month's lock is
+/// held from outside until they have all arrived) and each still gets its
+/// own answer: new ones stored, a resend recognised even inside the batch,
+/// another body under a taken id refused, bad fields and a locked month
+/// named, and a record the database refuses (failing the whole batch)
+/// fails alone once the batch is written again record by record.
+#[actix_web::test]
+async fn records_sent_together_are_written_together_and_answered_one_by_one() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (_, leader) = account(
+        &app,
+        "totruong.napinh",
+        "team_leader",
+        Some(w.na_pinh.code.as_str()),
+    )
+    .await;
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/periods/{}/2025-09/lock", w.thuc_phan.id),
+            Some(&officer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // Hold October 2025's month lock, as an officer locking it would: every
+    // writer stops at it, and what arrives meanwhile waits in the queue.
+    let october = chrono::NaiveDate::from_ymd_opt(2025, 10, 1).unwrap();
+    let mut holder = app.conn();
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_lock({})",
+        banso::activities::month_key(october)
+    ))
+    .execute(&mut holder)
+    .unwrap();
+
+    let fresh: Vec<Value> = (0..20).map(|_| visit(&w.house_a, "2025-10-03")).collect();
+    let twice = visit(&w.house_a, "2025-10-04");
+    let mut clash = visit(&w.house_a, "2025-10-05");
+    let mut clash_other = clash.clone();
+    clash_other["visited_on"] = json!("2025-10-06");
+    clash["notes"] = json!("lần đầu");
+    let unknown = visit(&Uuid::new_v4().to_string(), "2025-10-07");
+    let outside = visit(&w.house_b, "2025-10-08");
+    let in_locked_month = visit(&w.house_a, "2025-09-15");
+    // The database itself refuses this one (a trigger stands in for any
+    // failure no check foresaw).
+    diesel::sql_query(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+    )
+    .execute(&mut holder)
+    .unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON assistances FOR EACH ROW \
+         WHEN (NEW.notes = 'từ chối') EXECUTE FUNCTION refuse()",
+    )
+    .execute(&mut holder)
+    .unwrap();
+    let mut refused = visit(&w.house_a, "2025-10-09");
+    refused["notes"] = json!("từ chối");
+
+    let mut sent: Vec<(&'static str, Value)> = Vec::new();
+    for v in &fresh {
+        sent.push(("fresh", v.clone()));
+    }
+    sent.push(("twice", twice.clone()));
+    sent.push(("twice", twice.clone()));
+    sent.push(("twice", twice.clone()));
+    sent.push(("clash", clash.clone()));
+    sent.push(("clash", clash_other.clone()));
+    sent.push(("unknown", unknown.clone()));
+    sent.push(("outside", outside.clone()));
+    sent.push(("locked", in_locked_month.clone()));
+    sent.push(("refused", refused.clone()));
+    let app = std::sync::Arc::new(app);
+    let handles: Vec<_> = sent
+        .iter()
+        .map(|(_, body)| {
+            let (app, leader, body) = (app.clone(), leader.clone(), body.clone());
+            actix_web::rt::spawn(async move { send_visit(&app, &leader, &body).await })
+        })
+        .collect();
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
+    diesel::sql_query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut holder)
+        .unwrap();
+    let mut seen = Vec::new();
+    for h in handles {
+        seen.push(h.await.unwrap());
+    }
+    let of = |kind: &str| -> Vec<&Seen> {
+        sent.iter()
+            .zip(&seen)
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, s)| s)
+            .collect()
+    };
+
+    for s in of("fresh") {
+        assert_eq!(s.status, 201, "{}", s.body);
+        assert!(!s.replay);
+    }
+    let twice_seen = of("twice");
+    assert!(twice_seen.iter().all(|s| s.status == 201));
+    assert_eq!(twice_seen.iter().filter(|s| !s.replay).count(), 1);
+    assert!(twice_seen.iter().all(|s| s.body["id"] == twice["id"]));
+    let clash_seen = of("clash");
+    let mut statuses: Vec<u16> = clash_seen.iter().map(|s| s.status).collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![201, 409],
+        "one body stored, the other refused"
+    );
+    assert_eq!(of("unknown")[0].status, 422);
+    assert_eq!(
+        fields(&of("unknown")[0].body),
+        pairs(&[("household_id", "unknown_household")])
+    );
+    assert_eq!(of("outside")[0].status, 422);
+    assert_eq!(of("locked")[0].status, 409);
+    assert_eq!(
+        of("locked")[0].body["current"]["lock"]["month"],
+        "2025-09",
+        "{}",
+        of("locked")[0].body
+    );
+    assert_eq!(of("refused")[0].status, 500, "{}", of("refused")[0].body);
+    assert!(
+        !of("refused")[0]
+            .body
+            .to_string()
+            .contains("refused by the test")
+    );
+
+    // Stored: the 20, the resend once, one of the clash; nothing else.
+    let stored = |id: &Value| {
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM assistances WHERE id = '{}'",
+                id.as_str().unwrap()
+            ),
+        )
+    };
+    assert_eq!(n(&app, "SELECT count(*) AS n FROM assistances"), 22);
+    assert_eq!(stored(&twice["id"]), 1);
+    assert_eq!(stored(&clash["id"]), 1);
+    for v in [&unknown, &outside, &in_locked_month, &refused] {
+        assert_eq!(stored(&v["id"]), 0);
+    }
+    // One audit event per stored visit, and most of them written together.
+    assert_eq!(
+        n(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'assistance' AND action = 'create'"
+        ),
+        22
+    );
+    // (A batch that failed is written again record by record, so the
+    // batch that held the refused record leaves events one by one; the
+    // records that waited came in the same batch or in a later one.)
+
+    // Without a refused record, what waited is written in one transaction:
+    // its audit events share their time.
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_lock({})",
+        banso::activities::month_key(october)
+    ))
+    .execute(&mut holder)
+    .unwrap();
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, leader) = (app.clone(), leader.clone());
+            let body = visit(&w.house_a, "2025-10-10");
+            actix_web::rt::spawn(async move { send_visit(&app, &leader, &body).await })
+        })
+        .collect();
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
+    diesel::sql_query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut holder)
+        .unwrap();
+    for h in handles {
+        assert_eq!(h.await.unwrap().status, 201);
+    }
+    // Two writers each hold one batch at the lock; the rest is one batch.
+    let together = n(
+        &app,
+        "SELECT max(c) AS n FROM (SELECT count(*) AS c FROM audit_events \
+         WHERE entity = 'assistance' AND after->>'visited_on' = '2025-10-10' GROUP BY at) g",
+    );
+    assert!(together >= 10, "largest batch {together} of 20");
+
+    let res = app.get("/api/v1/audit/verify", &w.admin).await;
+    assert_eq!(res.status(), 200);
+    let verdict: Value = res.json().await.unwrap();
+    assert_eq!(verdict["ok"], true, "{verdict}");
+}
