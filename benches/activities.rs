@@ -57,7 +57,8 @@ fn main() {
         .expect("units");
 
     // One village in each commune of Cao Bằng, each with its team and 50
-    // households, and a team leader account per village.
+    // households, and a team leader account per village: the villages the
+    // load records visits in.
     let communes: Vec<UnitRow> = units::table
         .filter(units::level.eq("commune"))
         .filter(units::province_code.eq("04"))
@@ -74,9 +75,33 @@ fn main() {
         })
         .collect();
     generate_registry(&mut conn, &villages, 50..=50, &mut Lcg(11)).expect("registry");
-    diesel::sql_query("ANALYZE")
-        .execute(&mut conn)
-        .expect("analyze");
+    // The rest of the province, so that tables have the sizes of a real
+    // one (lookups and foreign-key checks go through indexes, as they do
+    // in production, not through a one-page table): nine more villages per
+    // commune with their teams and households, and 20,000 other accounts.
+    let others: Vec<UnitRow> = communes
+        .iter()
+        .flat_map(|c| (2..=10).map(move |n| (c, n)))
+        .map(|(c, n)| {
+            banso::units::repo::create_village(
+                &mut conn,
+                c,
+                &format!("Thôn {n}"),
+                "Thôn",
+                c.valid_from,
+            )
+            .expect("village")
+        })
+        .collect();
+    generate_registry(&mut conn, &others, 20..=40, &mut Lcg(12)).expect("registry");
+    diesel::sql_query(
+        "INSERT INTO users (id, username, password_hash, role, area_unit_id) \
+         SELECT gen_random_uuid(), 'thanhvien.' || i, 'not-a-login', 'member', \
+                (SELECT id FROM units WHERE level = 'village' ORDER BY id OFFSET i % 500 LIMIT 1) \
+         FROM generate_series(1, 20000) AS i",
+    )
+    .execute(&mut conn)
+    .expect("accounts");
 
     let server = support::start_server(&bench.url, 2, 16);
     let mut ctx_villages = Vec::new();
@@ -106,6 +131,9 @@ fn main() {
         base: server.base.clone(),
         villages: ctx_villages,
     });
+    diesel::sql_query("ANALYZE")
+        .execute(&mut conn)
+        .expect("analyze");
 
     // PostgreSQL alone: one single-row insert per transaction, same
     // durability, at the same numbers of clients as the service gets.
