@@ -15,7 +15,8 @@
 //! Should the batch's transaction fail as a whole (the database going away,
 //! a deadlock with a month being locked, anything unexpected), its records
 //! are written again one by one, each in a transaction of its own, so that
-//! one record the database refuses fails alone.
+//! one record the database refuses fails alone; when the database is away,
+//! they are all answered 503 at once.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -143,7 +144,9 @@ fn store_batch<A: Activity>(pool: &PgPool, jobs: Vec<Job<A>>) {
                 let _ = job.reply.send(answer);
             }
         }
-        Err(e) if jobs.len() == 1 => {
+        // One record, or the database away: trying again one by one would
+        // only fail again.
+        Err(e) if jobs.len() == 1 || matches!(e, ApiError::Unavailable) => {
             for job in jobs {
                 let _ = job.reply.send(Err(e.clone()));
             }
