@@ -182,13 +182,8 @@ pub fn parse(
     member_ids.sort();
     member_ids.dedup();
 
-    let kinds_allowed = match &known.kinds {
-        Some(k) => std::borrow::Cow::Borrowed(k),
-        None => std::borrow::Cow::Owned(crate::catalog::handlers::active_codes(
-            conn,
-            "assistance_kind",
-        )?),
-    };
+    let kinds_allowed =
+        crate::catalog::handlers::known_or_active(conn, &known.kinds, "assistance_kind")?;
     if input.help.is_empty() || input.help.len() > 20 {
         check.fail("help", "count", "give 1 to 20 kinds of help");
     }

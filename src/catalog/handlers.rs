@@ -77,6 +77,19 @@ pub fn active_codes(conn: &mut PgConnection, kind: &str) -> Result<Vec<String>, 
         .load(conn)?)
 }
 
+/// The active codes of `kind`: those fetched already for a batch, or from
+/// the database.
+pub fn known_or_active<'a>(
+    conn: &mut PgConnection,
+    known: &'a Option<Vec<String>>,
+    kind: &str,
+) -> Result<std::borrow::Cow<'a, [String]>, ApiError> {
+    Ok(match known {
+        Some(codes) => std::borrow::Cow::Borrowed(codes.as_slice()),
+        None => std::borrow::Cow::Owned(active_codes(conn, kind)?),
+    })
+}
+
 pub async fn list(
     state: web::Data<AppState>,
     _user: AuthUser,

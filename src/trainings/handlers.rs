@@ -97,13 +97,8 @@ pub fn parse(
             }
         }
     }
-    let topics_allowed = match &known.topics {
-        Some(t) => std::borrow::Cow::Borrowed(t),
-        None => std::borrow::Cow::Owned(crate::catalog::handlers::active_codes(
-            conn,
-            "training_topic",
-        )?),
-    };
+    let topics_allowed =
+        crate::catalog::handlers::known_or_active(conn, &known.topics, "training_topic")?;
     if input.topics.is_empty() || input.topics.len() > 20 {
         check.fail("topics", "count", "give 1 to 20 topics");
     }
