@@ -1588,6 +1588,16 @@ async fn records_sent_together_are_written_together_and_answered_one_by_one() {
          WHERE entity = 'assistance' AND after->>'visited_on' = '2025-10-10' GROUP BY at) g",
     );
     assert!(together >= 10, "largest batch {together} of 20");
+    // Written together, each event still names its own request and caller.
+    assert_eq!(
+        n(
+            &app,
+            "SELECT count(DISTINCT request_id) AS n FROM audit_events \
+             WHERE entity = 'assistance' AND after->>'visited_on' = '2025-10-10' \
+             AND actor_kind = 'user' AND actor_id IS NOT NULL",
+        ),
+        20
+    );
 
     let res = app.get("/api/v1/audit/verify", &w.admin).await;
     assert_eq!(res.status(), 200);
