@@ -40,12 +40,18 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 type Answer<A> = Result<(<A as Activity>::Row, Created), ApiError>;
 
+/// A new record as a request made it: who, from where, what, and the hash
+/// of the body that tells a resend.
+pub struct Record<A: Activity> {
+    pub user: AuthUser,
+    pub ctx: Ctx,
+    pub input: A::Input,
+    pub hash: Vec<u8>,
+}
+
 /// One record to store, and where its answer goes.
 struct Job<A: Activity> {
-    user: AuthUser,
-    ctx: Ctx,
-    input: A::Input,
-    hash: Vec<u8>,
+    record: Record<A>,
     reply: oneshot::Sender<Answer<A>>,
 }
 
@@ -95,13 +101,13 @@ impl<A: Activity> Writer<A> {
         hash: Vec<u8>,
     ) -> Answer<A> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
+        let record = Record {
             user,
             ctx,
             input,
             hash,
-            reply,
         };
+        let job = Job { record, reply };
         self.queue
             .send(job)
             .await
@@ -127,39 +133,41 @@ fn next_batch<A: Activity>(jobs: &Mutex<mpsc::Receiver<Job<A>>>) -> Option<Vec<J
 }
 
 fn store_batch<A: Activity>(pool: &PgPool, jobs: Vec<Job<A>>) {
+    let (records, replies): (Vec<Record<A>>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.record, j.reply)).unzip();
     let mut conn = match pool.get() {
         Ok(conn) => conn,
         Err(e) => {
             let e = ApiError::from(e);
-            for job in jobs {
-                let _ = job.reply.send(Err(e.clone()));
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
             }
             return;
         }
     };
-    let answers = conn.transaction(|conn| write_batch::<A>(conn, &jobs));
+    let answers = conn.transaction(|conn| write_batch::<A>(conn, &records));
     match answers {
         Ok(answers) => {
-            for (job, answer) in jobs.into_iter().zip(answers) {
-                let _ = job.reply.send(answer);
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
             }
         }
         // One record, or the database away: trying again one by one would
         // only fail again.
-        Err(e) if jobs.len() == 1 || matches!(e, ApiError::Unavailable) => {
-            for job in jobs {
-                let _ = job.reply.send(Err(e.clone()));
+        Err(e) if records.len() == 1 || matches!(e, ApiError::Unavailable) => {
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
             }
         }
         Err(e) => {
-            tracing::warn!(entity = A::ENTITY, records = jobs.len(), error = %e,
+            tracing::warn!(entity = A::ENTITY, records = records.len(), error = %e,
                 "batch of records failed as a whole; storing them one by one");
-            for job in jobs {
+            for (r, reply) in records.iter().zip(replies) {
                 let answer = conn.transaction(|conn| {
-                    let scope = Scope::of(conn, &job.user)?;
-                    create_in::<A>(conn, &scope, &job.user, &job.ctx, &job.input, &job.hash)
+                    let scope = Scope::of(conn, &r.user)?;
+                    create_in::<A>(conn, &scope, &r.user, &r.ctx, &r.input, &r.hash)
                 });
-                let _ = job.reply.send(answer);
+                let _ = reply.send(answer);
             }
         }
     }
@@ -174,11 +182,13 @@ fn database_failed(e: &ApiError) -> bool {
     )
 }
 
-/// Checks and stores a batch in the caller's transaction; one answer per
-/// job, in order. `Err` when the database failed: nothing of it stays.
-fn write_batch<A: Activity>(
+/// Checks and stores new records in the caller's transaction; one answer
+/// per record, in order, as `create_in` would give them one after the
+/// other. `Err` when the database failed: the caller's transaction is then
+/// unusable and must be rolled back.
+pub fn write_batch<A: Activity>(
     conn: &mut PgConnection,
-    jobs: &[Job<A>],
+    jobs: &[Record<A>],
 ) -> Result<Vec<Answer<A>>, ApiError> {
     let inputs: Vec<&A::Input> = jobs.iter().map(|j| &j.input).collect();
     let known = A::prefetch(conn, &inputs)?;

@@ -7,11 +7,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::MAX_ITEMS;
+use crate::activities::batch::{Record, write_batch};
+use crate::activities::http::Activity;
 use crate::activities::{self, Created, RECORDERS};
+use crate::assistances::handlers::Visit;
 use crate::audit::{Ctx, Event, record};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
+use crate::trainings::handlers::Session;
 use crate::{assistances, db, households, trainings};
 
 #[derive(Debug, Deserialize)]
@@ -129,37 +133,11 @@ fn apply(
     ctx: &Ctx,
     item: &Item,
 ) -> Result<(Outcome, Value), ApiError> {
-    let created = |c: Created| match c {
-        Created::Created => Outcome::Created,
-        Created::AlreadyHad => Outcome::AlreadyHad,
-    };
     match (item.kind, item.op) {
-        (Kind::Assistance, Op::Create) => {
-            user.require(RECORDERS)?;
-            let data = with_id(&item.data, item.id)?;
-            let hash = activities::body_hash(&data);
-            let input = parse(data)?;
-            let (row, c) = activities::http::create_in::<assistances::handlers::Visit>(
-                conn, scope, user, ctx, &input, &hash,
-            )?;
-            Ok((
-                created(c),
-                to_value(assistances::dto::AssistanceDto::from(row)).unwrap_or_default(),
-            ))
-        }
-        (Kind::Training, Op::Create) => {
-            user.require(RECORDERS)?;
-            let data = with_id(&item.data, item.id)?;
-            let hash = activities::body_hash(&data);
-            let input = parse(data)?;
-            let (row, c) = activities::http::create_in::<trainings::handlers::Session>(
-                conn, scope, user, ctx, &input, &hash,
-            )?;
-            Ok((
-                created(c),
-                to_value(trainings::dto::TrainingDto::from(row)).unwrap_or_default(),
-            ))
-        }
+        // New sessions and visits are stored in runs (`flush`).
+        (Kind::Assistance | Kind::Training, Op::Create) => Err(ApiError::internal(
+            "a new activity reached the item-by-item path of sync",
+        )),
         (Kind::Household, Op::Create) => {
             user.require(households::handlers::WRITERS)?;
             let input: households::dto::HouseholdInput = parse(item.data.clone())?;
@@ -241,6 +219,66 @@ fn apply(
     }
 }
 
+/// A new session or visit of the batch, ready for `write_batch`.
+fn record_of<A: Activity>(user: &AuthUser, ctx: &Ctx, item: &Item) -> Result<Record<A>, ApiError> {
+    user.require(RECORDERS)?;
+    let data = with_id(&item.data, item.id)?;
+    let hash = activities::body_hash(&data);
+    Ok(Record {
+        user: user.clone(),
+        ctx: ctx.clone(),
+        input: parse(data)?,
+        hash,
+    })
+}
+
+/// Stores the pending run of new records of one kind, in the batch's
+/// transaction, and answers each.
+fn flush<A: Activity>(
+    conn: &mut PgConnection,
+    pending: &mut Vec<(usize, Record<A>)>,
+    items: &[Item],
+    answers: &mut [Option<Answer>],
+) -> Result<(), ApiError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (indexes, records): (Vec<usize>, Vec<Record<A>>) = pending.drain(..).unzip();
+    let results = write_batch::<A>(conn, &records)?;
+    for (index, result) in indexes.into_iter().zip(results) {
+        let item = &items[index];
+        answers[index] = Some(match result {
+            Ok((row, created)) => {
+                let status = match created {
+                    Created::Created => Outcome::Created,
+                    Created::AlreadyHad => Outcome::AlreadyHad,
+                };
+                done_answer(
+                    index,
+                    item,
+                    status,
+                    to_value(A::Dto::from(row)).unwrap_or_default(),
+                )
+            }
+            Err(e) => answer_error(index, item, e)?,
+        });
+    }
+    Ok(())
+}
+
+fn done_answer(index: usize, item: &Item, status: Outcome, record: Value) -> Answer {
+    Answer {
+        index,
+        kind: item.kind,
+        id: item.id,
+        status,
+        record: Some(record),
+        current: None,
+        errors: None,
+        detail: None,
+    }
+}
+
 /// Turns an item's failure into its answer; failures of the database
 /// itself fail the whole batch (it is then sent again as it is).
 fn answer_error(index: usize, item: &Item, e: ApiError) -> Result<Answer, ApiError> {
@@ -290,24 +328,45 @@ pub async fn sync(
     let answers = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let mut answers = Vec::with_capacity(batch.items.len());
-            for (index, item) in batch.items.iter().enumerate() {
-                let done = conn.transaction(|conn| apply(conn, &scope, &user, &ctx, item));
-                answers.push(match done {
-                    Ok((status, record)) => Answer {
-                        index,
-                        kind: item.kind,
-                        id: item.id,
-                        status,
-                        record: Some(record),
-                        current: None,
-                        errors: None,
-                        detail: None,
-                    },
-                    Err(e) => answer_error(index, item, e)?,
-                });
+            let items = &batch.items;
+            let mut answers: Vec<Option<Answer>> = items.iter().map(|_| None).collect();
+            // Consecutive new visits (or sessions) are checked and stored
+            // together, as the writers store concurrent requests.
+            let mut visits: Vec<(usize, Record<Visit>)> = Vec::new();
+            let mut sessions: Vec<(usize, Record<Session>)> = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                match (item.kind, item.op) {
+                    (Kind::Assistance, Op::Create) => {
+                        flush(conn, &mut sessions, items, &mut answers)?;
+                        match record_of(&user, &ctx, item) {
+                            Ok(r) => visits.push((index, r)),
+                            Err(e) => answers[index] = Some(answer_error(index, item, e)?),
+                        }
+                    }
+                    (Kind::Training, Op::Create) => {
+                        flush(conn, &mut visits, items, &mut answers)?;
+                        match record_of(&user, &ctx, item) {
+                            Ok(r) => sessions.push((index, r)),
+                            Err(e) => answers[index] = Some(answer_error(index, item, e)?),
+                        }
+                    }
+                    _ => {
+                        flush(conn, &mut visits, items, &mut answers)?;
+                        flush(conn, &mut sessions, items, &mut answers)?;
+                        let done = conn.transaction(|conn| apply(conn, &scope, &user, &ctx, item));
+                        answers[index] = Some(match done {
+                            Ok((status, record)) => done_answer(index, item, status, record),
+                            Err(e) => answer_error(index, item, e)?,
+                        });
+                    }
+                }
             }
-            Ok(answers)
+            flush(conn, &mut visits, items, &mut answers)?;
+            flush(conn, &mut sessions, items, &mut answers)?;
+            answers
+                .into_iter()
+                .map(|a| a.ok_or_else(|| ApiError::internal("a sync item was left unanswered")))
+                .collect::<Result<Vec<Answer>, ApiError>>()
         })
     })
     .await?;

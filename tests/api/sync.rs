@@ -659,3 +659,70 @@ async fn a_household_id_reused_for_other_content_is_a_conflict() {
     let answers = results(&app, &w.leader, &[other]).await;
     assert_eq!(statuses(&answers), ["conflict"], "{answers:?}");
 }
+
+/// Visits next to each other in a batch are stored together, in order: the
+/// same visit twice is stored once and answered `already_had` the second
+/// time, the same id with other content is a conflict, a bad one is named,
+/// and a session between them is stored in its place.
+#[actix_web::test]
+async fn the_same_visit_twice_in_one_batch_is_stored_once() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let first = create("assistance", visit_data(&w.house_a, "2025-11-02"));
+    let mut other = first.clone();
+    other["data"]["visited_on"] = json!("2025-11-03");
+    let mut bad = create("assistance", visit_data(&w.house_a, "2025-11-04"));
+    bad["data"]["help"] = json!([]);
+    let session = create(
+        "training",
+        json!({
+            "team_id": w.team_a,
+            "held_on": "2025-11-01",
+            "duration_minutes": 60,
+            "topics": ["digital_skills"],
+            "attendees": { "total": 12 },
+        }),
+    );
+    let after = create("assistance", visit_data(&w.house_a, "2025-11-05"));
+    let items = vec![
+        first.clone(),
+        first.clone(),
+        other,
+        bad,
+        session,
+        after.clone(),
+        after,
+    ];
+    let before = tally(&app);
+    let answers = results(&app, &w.leader, &items).await;
+    assert_eq!(
+        statuses(&answers),
+        [
+            "created",
+            "already_had",
+            "conflict",
+            "invalid",
+            "created",
+            "created",
+            "already_had"
+        ],
+        "{answers:?}"
+    );
+    assert_eq!(answers[1]["record"], answers[0]["record"]);
+    assert_eq!(answers[3]["errors"][0]["field"], "help");
+    let after_tally = tally(&app);
+    // Two visits, one session, and their three create events.
+    assert_eq!(after_tally[0] - before[0], 2);
+    assert_eq!(after_tally[1] - before[1], 1);
+    assert_eq!(after_tally[3] - before[3], 3);
+    assert_eq!(
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM assistances WHERE id = '{}' AND visited_on = '2025-11-02'",
+                first["id"].as_str().unwrap()
+            )
+        ),
+        1
+    );
+}
