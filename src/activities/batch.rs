@@ -250,6 +250,11 @@ pub fn write_batch<A: Activity>(
             })
         })
         .collect();
+    // In id order, so that two batches holding some of the same ids (two
+    // writers, or a writer and a sync) wait for each other instead of
+    // deadlocking.
+    let mut new = new;
+    new.sort_by_key(|n| n.id);
     let mut stored: HashMap<Uuid, A::Row> = A::insert_many(conn, &new)?
         .into_iter()
         .map(|row| (A::meta(&row).id, row))

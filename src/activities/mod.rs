@@ -161,17 +161,17 @@ pub fn locks_on(
     conn: &mut PgConnection,
     places: &[(String, NaiveDate)],
 ) -> Result<Vec<Option<ApiError>>, ApiError> {
-    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
+    use diesel::sql_types::{Array, BigInt, Date, Text};
     #[derive(QueryableByName)]
     struct Found {
-        #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
-        unit_id: Option<Uuid>,
-        #[diesel(sql_type = Nullable<Text>)]
-        unit_name: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        area_path: Option<String>,
-        #[diesel(sql_type = Nullable<Date>)]
-        month: Option<NaiveDate>,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        unit_id: Uuid,
+        #[diesel(sql_type = Text)]
+        unit_name: String,
+        #[diesel(sql_type = Text)]
+        area_path: String,
+        #[diesel(sql_type = Date)]
+        month: NaiveDate,
     }
     if places.is_empty() {
         return Ok(Vec::new());
@@ -183,22 +183,24 @@ pub fn locks_on(
     let mut paths: Vec<String> = places.iter().flat_map(|(p, _)| ancestor_paths(p)).collect();
     paths.sort();
     paths.dedup();
-    // The aggregate takes every month's lock before any lock row is read,
-    // and the outer join keeps its one row even when no lock matches.
+    // The months' locks first, in a statement of their own: a statement sees
+    // the rows committed when it starts, so the lock rows must be read by a
+    // later one, which then sees a lock set while this one waited.
+    diesel::sql_query("SELECT count(pg_advisory_xact_lock_shared(k)) FROM unnest($1) AS k")
+        .bind::<Array<BigInt>, _>(&keys)
+        .execute(conn)?;
     let found: Vec<Found> = diesel::sql_query(
         "SELECT p.unit_id, u.name AS unit_name, p.area_path, p.month \
-         FROM (SELECT count(pg_advisory_xact_lock_shared(k)) AS held FROM unnest($1) AS k) AS h \
-         LEFT JOIN (period_locks p JOIN units u ON u.id = p.unit_id) \
-           ON p.month = ANY($2) AND p.area_path = ANY($3) \
+         FROM period_locks p JOIN units u ON u.id = p.unit_id \
+         WHERE p.month = ANY($1) AND p.area_path = ANY($2) \
          ORDER BY p.area_path",
     )
-    .bind::<Array<BigInt>, _>(&keys)
     .bind::<Array<Date>, _>(&months)
     .bind::<Array<Text>, _>(&paths)
     .load(conn)?;
     let locks: Vec<(Uuid, String, String, NaiveDate)> = found
         .into_iter()
-        .filter_map(|f| Some((f.unit_id?, f.unit_name?, f.area_path?, f.month?)))
+        .map(|f| (f.unit_id, f.unit_name, f.area_path, f.month))
         .collect();
     Ok(places
         .iter()

@@ -233,7 +233,10 @@ fn record_of<A: Activity>(user: &AuthUser, ctx: &Ctx, item: &Item) -> Result<Rec
 }
 
 /// Stores the pending run of new records of one kind, in the batch's
-/// transaction, and answers each.
+/// transaction, and answers each. The run needs no savepoints: its checks
+/// only read, so a record they refuse leaves nothing behind, and an error
+/// of the database fails the whole sync (sent again as it is), as it
+/// always did.
 fn flush<A: Activity>(
     conn: &mut PgConnection,
     pending: &mut Vec<(usize, Record<A>)>,

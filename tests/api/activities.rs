@@ -1604,3 +1604,59 @@ async fn records_sent_together_are_written_together_and_answered_one_by_one() {
     let verdict: Value = res.json().await.unwrap();
     assert_eq!(verdict["ok"], true, "{verdict}");
 }
+
+/// A visit whose month an officer is locking at that very moment waits for
+/// the lock's transaction, then sees the lock and is refused: the check
+/// reads the locks only once it holds the month.
+#[actix_web::test]
+async fn a_visit_waiting_on_a_lock_being_set_sees_it() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (leader_id, leader) = account(
+        &app,
+        "totruong.napinh",
+        "team_leader",
+        Some(w.na_pinh.code.as_str()),
+    )
+    .await;
+    let november = chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+    // What setting a lock does: the month's lock alone, then the row.
+    let mut officer = app.conn();
+    diesel::sql_query("BEGIN").execute(&mut officer).unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_xact_lock({})",
+        banso::activities::month_key(november)
+    ))
+    .execute(&mut officer)
+    .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO period_locks (unit_id, month, area_path, locked_by, locked_at) \
+         VALUES ('{}', '2025-11-01', '{}', '{}', now())",
+        w.thuc_phan.id, w.thuc_phan.path, leader_id
+    ))
+    .execute(&mut officer)
+    .unwrap();
+
+    let app = std::sync::Arc::new(app);
+    let body = visit(&w.house_a, "2025-11-12");
+    let waiting = {
+        let (app, leader, body) = (app.clone(), leader.clone(), body.clone());
+        actix_web::rt::spawn(async move { send_visit(&app, &leader, &body).await })
+    };
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
+    diesel::sql_query("COMMIT").execute(&mut officer).unwrap();
+    let seen = waiting.await.unwrap();
+    assert_eq!(seen.status, 409, "{}", seen.body);
+    assert_eq!(seen.body["current"]["lock"]["month"], "2025-11");
+    assert_eq!(
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM assistances WHERE id = '{}'",
+                body["id"].as_str().unwrap()
+            )
+        ),
+        0
+    );
+}
