@@ -230,7 +230,7 @@ pub fn write_batch<A: Activity>(
     // Insert what passed, each id once: a second record under the same id
     // in the same batch is answered like a resend.
     let mut inserter: HashMap<Uuid, usize> = HashMap::new();
-    let new: Vec<NewRecord<'_, A::Changes>> = jobs
+    let mut new: Vec<NewRecord<'_, A::Changes>> = jobs
         .iter()
         .zip(&checked)
         .enumerate()
@@ -253,7 +253,6 @@ pub fn write_batch<A: Activity>(
     // In id order, so that two batches holding some of the same ids (two
     // writers, or a writer and a sync) wait for each other instead of
     // deadlocking.
-    let mut new = new;
     new.sort_by_key(|n| n.id);
     let mut stored: HashMap<Uuid, A::Row> = A::insert_many(conn, &new)?
         .into_iter()

@@ -315,6 +315,130 @@ macro_rules! activity_queries {
 }
 pub(crate) use activity_queries;
 
+/// The part of an `Activity` implementation that is the same for both
+/// kinds: forwarding to the queries of `activity_queries!` in the module's
+/// `repo`, to its `parse` and `prefetch`, and reading the row fields both
+/// kinds share. `$date` names the field month locks apply to.
+macro_rules! activity_storage {
+    ($date:ident) => {
+        fn status_filter(filters: &Self::Filters) -> Option<&str> {
+            filters.status.as_deref()
+        }
+
+        fn list(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            params: &$crate::records::ListParams,
+            filters: &Self::Filters,
+            after: Option<::uuid::Uuid>,
+            limit: i64,
+        ) -> Result<Vec<Self::Row>, $crate::error::ApiError> {
+            repo::list(conn, scope, params, filters, after, limit)
+        }
+
+        fn meta(r: &Self::Row) -> $crate::activities::http::Meta {
+            $crate::activities::http::Meta {
+                id: r.id,
+                version: r.version,
+                status: r.status.clone(),
+                archived_at: r.archived_at,
+                recorded_by: r.recorded_by,
+                area_path: r.area_path.clone(),
+                date: r.$date,
+            }
+        }
+
+        fn get(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            repo::get(conn, scope, id)
+        }
+
+        fn get_for_update(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            id: ::uuid::Uuid,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            repo::get_for_update(conn, scope, id)
+        }
+
+        fn archive(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            repo::archive(conn, id)
+        }
+
+        fn set_status(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+            status: &str,
+            reason: Option<&str>,
+            by: ::uuid::Uuid,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            repo::set_status(conn, id, status, reason, by)
+        }
+
+        fn by_client_ids(
+            conn: &mut ::diesel::PgConnection,
+            ids: &[::uuid::Uuid],
+        ) -> Result<Vec<Self::Row>, $crate::error::ApiError> {
+            repo::by_client_ids(conn, ids)
+        }
+
+        fn body_hash(row: &Self::Row) -> &[u8] {
+            &row.body_hash
+        }
+
+        fn input_id(input: &Self::Input) -> ::uuid::Uuid {
+            input.id
+        }
+
+        fn recorded_at(input: &Self::Input) -> Option<::chrono::DateTime<::chrono::Utc>> {
+            input.recorded_at
+        }
+
+        fn prefetch(
+            conn: &mut ::diesel::PgConnection,
+            inputs: &[&Self::Input],
+        ) -> Result<Self::Known, $crate::error::ApiError> {
+            prefetch(conn, inputs)
+        }
+
+        fn parse(
+            conn: &mut ::diesel::PgConnection,
+            scope: &$crate::auth::Scope,
+            input: &Self::Input,
+            existing: Option<&Self::Row>,
+            known: &Self::Known,
+        ) -> Result<Self::Changes, $crate::error::ApiError> {
+            parse(conn, scope, input, existing, known)
+        }
+
+        fn place(changes: &Self::Changes) -> (&str, ::chrono::NaiveDate) {
+            (&changes.area_path, changes.$date)
+        }
+
+        fn insert_many(
+            conn: &mut ::diesel::PgConnection,
+            new: &[$crate::activities::http::NewRecord<'_, Self::Changes>],
+        ) -> Result<Vec<Self::Row>, $crate::error::ApiError> {
+            repo::insert_many(conn, new)
+        }
+
+        fn update(
+            conn: &mut ::diesel::PgConnection,
+            id: ::uuid::Uuid,
+            changes: &Self::Changes,
+        ) -> Result<Self::Row, $crate::error::ApiError> {
+            repo::update(conn, id, changes)
+        }
+    };
+}
+pub(crate) use activity_storage;
+
 #[cfg(test)]
 mod tests {
     use super::*;

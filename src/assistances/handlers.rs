@@ -10,14 +10,13 @@ use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
 use crate::activities::batch::Writer;
-use crate::activities::http::{Activity, Meta, NewRecord};
+use crate::activities::http::Activity;
 use crate::activities::{self};
 use crate::auth::Scope;
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
-use crate::records::ListParams;
 use crate::startup::AppState;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
@@ -288,84 +287,14 @@ impl Activity for Visit {
     type Filters = AssistanceFilters;
     const ENTITY: &'static str = ENTITY;
 
+    crate::activities::activity_storage!(visited_on);
+
     fn writer(state: &AppState) -> &Writer<Visit> {
         &state.visits
     }
 
-    fn status_filter(filters: &AssistanceFilters) -> Option<&str> {
-        filters.status.as_deref()
-    }
-
-    fn list(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        params: &ListParams,
-        filters: &AssistanceFilters,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> Result<Vec<AssistanceRow>, ApiError> {
-        repo::list(conn, scope, params, filters, after, limit)
-    }
-
-    fn meta(r: &AssistanceRow) -> Meta {
-        Meta {
-            id: r.id,
-            version: r.version,
-            status: r.status.clone(),
-            archived_at: r.archived_at,
-            recorded_by: r.recorded_by,
-            area_path: r.area_path.clone(),
-            date: r.visited_on,
-        }
-    }
-
-    fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<AssistanceRow, ApiError> {
-        repo::get(conn, scope, id)
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<AssistanceRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
-    }
-
-    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<AssistanceRow, ApiError> {
-        repo::archive(conn, id)
-    }
-
-    fn set_status(
-        conn: &mut PgConnection,
-        id: Uuid,
-        status: &str,
-        reason: Option<&str>,
-        by: Uuid,
-    ) -> Result<AssistanceRow, ApiError> {
-        repo::set_status(conn, id, status, reason, by)
-    }
-
     type Changes = AssistanceChanges;
     const IMMUTABLE: &'static str = "id, household_id and recorded_at";
-
-    fn by_client_ids(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> Result<Vec<AssistanceRow>, ApiError> {
-        repo::by_client_ids(conn, ids)
-    }
-
-    fn body_hash(row: &AssistanceRow) -> &[u8] {
-        &row.body_hash
-    }
-
-    fn input_id(input: &AssistanceInput) -> Uuid {
-        input.id
-    }
-
-    fn recorded_at(input: &AssistanceInput) -> Option<chrono::DateTime<Utc>> {
-        input.recorded_at
-    }
 
     fn input_of(row: &AssistanceRow) -> AssistanceInput {
         AssistanceInput::from_row(row)
@@ -378,37 +307,4 @@ impl Activity for Visit {
     }
 
     type Known = Known;
-
-    fn prefetch(conn: &mut PgConnection, inputs: &[&AssistanceInput]) -> Result<Known, ApiError> {
-        prefetch(conn, inputs)
-    }
-
-    fn parse(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        input: &AssistanceInput,
-        existing: Option<&AssistanceRow>,
-        known: &Known,
-    ) -> Result<AssistanceChanges, ApiError> {
-        parse(conn, scope, input, existing, known)
-    }
-
-    fn place(changes: &AssistanceChanges) -> (&str, NaiveDate) {
-        (&changes.area_path, changes.visited_on)
-    }
-
-    fn insert_many(
-        conn: &mut PgConnection,
-        new: &[NewRecord<'_, AssistanceChanges>],
-    ) -> Result<Vec<AssistanceRow>, ApiError> {
-        repo::insert_many(conn, new)
-    }
-
-    fn update(
-        conn: &mut PgConnection,
-        id: Uuid,
-        changes: &AssistanceChanges,
-    ) -> Result<AssistanceRow, ApiError> {
-        repo::update(conn, id, changes)
-    }
 }

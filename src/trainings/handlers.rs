@@ -8,13 +8,13 @@ use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
 use crate::activities::batch::Writer;
-use crate::activities::http::{Activity, Meta, NewRecord};
+use crate::activities::http::Activity;
 use crate::activities::{self};
 use crate::auth::Scope;
 use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
-use crate::records::{self, ListParams};
+use crate::records;
 use crate::startup::AppState;
 
 const ENTITY: &str = "training";
@@ -209,81 +209,14 @@ impl Activity for Session {
     type Filters = TrainingFilters;
     const ENTITY: &'static str = ENTITY;
 
+    crate::activities::activity_storage!(held_on);
+
     fn writer(state: &AppState) -> &Writer<Session> {
         &state.sessions
     }
 
-    fn status_filter(filters: &TrainingFilters) -> Option<&str> {
-        filters.status.as_deref()
-    }
-
-    fn list(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        params: &ListParams,
-        filters: &TrainingFilters,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> Result<Vec<TrainingRow>, ApiError> {
-        repo::list(conn, scope, params, filters, after, limit)
-    }
-
-    fn meta(r: &TrainingRow) -> Meta {
-        Meta {
-            id: r.id,
-            version: r.version,
-            status: r.status.clone(),
-            archived_at: r.archived_at,
-            recorded_by: r.recorded_by,
-            area_path: r.area_path.clone(),
-            date: r.held_on,
-        }
-    }
-
-    fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<TrainingRow, ApiError> {
-        repo::get(conn, scope, id)
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<TrainingRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
-    }
-
-    fn archive(conn: &mut PgConnection, id: Uuid) -> Result<TrainingRow, ApiError> {
-        repo::archive(conn, id)
-    }
-
-    fn set_status(
-        conn: &mut PgConnection,
-        id: Uuid,
-        status: &str,
-        reason: Option<&str>,
-        by: Uuid,
-    ) -> Result<TrainingRow, ApiError> {
-        repo::set_status(conn, id, status, reason, by)
-    }
-
     type Changes = TrainingChanges;
     const IMMUTABLE: &'static str = "id and recorded_at";
-
-    fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TrainingRow>, ApiError> {
-        repo::by_client_ids(conn, ids)
-    }
-
-    fn body_hash(row: &TrainingRow) -> &[u8] {
-        &row.body_hash
-    }
-
-    fn input_id(input: &TrainingInput) -> Uuid {
-        input.id
-    }
-
-    fn recorded_at(input: &TrainingInput) -> Option<chrono::DateTime<Utc>> {
-        input.recorded_at
-    }
 
     fn input_of(row: &TrainingRow) -> TrainingInput {
         TrainingInput::from_row(row)
@@ -294,37 +227,4 @@ impl Activity for Session {
     }
 
     type Known = Known;
-
-    fn prefetch(conn: &mut PgConnection, inputs: &[&TrainingInput]) -> Result<Known, ApiError> {
-        prefetch(conn, inputs)
-    }
-
-    fn parse(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        input: &TrainingInput,
-        existing: Option<&TrainingRow>,
-        known: &Known,
-    ) -> Result<TrainingChanges, ApiError> {
-        parse(conn, scope, input, existing, known)
-    }
-
-    fn place(changes: &TrainingChanges) -> (&str, NaiveDate) {
-        (&changes.area_path, changes.held_on)
-    }
-
-    fn insert_many(
-        conn: &mut PgConnection,
-        new: &[NewRecord<'_, TrainingChanges>],
-    ) -> Result<Vec<TrainingRow>, ApiError> {
-        repo::insert_many(conn, new)
-    }
-
-    fn update(
-        conn: &mut PgConnection,
-        id: Uuid,
-        changes: &TrainingChanges,
-    ) -> Result<TrainingRow, ApiError> {
-        repo::update(conn, id, changes)
-    }
 }
