@@ -19,7 +19,7 @@ use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What the shared rules need to know of a stored activity.
 pub struct Meta {
@@ -101,10 +101,6 @@ pub trait Activity: 'static {
         new: &[NewRecord<'_, Self::Changes>],
     ) -> Result<Vec<Self::Row>, ApiError>;
     fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self::Row>, ApiError>;
-    /// The writer that stores new records of this kind in batches.
-    fn writer(state: &AppState) -> &Writer<Self>
-    where
-        Self: Sized;
     fn update(
         conn: &mut PgConnection,
         id: Uuid,
@@ -285,7 +281,7 @@ pub async fn get<A: Activity>(
 }
 
 pub async fn create<A: Activity>(
-    state: web::Data<AppState>,
+    writer: web::Data<Writer<A>>,
     user: AuthUser,
     req: HttpRequest,
     body: web::Json<Value>,
@@ -296,7 +292,7 @@ pub async fn create<A: Activity>(
     let input: A::Input = serde_json::from_value(body)
         .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
     let ctx = Ctx::user(&user, &req);
-    let (row, created) = A::writer(&state).create(user, ctx, input, hash).await?;
+    let (row, created) = writer.create(user, ctx, input, hash).await?;
     let mut res = respond::<A>(StatusCode::CREATED, row);
     if created == Created::AlreadyHad {
         res.headers_mut().insert(

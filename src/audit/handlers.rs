@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {

@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::schema::catalog_entries;
 use crate::domain::{Check, Name};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The kind named in the path, as stored.
 pub fn kind_of(path: &str) -> Result<&'static str, ApiError> {

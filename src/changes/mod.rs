@@ -18,7 +18,7 @@ use crate::db;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The kinds of record the feed reports.
 pub const ENTITIES: &[&str] = &[

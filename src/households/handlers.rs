@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Team leaders manage the households of their village; officers those of
 /// their area.

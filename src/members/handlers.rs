@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::teams::model::TeamRow;
 use crate::text;
 

@@ -14,7 +14,7 @@ use crate::db::schema::{period_locks, units};
 use crate::domain::short_text;
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = period_locks)]

@@ -14,7 +14,7 @@ use crate::assistances::handlers::Visit;
 use crate::audit::{Ctx, Event, record};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{assistances, db, households, trainings};
 

@@ -16,7 +16,7 @@ use crate::domain::{Check, Name, TeamStatus, short_text};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::text;
 
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer];

@@ -16,7 +16,7 @@ use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 /// The roles an officer may give and manage.
