@@ -105,7 +105,9 @@ fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<User
     .ok_or(ApiError::NotFound)
 }
 
-/// Checks an area and a member link for a role, within the caller's scope.
+/// Checks an area and a member link for a role, within the caller's scope:
+/// the area must lie inside it, and a caller with an area cannot leave the
+/// account's area out.
 fn check_placement(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -119,6 +121,13 @@ fn check_placement(
         None => None,
     };
     match (area, &area_path) {
+        // A caller with an area makes and keeps every account inside it,
+        // admins' too: an account without an area would see the country.
+        (None, _) if matches!(scope, Scope::Subtree { .. }) => check.fail(
+            "area_id",
+            "required",
+            "an account you manage needs an area inside yours",
+        ),
         (Some(_), None) => check.fail("area_id", "unknown_unit", "no such unit in your area"),
         (Some(_), Some(p)) if !scope.contains_path(p) => {
             check.fail("area_id", "unknown_unit", "no such unit in your area")
