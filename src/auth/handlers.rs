@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::tokens::TokenService;
 use super::{AuthUser, Role, password, repo};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -77,7 +77,7 @@ async fn check_secret<C, L>(
     key: String,
     secret: String,
     lookup: L,
-    (action, entity): (&'static str, &'static str),
+    (action, entity): (Action, Entity),
     failed: &'static str,
 ) -> Result<C, ApiError>
 where
@@ -98,7 +98,7 @@ where
     })
     .await?;
     if let Some(retry_after) = wait {
-        tracing::warn!(action, "throttled");
+        tracing::warn!(action = action.as_str(), "throttled");
         return Err(ApiError::TooManyRequests {
             detail: "too many failed attempts; try again later".into(),
             retry_after,
@@ -122,19 +122,11 @@ where
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::record_failure(conn, &key, &address)?;
-            audit::record(
-                conn,
-                &ctx,
-                Event {
-                    action,
-                    entity,
-                    ..Event::default()
-                },
-            )
+            audit::record(conn, &ctx, Event::of(action, entity))
         })
     })
     .await?;
-    tracing::info!(action, "refused");
+    tracing::info!(action = action.as_str(), "refused");
     Err(ApiError::Unauthorized(failed.into()))
 }
 
@@ -168,7 +160,7 @@ pub async fn login(
                 (c, hash, active)
             }))
         },
-        ("login_failed", "user"),
+        (Action::LoginFailed, Entity::User),
         LOGIN_FAILED,
     )
     .await?;
@@ -183,7 +175,7 @@ pub async fn login(
         conn.transaction(|conn| {
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
-            let mut e = Event::new("login", "user", user_id);
+            let mut e = Event::new(Action::Login, Entity::User, user_id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }
@@ -275,7 +267,11 @@ pub async fn logout(
             if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
                 repo::revoke_family(conn, stored.family_id)?;
                 ctx.actor_id = Some(stored.user_id);
-                audit::record(conn, &ctx, Event::new("logout", "user", stored.user_id))?;
+                audit::record(
+                    conn,
+                    &ctx,
+                    Event::new(Action::Logout, Entity::User, stored.user_id),
+                )?;
             }
             Ok(())
         })
@@ -406,7 +402,7 @@ pub async fn client_token(
                 }),
             )
         },
-        ("token_failed", "client"),
+        (Action::TokenFailed, Entity::Client),
         CLIENT_FAILED,
     )
     .await?;
@@ -416,7 +412,7 @@ pub async fn client_token(
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::clear_failures(conn, &key)?;
-            let mut e = Event::new("token", "client", id);
+            let mut e = Event::new(Action::Token, Entity::Client, id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }

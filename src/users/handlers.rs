@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
 use super::model::UserRow;
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope, password};
 use crate::db;
 use crate::db::schema::{units, users};
@@ -25,10 +25,10 @@ const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
 /// An account's event, placed at its area.
 pub fn account_event(
     conn: &mut PgConnection,
-    action: &'static str,
+    action: Action,
     row: &UserRow,
 ) -> Result<Event, ApiError> {
-    let mut e = Event::new(action, "user", row.id);
+    let mut e = Event::new(action, Entity::User, row.id);
     if let Some(area) = row.area_unit_id {
         e = e.at_unit(conn, area)?;
     }
@@ -265,7 +265,7 @@ pub async fn create(
                 Some(m) => repo::set_member(conn, row.id, Some(m))?,
                 None => row,
             };
-            let e = account_event(conn, "create", &row)?.after(UserDto::from(row.clone()));
+            let e = account_event(conn, Action::Create, &row)?.after(UserDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -365,7 +365,7 @@ pub async fn update(
                 // That it changed, never what it is.
                 after["password_changed"] = serde_json::Value::Bool(true);
             }
-            let e = account_event(conn, "update", &row)?
+            let e = account_event(conn, Action::Update, &row)?
                 .before(UserDto::from(current))
                 .after(after);
             audit::record(conn, &ctx, e)?;
