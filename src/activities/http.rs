@@ -35,7 +35,7 @@ pub struct Meta {
 
 /// A kind of activity (training session, assistance visit).
 pub trait Activity: 'static {
-    type Row: Clone + Send + 'static;
+    type Row: Clone + Send + records::Versioned<Key = Uuid, Dto = Self::Dto> + 'static;
     type Dto: Serialize + From<Self::Row>;
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
@@ -55,11 +55,6 @@ pub trait Activity: 'static {
 
     fn meta(row: &Self::Row) -> Meta;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     fn set_status(
         conn: &mut PgConnection,
@@ -185,11 +180,8 @@ pub fn update_in<A: Activity>(
     expected: i32,
     patch: Value,
 ) -> Result<A::Row, ApiError> {
-    let current = A::get_for_update(conn, scope, id)?;
+    let current: A::Row = records::claim(conn, scope, id, Some(expected))?;
     let m = A::meta(&current);
-    if m.version != expected {
-        return Err(stale::<A>(current));
-    }
     records::refuse_archived(m.archived_at)?;
     super::check_editable(user, m.recorded_by, &m.status)?;
     let base = A::input_of(&current);
@@ -227,10 +219,6 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, records::etag(version)))
         .json(A::Dto::from(row))
-}
-
-fn stale<A: Activity>(row: A::Row) -> ApiError {
-    records::stale(&A::Dto::from(row))
 }
 
 pub async fn list<A: Activity>(
@@ -342,11 +330,8 @@ pub async fn archive<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.archived_at.is_some() {
                 return Ok(current);
             }
@@ -402,11 +387,8 @@ async fn transition<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.status != from.as_str() || m.archived_at.is_some() {
                 return Err(ApiError::Conflict {
                     detail: format!("{action} needs a {from} record; this one is {}", m.status),

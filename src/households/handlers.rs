@@ -239,10 +239,7 @@ pub fn update_in(
     expected: i32,
     patch: Value,
 ) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&HouseholdDto::from(current)));
-    }
+    let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
@@ -534,23 +531,10 @@ pub struct Household;
 
 impl records::Archivable for Household {
     type Row = HouseholdRow;
-    type Dto = HouseholdDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &HouseholdRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &HouseholdRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<HouseholdRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
