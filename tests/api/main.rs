@@ -25,3 +25,5 @@ mod sync;
 mod teams;
 mod units;
 mod users;
+mod web;
+mod web_browser;
