@@ -68,7 +68,11 @@ pub fn list(
 }
 
 // get, get_for_update and archive, as for every record table.
-crate::records::record_queries!(households, HouseholdRow);
+crate::records::record_queries!(
+    households,
+    HouseholdRow,
+    crate::households::dto::HouseholdDto
+);
 
 /// Live households that look like the same one: the same code in the
 /// commune, or the same head name (ignoring accents and case) in the village.
