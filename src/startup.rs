@@ -85,7 +85,10 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
-        audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY);
+        let checkpoints = audit::checkpoint::Writer::new(&settings.keys_dir, &settings.data_dir)
+            .map_err(|e| tracing::warn!(error = %e, "audit checkpoints are not written"))
+            .ok();
+        audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY, checkpoints);
         let state = web::Data::new(AppState {
             visits: Writer::start(pool.clone(), WRITERS)?,
             sessions: Writer::start(pool.clone(), WRITERS)?,
