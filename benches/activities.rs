@@ -215,7 +215,7 @@ fn main() {
 
     let linked: i64 = {
         banso::audit::chain::link_pending(&mut conn).expect("link");
-        let verdict = banso::audit::chain::verify(&mut conn).expect("verify");
+        let verdict = banso::audit::chain::verify(&mut conn, None).expect("verify");
         assert!(verdict.ok, "audit chain broken after the load");
         verdict.checked
     };

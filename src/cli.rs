@@ -1,6 +1,7 @@
-//! The command line: `serve`, `migrate`, `units import`, `user create` and
-//! `keys`. Every command works against `DATABASE_URL` when it is set, else
-//! against the embedded cluster under the data folder.
+//! The command line: `serve`, `migrate`, `units import`, `user create`,
+//! `client create`, `keys` and `audit rehash`. Every command works against
+//! `DATABASE_URL` when it is set, else against the embedded cluster under
+//! the data folder.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -58,6 +59,23 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Record in the trail that the events before SEQ were hashed the first
+    /// way (before seals), listing those whose content that way cannot
+    /// recompute; nothing is rewritten.
+    Rehash {
+        /// The first `seq` written by this version.
+        #[arg(long, value_name = "SEQ")]
+        before: i64,
     },
 }
 
@@ -256,6 +274,25 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             let (client, secret) = create_client(&mut conn, &client_id, &name, &area)?;
             println!("created client {} ({})", client.client_id, client.name);
             println!("its secret, shown only this once: {secret}");
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Rehash { before },
+        } => {
+            let db = open_database(&settings)?;
+            let mut conn = connect(&db)?;
+            migrate(&mut conn)?;
+            let report = crate::audit::chain::rehash(&mut conn, before)?;
+            println!(
+                "{} events before seq {before} were hashed the first way; {} of them are explained and listed in the trail",
+                report.legacy,
+                report.explained.len()
+            );
+            for (seq, id) in &report.unexplained {
+                println!(
+                    "seq {seq} (event {id}) does not recompute and holds no fractional number: it may have been edited"
+                );
+            }
             Ok(())
         }
         Command::Keys { command } => {

@@ -76,7 +76,10 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
-        audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY);
+        let checkpoints = audit::checkpoint::Writer::new(&settings.keys_dir, &settings.data_dir)
+            .map_err(|e| tracing::warn!(error = %e, "audit checkpoints are not written"))
+            .ok();
+        audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY, checkpoints);
         let visits = web::Data::new(Writer::<Visit>::start(pool.clone(), WRITERS)?);
         let sessions = web::Data::new(Writer::<Session>::start(pool.clone(), WRITERS)?);
         let tokens = web::Data::new(tokens);

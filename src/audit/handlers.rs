@@ -8,7 +8,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::chain;
+use super::checkpoint::{self, Checkpoint};
 use super::kinds::{Action, Entity};
+use crate::auth::tokens::TokenService;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
@@ -123,13 +125,81 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id)))
 }
 
-/// Links what is pending, then recomputes the whole chain.
-pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+#[derive(Debug, Deserialize)]
+pub struct VerifyQuery {
+    /// A checkpoint's `token`; absent: the newest one written here.
+    pub checkpoint: Option<String>,
+}
+
+/// Links what is pending, then recomputes the whole chain and checks that
+/// it still reaches the checkpoint.
+pub async fn verify(
+    state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
+    user: AuthUser,
+    query: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let verdict = db::run(&state.pool, |conn| {
+    let bad = |message: &str| ApiError::validation("checkpoint", "invalid", message.to_string());
+    let checkpoint = match query.into_inner().checkpoint {
+        Some(token) => {
+            let cp = Checkpoint::from_token(&token)
+                .filter(checkpoint::well_formed)
+                .ok_or_else(|| bad("not a checkpoint of this service's trail"))?;
+            if !cp.signed_by(tokens.jwks()) {
+                return Err(bad(
+                    "its signature does not verify with any of this service's keys",
+                ));
+            }
+            Some(cp)
+        }
+        None => newest_checkpoint(&state, &tokens)?,
+    };
+    let verdict = db::run(&state.pool, move |conn| {
         chain::link_all(conn)?;
-        chain::verify(conn)
+        chain::verify(conn, checkpoint.as_ref())
     })
     .await?;
     Ok(HttpResponse::Ok().json(verdict))
+}
+
+/// The newest checkpoint of this server's file whose signature verifies.
+fn newest_checkpoint(
+    state: &AppState,
+    tokens: &TokenService,
+) -> Result<Option<Checkpoint>, ApiError> {
+    let path = checkpoint::file(&state.settings.data_dir);
+    Ok(checkpoint::recent(&path, 1)
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .find(|cp| cp.signed_by(tokens.jwks())))
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckpointDto {
+    #[serde(flatten)]
+    pub checkpoint: Checkpoint,
+    /// The whole checkpoint as one string, for `GET /audit/verify?checkpoint=`.
+    pub token: String,
+}
+
+/// The newest checkpoints written by this server, newest first.
+pub async fn checkpoints(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let path = checkpoint::file(&state.settings.data_dir);
+    let items: Vec<CheckpointDto> =
+        web::block(move || checkpoint::recent(&path, checkpoint::LISTED))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .map(|c| CheckpointDto {
+                token: c.token(),
+                checkpoint: c,
+            })
+            .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }

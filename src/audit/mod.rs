@@ -5,9 +5,12 @@
 //! behind one another, and `GET /audit/verify` recomputes the chain.
 
 pub mod chain;
+pub mod checkpoint;
+pub mod erasure;
 pub mod handlers;
 pub mod kinds;
 pub mod record;
+pub mod seal;
 
 pub use kinds::{Action, Entity};
 pub use record::{Ctx, Event, record, record_many};
@@ -16,5 +19,6 @@ use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/audit").route(web::get().to(handlers::list)))
-        .service(web::resource("/audit/verify").route(web::get().to(handlers::verify)));
+        .service(web::resource("/audit/verify").route(web::get().to(handlers::verify)))
+        .service(web::resource("/audit/checkpoints").route(web::get().to(handlers::checkpoints)));
 }

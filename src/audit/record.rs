@@ -13,6 +13,8 @@ use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::telemetry::RequestId;
 
+use super::seal;
+
 /// Who did it, from where, in which request.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -185,7 +187,8 @@ pub struct Content<'a> {
 }
 
 impl Content<'_> {
-    pub fn hash(&self) -> Vec<u8> {
+    /// Every hashed field but `before` and `after`, as JSON values.
+    pub fn envelope(&self) -> serde_json::Map<String, Value> {
         let value = serde_json::json!({
             "event_id": self.event_id,
             "at": self.at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -197,14 +200,82 @@ impl Content<'_> {
             "entity_id": self.entity_id,
             "unit_id": self.unit_id,
             "area_path": self.area_path,
-            "before": self.before,
-            "after": self.after,
             "request_id": self.request_id,
             "address": self.address,
         });
+        match value {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    /// The first way of hashing (events without a seal): canonical JSON of
+    /// every field, `before` and `after` as read back from `jsonb`. Exact
+    /// only when every number reads back to the bits it was written from.
+    pub fn legacy_hash(&self) -> Vec<u8> {
+        let mut map = self.envelope();
+        map.insert("before".into(), self.before.cloned().unwrap_or(Value::Null));
+        map.insert("after".into(), self.after.cloned().unwrap_or(Value::Null));
         let mut text = String::new();
-        canonical(&value, &mut text);
+        canonical(&Value::Object(map), &mut text);
         Sha256::digest(text.as_bytes()).to_vec()
+    }
+}
+
+/// Who wrote an event, as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct Who {
+    pub event_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub request_id: Option<Uuid>,
+    pub address: Option<String>,
+}
+
+/// An event as stored, with its seal and its place in the chain.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct Stored {
+    pub id: i64,
+    #[diesel(embed)]
+    pub who: Who,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub area_path: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub content_hash: Vec<u8>,
+    pub seq: Option<i64>,
+    pub prev_hash: Option<Vec<u8>>,
+    pub chain_hash: Option<Vec<u8>>,
+    pub sealed: Option<String>,
+    pub openings: Option<String>,
+}
+
+impl Stored {
+    /// The hashed fields, `before` and `after` as read back.
+    pub fn content(&self) -> Content<'_> {
+        Content {
+            event_id: self.who.event_id,
+            at: self.who.at,
+            actor_kind: &self.who.actor_kind,
+            actor_id: self.who.actor_id,
+            actor_name: self.who.actor_name.as_deref(),
+            action: &self.action,
+            entity: &self.entity,
+            entity_id: self.entity_id.as_deref(),
+            unit_id: self.unit_id,
+            area_path: self.area_path.as_deref(),
+            before: self.before.as_ref(),
+            after: self.after.as_ref(),
+            request_id: self.who.request_id,
+            address: self.who.address.as_deref(),
+        }
     }
 }
 
@@ -222,46 +293,51 @@ pub fn record_many(conn: &mut PgConnection, events: &[(&Ctx, Event)]) -> Result<
     // Stored with microseconds, so hash what will be read back.
     let now = Utc::now();
     let at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let rows: Vec<_> = events
-        .iter()
-        .map(|(ctx, event)| {
-            let event_id = Uuid::now_v7();
-            let content_hash = Content {
-                event_id,
-                at,
-                actor_kind: ctx.actor_kind,
-                actor_id: ctx.actor_id,
-                actor_name: ctx.actor_name.as_deref(),
-                action: event.action.as_str(),
-                entity: event.entity.as_str(),
-                entity_id: event.entity_id.as_deref(),
-                unit_id: event.unit_id,
-                area_path: event.area_path.as_deref(),
-                before: event.before.as_ref(),
-                after: event.after.as_ref(),
-                request_id: ctx.request_id,
-                address: ctx.address.as_deref(),
-            }
-            .hash();
+    let mut rows = Vec::with_capacity(events.len());
+    for (ctx, event) in events {
+        let event_id = Uuid::now_v7();
+        let envelope = Content {
+            event_id,
+            at,
+            actor_kind: ctx.actor_kind,
+            actor_id: ctx.actor_id,
+            actor_name: ctx.actor_name.as_deref(),
+            action: event.action.as_str(),
+            entity: event.entity.as_str(),
+            entity_id: event.entity_id.as_deref(),
+            unit_id: event.unit_id,
+            area_path: event.area_path.as_deref(),
+            before: None,
+            after: None,
+            request_id: ctx.request_id,
+            address: ctx.address.as_deref(),
+        }
+        .envelope();
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(ApiError::internal)?;
+        let sealed = seal::seal(envelope, event.before.as_ref(), event.after.as_ref(), &seed);
+        rows.push((
+            audit_events::event_id.eq(event_id),
+            audit_events::at.eq(at),
+            audit_events::actor_kind.eq(ctx.actor_kind),
+            audit_events::actor_id.eq(ctx.actor_id),
+            audit_events::actor_name.eq(ctx.actor_name.as_deref()),
+            audit_events::action.eq(event.action.as_str()),
+            audit_events::entity.eq(event.entity.as_str()),
+            audit_events::entity_id.eq(event.entity_id.as_deref()),
+            audit_events::unit_id.eq(event.unit_id),
+            audit_events::area_path.eq(event.area_path.as_deref()),
+            audit_events::before.eq(event.before.as_ref()),
+            audit_events::after.eq(event.after.as_ref()),
+            audit_events::request_id.eq(ctx.request_id),
+            audit_events::address.eq(ctx.address.as_deref()),
+            audit_events::content_hash.eq(sealed.hash),
             (
-                audit_events::event_id.eq(event_id),
-                audit_events::at.eq(at),
-                audit_events::actor_kind.eq(ctx.actor_kind),
-                audit_events::actor_id.eq(ctx.actor_id),
-                audit_events::actor_name.eq(ctx.actor_name.as_deref()),
-                audit_events::action.eq(event.action.as_str()),
-                audit_events::entity.eq(event.entity.as_str()),
-                audit_events::entity_id.eq(event.entity_id.as_deref()),
-                audit_events::unit_id.eq(event.unit_id),
-                audit_events::area_path.eq(event.area_path.as_deref()),
-                audit_events::before.eq(event.before.as_ref()),
-                audit_events::after.eq(event.after.as_ref()),
-                audit_events::request_id.eq(ctx.request_id),
-                audit_events::address.eq(ctx.address.as_deref()),
-                audit_events::content_hash.eq(content_hash),
-            )
-        })
-        .collect();
+                audit_events::sealed.eq(sealed.text),
+                audit_events::openings.eq(sealed.openings),
+            ),
+        ));
+    }
     diesel::insert_into(audit_events::table)
         .values(rows)
         .execute(conn)?;

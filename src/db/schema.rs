@@ -58,6 +58,8 @@ diesel::table! {
         seq -> Nullable<Int8>,
         prev_hash -> Nullable<Bytea>,
         chain_hash -> Nullable<Bytea>,
+        sealed -> Nullable<Text>,
+        openings -> Nullable<Text>,
     }
 }
 

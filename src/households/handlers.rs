@@ -13,6 +13,7 @@ use super::dto::{
 };
 use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use super::repo;
+use crate::audit::erasure::Target;
 use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
@@ -493,6 +494,19 @@ pub async fn export(
         })))
 }
 
+/// The keys of a household's events that an erasure removes: its code and
+/// the fields shown as "(recorded)".
+const ERASED_FIELDS: &[&str] = &[
+    "code",
+    "head_name",
+    "phone",
+    "ethnicity",
+    "given_by",
+    "note",
+];
+/// The keys of its visits' events that an erasure removes.
+const ERASED_VISIT_FIELDS: &[&str] = &["notes", "position", "latitude", "longitude", "accuracy_m"];
+
 pub async fn erase(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -516,11 +530,37 @@ pub async fn erase(
                 return Err(records::stale(&HouseholdDto::from(current)));
             }
             refuse_erased(&current)?;
-            let row = repo::erase(conn, id, user.id, &reason)?;
-            // The event names the household and the reason, never the
-            // personal data that was erased.
-            let e = event(Action::Erase, &row).after(json!({ "reason": reason }));
-            audit::record(conn, &ctx, e)?;
+            let (row, visits) = repo::erase(conn, id, user.id, &reason)?;
+            // What the trail holds of the household and its visits goes
+            // too; the events name the records, the reason and which
+            // fields of which events were erased, never the data.
+            let erased = audit::erasure::erase(
+                conn,
+                &[
+                    Target {
+                        entity: ENTITY,
+                        ids: vec![id.to_string()],
+                        keys: ERASED_FIELDS,
+                    },
+                    Target {
+                        entity: Entity::Assistance,
+                        ids: visits.iter().map(Uuid::to_string).collect(),
+                        keys: ERASED_VISIT_FIELDS,
+                    },
+                ],
+            )?;
+            let mut events = vec![(
+                &ctx,
+                event(Action::Erase, &row).after(json!({
+                    "reason": reason, "visits": visits, "erased": erased,
+                })),
+            )];
+            for v in &visits {
+                let e = Event::new(Action::Erase, Entity::Assistance, v)
+                    .at(row.village_id, &row.area_path);
+                events.push((&ctx, e));
+            }
+            audit::record_many(conn, &events)?;
             Ok(row)
         })
     })

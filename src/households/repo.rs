@@ -216,13 +216,28 @@ pub fn update(
 
 /// Removes every personal field, keeping what anonymous counts need
 /// (village, size, poverty status, deprivations, device and connection).
-/// Consent records name people too: their names go as well.
+/// Consent records name people too: their names go as well; and what its
+/// visits say of it (their notes and position). Answers the row and the
+/// visits' ids.
 pub fn erase(
     conn: &mut PgConnection,
     id: Uuid,
     by: Uuid,
     reason: &str,
-) -> Result<HouseholdRow, ApiError> {
+) -> Result<(HouseholdRow, Vec<Uuid>), ApiError> {
+    use crate::db::schema::assistances;
+    let visits: Vec<Uuid> =
+        diesel::update(assistances::table.filter(assistances::household_id.eq(id)))
+            .set((
+                assistances::notes.eq(None::<String>),
+                assistances::latitude.eq(None::<f64>),
+                assistances::longitude.eq(None::<f64>),
+                assistances::accuracy_m.eq(None::<f32>),
+                assistances::version.eq(assistances::version + 1),
+                assistances::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(assistances::id)
+            .get_results(conn)?;
     diesel::update(household_consents::table.filter(household_consents::household_id.eq(id)))
         .set((
             household_consents::given_by.eq(""),
@@ -243,7 +258,8 @@ pub fn erase(
             households::updated_at.eq(diesel::dsl::now),
         ))
         .returning(HouseholdRow::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)
+        .map(|row| (row, visits))?)
 }
 
 pub fn consents(conn: &mut PgConnection, household_id: Uuid) -> Result<Vec<ConsentRow>, ApiError> {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod activities;
 mod audit;
+mod audit_trust;
 mod auth;
 mod catalog;
 mod changes;

@@ -40,6 +40,11 @@ pub fn test_settings(
         ("BANSO_POOL_SIZE".into(), "4".into()),
         ("BANSO_POOL_TIMEOUT_MS".into(), "2000".into()),
         ("BANSO_JWT_KEYS_DIR".into(), keys_dir.display().to_string()),
+        // Its own data folder: the audit checkpoints are written there.
+        (
+            "BANSO_DATA_DIR".into(),
+            temp_dir("data").display().to_string(),
+        ),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
