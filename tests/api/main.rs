@@ -20,6 +20,7 @@ mod members;
 mod migrations;
 mod openapi;
 mod periods;
+mod reports;
 mod schema;
 mod sync;
 mod teams;
