@@ -32,6 +32,7 @@ pub mod periods;
 pub mod records;
 pub mod reports;
 pub mod startup;
+pub mod state;
 pub mod sync;
 pub mod teams;
 pub mod telemetry;
