@@ -9,7 +9,7 @@ use super::repo;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Who may read reports: officers and admins, team leaders (their area is
 /// their village) and integration clients, each inside its area.

@@ -263,7 +263,11 @@ pub async fn assign_village(
                 ));
             };
             let moved = repo::move_village(conn, &village, &commune, Some(user.id))?;
-            let e = crate::audit::Event::new("update", "unit", moved.id)
+            let e = crate::audit::Event::new(
+                crate::audit::Action::Update,
+                crate::audit::Entity::Unit,
+                moved.id,
+            )
                 .at(moved.id, &moved.path)
                 .before(UnitDto::from(village))
                 .after(UnitDto::from(moved.clone()));
