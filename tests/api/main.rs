@@ -11,6 +11,7 @@ mod catalog;
 mod changes;
 mod cli;
 mod clients;
+mod demo;
 mod errors;
 mod faults;
 mod health;

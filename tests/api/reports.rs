@@ -70,7 +70,8 @@ async fn training(app: &TestApp, token: &str, team: &str, on: &str, total: i32) 
     id_of(&post(app, token, "/api/v1/trainings", body).await)
 }
 
-async fn summary(app: &TestApp, token: &str, query: &str) -> Value {
+/// A summary as a client reads it; any answer but 200 fails the test.
+pub async fn summary(app: &TestApp, token: &str, query: &str) -> Value {
     let res = app
         .get(&format!("/api/v1/reports/summary?{query}"), token)
         .await;
