@@ -68,7 +68,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(periods::routes)
             .configure(sync::routes)
             .configure(crate::reports::routes),
-    );
+    )
+    .configure(crate::web::routes);
 }
 
 impl Application {

@@ -213,12 +213,14 @@ pub fn matches(
         && c.has_internet == row.has_internet)
 }
 
-/// Creates a household after the duplicate check (API and sync).
+/// Creates a household after the duplicate check (API and sync, which
+/// passes the hash of its item).
 pub fn create_in(
     conn: &mut PgConnection,
     scope: &Scope,
     id: Uuid,
     input: &HouseholdInput,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     let changes = parse(conn, scope, input)?;
     let candidates = repo::likely_duplicates(conn, &changes, None)?;
@@ -228,7 +230,7 @@ pub fn create_in(
     {
         return Err(duplicates_conflict(scope, candidates));
     }
-    repo::insert(conn, id, &changes)
+    repo::insert(conn, id, &changes, body_hash)
 }
 
 /// Applies a merge patch to a household the caller may change (API and sync).
@@ -239,10 +241,7 @@ pub fn update_in(
     expected: i32,
     patch: Value,
 ) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&HouseholdDto::from(current)));
-    }
+    let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
@@ -325,7 +324,7 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input, None)?;
             audit::record(
                 conn,
                 &ctx,
@@ -534,23 +533,10 @@ pub struct Household;
 
 impl records::Archivable for Household {
     type Row = HouseholdRow;
-    type Dto = HouseholdDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &HouseholdRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &HouseholdRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<HouseholdRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
