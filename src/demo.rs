@@ -22,11 +22,21 @@ use crate::{households, members, teams, text};
 
 /// The province the demo fills with villages.
 pub const DEMO_PROVINCE: &str = "04";
+/// Cao Bằng's published figures, which the demo reproduces.
+pub const DEMO_TEAMS: usize = 1_462;
+pub const DEMO_MEMBERS: usize = 6_686;
+/// A commune split between two in the reform (Phường Quang Trung of Hà
+/// Giang, now in Tuyên Quang): a few of its villages wait for an officer.
+pub const DEMO_SPLIT_COMMUNE: &str = "00688";
+const DEMO_SPLIT_VILLAGES: usize = 3;
 const STAGE_UNITS: &str = "demo_loaded";
 const STAGE_REGISTRY: &str = "demo_registry_loaded";
 const STAGE_ACTIVITIES: &str = "demo_activities_loaded";
-/// Months of activities the demo holds, ending with the current one.
-const DEMO_MONTHS: u32 = 4;
+/// The demo's activities run from this day to the day it is loaded.
+const DEMO_FIRST_DAY: (i32, u32, u32) = (2025, 1, 1);
+/// The day of the reform: villages recorded before it lived in the old
+/// communes and districts.
+const REFORM_DAY: (i32, u32, u32) = (2025, 7, 1);
 
 const VILLAGE_NAMES: &[&str] = &[
     "Nà Pình",
@@ -157,6 +167,37 @@ fn children(conn: &mut PgConnection, parent: Uuid, level: &str) -> Result<Vec<Un
         .load(conn)?)
 }
 
+fn day(d: (i32, u32, u32)) -> Result<chrono::NaiveDate, Failure> {
+    Ok(chrono::NaiveDate::from_ymd_opt(d.0, d.1, d.2).ok_or("bad demo date")?)
+}
+
+/// The villages of the demo: those of today's Cao Bằng, and those of the
+/// split commune still waiting for their new commune.
+fn demo_villages(conn: &mut PgConnection) -> Result<(Vec<UnitRow>, Vec<UnitRow>), Failure> {
+    let province = demo_province(conn)?;
+    let mut villages = Vec::new();
+    for commune in children(conn, province.id, "commune")? {
+        villages.extend(children(conn, commune.id, "village")?);
+    }
+    let waiting = match split_commune(conn)? {
+        Some(c) => units::table
+            .filter(units::parent_id.eq(c.id))
+            .filter(units::level.eq("village"))
+            .order(units::code)
+            .select(UnitRow::as_select())
+            .load(conn)?,
+        None => Vec::new(),
+    };
+    Ok((villages, waiting))
+}
+
+fn split_commune(conn: &mut PgConnection) -> Result<Option<UnitRow>, Failure> {
+    let before = day(REFORM_DAY)?.pred_opt().ok_or("bad demo date")?;
+    Ok(unit_repo::find_by_code(conn, DEMO_SPLIT_COMMUNE, before)?
+        .into_iter()
+        .find(|u| u.level == "commune"))
+}
+
 /// Loads the stages of the demo that this database lacks.
 pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
     let stages = [STAGE_UNITS, STAGE_REGISTRY, STAGE_ACTIVITIES];
@@ -172,21 +213,22 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure>
     }
     if !stage_done(conn, STAGE_REGISTRY)? {
         conn.transaction::<_, Failure, _>(|conn| {
-            let province = demo_province(conn)?;
-            let mut villages = Vec::new();
-            for commune in children(conn, province.id, "commune")? {
-                villages.extend(children(conn, commune.id, "village")?);
-            }
-            let counts = generate_registry(conn, &villages, 20..=45, &mut Lcg(0x0062_616e_736f))?;
+            let (villages, waiting) = demo_villages(conn)?;
+            let mut rng = Lcg(0x0062_616e_736f);
+            let counts =
+                generate_registry_sized(conn, &villages, 20..=45, Some(DEMO_MEMBERS), &mut rng)?;
+            let other = generate_registry(conn, &waiting, 20..=45, &mut rng)?;
             tracing::info!(
-                teams = counts.teams,
-                members = counts.members,
-                households = counts.households,
+                teams = counts.teams + other.teams,
+                members = counts.members + other.members,
+                households = counts.households + other.households,
                 "demo registry loaded"
             );
             mark_done(conn, STAGE_REGISTRY)
         })?;
-        println!("Demo registry loaded: a team, its members and households in every village.");
+        println!(
+            "Demo registry loaded: {DEMO_TEAMS} teams with {DEMO_MEMBERS} members in Cao Bằng, and households in every village."
+        );
     }
     if !stage_done(conn, STAGE_ACTIVITIES)? {
         let (trainings, visits) = conn.transaction::<_, Failure, _>(|conn| {
@@ -196,21 +238,36 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure>
         })?;
         tracing::info!(trainings, visits, "demo activities loaded");
         println!(
-            "Demo activities loaded: {trainings} training sessions and {visits} assistance visits over {DEMO_MONTHS} months; the oldest month is verified and locked."
+            "Demo activities loaded: {trainings} training sessions and {visits} assistance visits from January 2025 to this month; all but the last two months verified and locked."
         );
     }
+    // Fresh statistics for the tables just filled, so the first reports are
+    // planned on what the tables hold rather than on empty ones.
+    diesel::sql_query(
+        "ANALYZE units, village_communes, teams, members, households, trainings, assistances",
+    )
+    .execute(conn)?;
     Ok(())
 }
 
-/// Months of training sessions and visits for every team of the demo
-/// province, recorded by its team leader account (or the admin), with the
-/// older months verified by the province officer and the oldest locked.
+/// Training sessions and visits for every team of the demo from January
+/// 2025 to the day of the load (the villages waiting for their new commune
+/// only until the reform), recorded by the team leader account in its
+/// village (else the admin); records older than the previous month are
+/// verified by the province officer and their months locked.
 fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize, usize), Failure> {
-    use crate::activities::{body_hash, month_of};
-    use crate::db::schema::{households as hh, members as mm, period_locks, teams as tt, users};
+    use crate::activities::body_hash;
+    use crate::audit::{Action, Entity, Event};
+    use crate::db::schema::{
+        assistances, households as hh, members as mm, period_locks, teams as tt, trainings, users,
+    };
+    use std::collections::HashMap;
 
     let province = demo_province(conn)?;
-    let scope = crate::auth::Scope::from_path(&province.path);
+    let (villages, waiting) = demo_villages(conn)?;
+    let first = day(DEMO_FIRST_DAY)?;
+    let reform = day(REFORM_DAY)?;
+    let today = unit_repo::today();
     let recorder: Uuid = users::table
         .filter(users::username.eq("admin"))
         .select(users::id)
@@ -219,28 +276,58 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
         .filter(users::username.eq("canbo.caobang"))
         .select(users::id)
         .first(conn)
+        .optional()?
         .unwrap_or(recorder);
     let leader: Option<(Uuid, Option<Uuid>)> = users::table
         .filter(users::username.eq("totruong"))
         .select((users::id, users::area_unit_id))
         .first(conn)
         .optional()?;
+    // Until when each village records: today, or the reform for a village
+    // no officer of today can see yet.
+    let until: HashMap<Uuid, chrono::NaiveDate> = villages
+        .iter()
+        .map(|v| (v.id, today))
+        .chain(
+            waiting
+                .iter()
+                .map(|v| (v.id, reform.pred_opt().unwrap_or(reform))),
+        )
+        .collect();
+    let ids: Vec<Uuid> = until.keys().copied().collect();
     let teams: Vec<(Uuid, Uuid, String)> = tt::table
-        .filter(scope.area_filter::<tt::table>("teams"))
+        .filter(tt::village_id.eq_any(&ids))
         .filter(tt::status.eq("active"))
+        .order(tt::area_path)
         .select((tt::id, tt::village_id, tt::area_path))
         .load(conn)?;
-    let today = unit_repo::today();
-    let first_month =
-        (0..DEMO_MONTHS - 1).fold(month_of(today), |m, _| month_of(m.pred_opt().unwrap_or(m)));
-    let ctx = crate::audit::Ctx::system("demo");
+    let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (team, id) in mm::table
+        .filter(mm::team_id.eq_any(teams.iter().map(|t| t.0).collect::<Vec<_>>()))
+        .order(mm::id)
+        .select((mm::team_id, mm::id))
+        .load::<(Uuid, Uuid)>(conn)?
+    {
+        members.entry(team).or_default().push(id);
+    }
+    let mut homes: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
+    for (village, id, poverty) in hh::table
+        .filter(hh::village_id.eq_any(&ids))
+        .order(hh::id)
+        .select((hh::village_id, hh::id, hh::poverty_status))
+        .load::<(Uuid, Uuid, String)>(conn)?
+    {
+        homes.entry(village).or_default().push((id, poverty));
+    }
     let kinds = [
         "vneid",
         "public_services",
         "cashless",
         "ecommerce",
+        "device_connection",
         "digital_skills",
         "scam_awareness",
+        "policy_jobs_info",
     ];
     let topics = [
         "vneid",
@@ -249,158 +336,213 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
         "ecommerce",
         "digital_skills",
         "scam_awareness",
+        "policy_jobs_info",
     ];
-    let (mut trainings, mut visits) = (0, 0);
+    let mut sessions = Vec::new();
+    let mut visits = Vec::new();
     for (team_id, village_id, area_path) in &teams {
+        let last = until.get(village_id).copied().unwrap_or(today);
+        let span = (last - first).num_days().max(0) as usize + 1;
         let by = match leader {
             Some((id, Some(area))) if area == *village_id => id,
             _ => recorder,
         };
-        let trainers: Vec<Uuid> = mm::table
-            .filter(mm::team_id.eq(team_id))
-            .select(mm::id)
-            .limit(2)
-            .load(conn)?;
-        let homes: Vec<(Uuid, String)> = hh::table
-            .filter(hh::village_id.eq(village_id))
-            .select((hh::id, hh::poverty_status))
-            .load(conn)?;
-        let days_so_far = (today - first_month).num_days().max(1);
-        for _ in 0..(DEMO_MONTHS as usize * 2) {
-            let held_on =
-                first_month + chrono::Duration::days(rng.next(days_so_far as usize) as i64);
+        let crew = members.get(team_id).cloned().unwrap_or_default();
+        // About one session every two months.
+        for _ in 0..span / 61 + 1 {
+            let held_on = first + chrono::Duration::days(rng.next(span) as i64);
             let total = 8 + rng.next(30) as i32;
-            let changes = crate::trainings::model::TrainingChanges {
-                team_id: *team_id,
-                village_id: *village_id,
-                area_path: area_path.clone(),
-                place: Some("Nhà văn hoá thôn".into()),
-                held_on,
-                duration_minutes: 60 + 30 * rng.next(4) as i32,
-                topics: vec![Some(topics[rng.next(topics.len())].into())],
-                trainer_ids: trainers.iter().copied().map(Some).collect(),
-                attendees_total: total,
-                attendees_women: rng.next(total as usize + 1) as i32,
-                attendees_ethnic_minority: rng.next(total as usize + 1) as i32,
-                attendees_poor: rng.next(total as usize + 1) as i32,
-                household_ids: vec![],
-                notes: None,
-            };
-            let id = Uuid::new_v4();
-            let recorded_at = held_on.and_hms_opt(17, 0, 0).map(|t| t.and_utc());
-            let hash = body_hash(&serde_json::json!({ "demo": id }));
-            let new = NewRecord {
-                id,
-                changes: &changes,
-                recorded_at,
-                recorded_by: by,
-                body_hash: &hash,
-            };
-            if let Some(row) = crate::trainings::repo::insert_many(conn, &[new])?.pop() {
-                crate::audit::record(
-                    conn,
-                    &ctx,
-                    crate::audit::Event::new(
-                        crate::audit::Action::Create,
-                        crate::audit::Entity::Training,
-                        row.id,
-                    )
-                    .at(*village_id, area_path),
-                )?;
-                trainings += 1;
-            }
+            sessions.push((
+                Uuid::new_v4(),
+                by,
+                crate::trainings::model::TrainingChanges {
+                    team_id: *team_id,
+                    village_id: *village_id,
+                    area_path: area_path.clone(),
+                    place: Some("Nhà văn hoá thôn".into()),
+                    held_on,
+                    duration_minutes: 60 + 30 * rng.next(4) as i32,
+                    topics: vec![Some(topics[rng.next(topics.len())].into())],
+                    trainer_ids: crew.iter().take(2).copied().map(Some).collect(),
+                    attendees_total: total,
+                    attendees_women: rng.next(total as usize + 1) as i32,
+                    attendees_ethnic_minority: rng.next(total as usize + 1) as i32,
+                    attendees_poor: rng.next(total as usize + 1) as i32,
+                    household_ids: vec![],
+                    notes: None,
+                },
+            ));
         }
-        for (household_id, poverty) in &homes {
-            // Poor and near-poor households first: most of them are visited.
-            let chance = if poverty == "not_poor" { 4 } else { 10 };
-            if rng.next(12) >= chance {
-                continue;
-            }
-            let visited_on =
-                first_month + chrono::Duration::days(rng.next(days_so_far as usize) as i64);
-            let kind = kinds[rng.next(kinds.len())];
-            let outcome = ["done", "done", "done", "partly", "not_done"][rng.next(5)];
-            let help = serde_json::json!([{
-                "kind": kind,
-                "outcome": outcome,
-                "reason": (outcome != "done").then_some("Hộ chưa có điện thoại thông minh"),
-            }]);
-            let changes = crate::assistances::model::AssistanceChanges {
-                household_id: *household_id,
-                team_id: *team_id,
-                area_path: area_path.clone(),
-                visited_on,
-                member_ids: trainers.iter().take(1).copied().map(Some).collect(),
-                kinds: vec![Some(kind.into())],
-                outcomes: help,
-                notes: None,
-                latitude: None,
-                longitude: None,
-                accuracy_m: None,
+        for (household_id, poverty) in homes.get(village_id).map_or(&[][..], Vec::as_slice) {
+            // Poor and near-poor households are visited most, some twice.
+            let visits_here = match (poverty.as_str(), rng.next(12)) {
+                ("not_poor", r) if r < 4 => 1,
+                ("not_poor", _) => 0,
+                (_, r) if r < 4 => 2,
+                (_, r) if r < 10 => 1,
+                _ => 0,
             };
-            let id = Uuid::new_v4();
-            let recorded_at = visited_on.and_hms_opt(10, 0, 0).map(|t| t.and_utc());
-            let hash = body_hash(&serde_json::json!({ "demo": id }));
-            let new = NewRecord {
-                id,
-                changes: &changes,
-                recorded_at,
-                recorded_by: by,
-                body_hash: &hash,
-            };
-            if let Some(row) = crate::assistances::repo::insert_many(conn, &[new])?.pop() {
-                crate::audit::record(
-                    conn,
-                    &ctx,
-                    crate::audit::Event::new(
-                        crate::audit::Action::Create,
-                        crate::audit::Entity::Assistance,
-                        row.id,
-                    )
-                    .at(*village_id, area_path),
-                )?;
-                if month_of(visited_on) == first_month {
-                    crate::assistances::repo::set_status(conn, row.id, "verified", None, checker)?;
-                }
-                visits += 1;
+            for _ in 0..visits_here {
+                let visited_on = first + chrono::Duration::days(rng.next(span) as i64);
+                let kind = kinds[rng.next(kinds.len())];
+                let outcome = ["done", "done", "done", "partly", "not_done"][rng.next(5)];
+                visits.push((
+                    Uuid::new_v4(),
+                    by,
+                    crate::assistances::model::AssistanceChanges {
+                        household_id: *household_id,
+                        team_id: *team_id,
+                        area_path: area_path.clone(),
+                        visited_on,
+                        member_ids: crew.iter().take(1).copied().map(Some).collect(),
+                        kinds: vec![Some(kind.into())],
+                        outcomes: serde_json::json!([{
+                            "kind": kind,
+                            "outcome": outcome,
+                            "reason": (outcome != "done").then_some("Hộ chưa có điện thoại thông minh"),
+                        }]),
+                        notes: None,
+                        latitude: None,
+                        longitude: None,
+                        accuracy_m: None,
+                    },
+                ));
             }
         }
     }
-    // The oldest month's sessions are verified too, and the month locked.
-    diesel::update(crate::db::schema::trainings::table)
-        .filter(crate::db::schema::trainings::held_on.ge(first_month))
-        .filter(crate::db::schema::trainings::held_on.lt(first_month + chrono::Months::new(1)))
-        .filter(scope.area_filter::<crate::db::schema::trainings::table>("trainings"))
+    let ctx = crate::audit::Ctx::system("demo");
+    let hash = body_hash(&serde_json::json!({ "demo": true }));
+    let place: HashMap<&str, Uuid> = teams.iter().map(|t| (t.2.as_str(), t.1)).collect();
+    let mut stored = (0, 0);
+    for chunk in sessions.chunks(1000) {
+        let new: Vec<_> = chunk
+            .iter()
+            .map(|(id, by, c)| NewRecord {
+                id: *id,
+                changes: c,
+                recorded_at: c.held_on.and_hms_opt(10, 0, 0).map(|t| t.and_utc()),
+                recorded_by: *by,
+                body_hash: &hash,
+            })
+            .collect();
+        let rows = crate::trainings::repo::insert_many(conn, &new)?;
+        let events: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let village = place
+                    .get(r.area_path.as_str())
+                    .copied()
+                    .unwrap_or(r.village_id);
+                (
+                    &ctx,
+                    Event::new(Action::Create, Entity::Training, r.id).at(village, &r.area_path),
+                )
+            })
+            .collect();
+        crate::audit::record_many(conn, &events)?;
+        stored.0 += rows.len();
+    }
+    for chunk in visits.chunks(1000) {
+        let new: Vec<_> = chunk
+            .iter()
+            .map(|(id, by, c)| NewRecord {
+                id: *id,
+                changes: c,
+                recorded_at: c.visited_on.and_hms_opt(15, 0, 0).map(|t| t.and_utc()),
+                recorded_by: *by,
+                body_hash: &hash,
+            })
+            .collect();
+        let rows = crate::assistances::repo::insert_many(conn, &new)?;
+        let events: Vec<_> = rows
+            .iter()
+            .filter_map(|r| {
+                let village = place.get(r.area_path.as_str())?;
+                Some((
+                    &ctx,
+                    Event::new(Action::Create, Entity::Assistance, r.id).at(*village, &r.area_path),
+                ))
+            })
+            .collect();
+        crate::audit::record_many(conn, &events)?;
+        stored.1 += rows.len();
+    }
+
+    // Officers verified and locked every month before the previous one.
+    let open_from = crate::activities::month_of(
+        crate::activities::month_of(today)
+            .pred_opt()
+            .ok_or("bad demo date")?,
+    );
+    diesel::update(trainings::table)
+        .filter(trainings::held_on.lt(open_from))
+        .filter(trainings::village_id.eq_any(&ids))
         .set((
-            crate::db::schema::trainings::status.eq("verified"),
-            crate::db::schema::trainings::status_by.eq(checker),
-            crate::db::schema::trainings::status_at.eq(diesel::dsl::now),
-            crate::db::schema::trainings::version.eq(crate::db::schema::trainings::version + 1),
+            trainings::status.eq("verified"),
+            trainings::status_by.eq(checker),
+            trainings::status_at.eq(diesel::dsl::now),
+            trainings::version.eq(trainings::version + 1),
         ))
         .execute(conn)?;
-    let locked = diesel::insert_into(period_locks::table)
-        .values((
-            period_locks::unit_id.eq(province.id),
-            period_locks::month.eq(first_month),
-            period_locks::area_path.eq(&province.path),
-            period_locks::reason.eq("Báo cáo tháng đã gửi"),
-            period_locks::locked_by.eq(checker),
+    diesel::update(assistances::table)
+        .filter(assistances::visited_on.lt(open_from))
+        .filter(assistances::team_id.eq_any(teams.iter().map(|t| t.0).collect::<Vec<_>>()))
+        .set((
+            assistances::status.eq("verified"),
+            assistances::status_by.eq(checker),
+            assistances::status_at.eq(diesel::dsl::now),
+            assistances::version.eq(assistances::version + 1),
         ))
-        .on_conflict_do_nothing()
         .execute(conn)?;
-    if locked > 0 {
-        crate::audit::record(
-            conn,
-            &ctx,
-            crate::audit::Event::new(
-                crate::audit::Action::Lock,
-                crate::audit::Entity::Period,
-                format!("{}/{}", province.id, first_month.format("%Y-%m")),
-            )
-            .at(province.id, &province.path),
-        )?;
+    let mut month = first;
+    let mut events = Vec::new();
+    while month < open_from {
+        let locked = diesel::insert_into(period_locks::table)
+            .values((
+                period_locks::unit_id.eq(province.id),
+                period_locks::month.eq(month),
+                period_locks::area_path.eq(&province.path),
+                period_locks::reason.eq("Báo cáo tháng đã gửi"),
+                period_locks::locked_by.eq(checker),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        if locked > 0 {
+            events.push((
+                &ctx,
+                Event::new(
+                    Action::Lock,
+                    Entity::Period,
+                    format!("{}/{}", province.id, month.format("%Y-%m")),
+                )
+                .at(province.id, &province.path),
+            ));
+        }
+        month = month + chrono::Months::new(1);
     }
-    Ok((trainings, visits))
+    crate::audit::record_many(conn, &events)?;
+    Ok(stored)
+}
+
+/// Spreads `total` over `n` parts of `low..=high`, at random but
+/// deterministically; `None` when it cannot be done.
+fn spread(n: usize, total: usize, low: usize, high: usize, rng: &mut Lcg) -> Option<Vec<usize>> {
+    if n * low > total || n * high < total {
+        return None;
+    }
+    let mut parts: Vec<usize> = (0..n).map(|_| low + rng.next(high - low + 1)).collect();
+    let mut sum: usize = parts.iter().sum();
+    while sum != total {
+        let i = rng.next(n);
+        if sum > total && parts[i] > low {
+            parts[i] -= 1;
+            sum -= 1;
+        } else if sum < total && parts[i] < high {
+            parts[i] += 1;
+            sum += 1;
+        }
+    }
+    Some(parts)
 }
 
 fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
@@ -412,30 +554,49 @@ fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Resu
         }
     }
     let province = demo_province(conn)?;
-    let communes = children(conn, province.id, "commune")?;
-    let first_commune = communes
-        .first()
-        .ok_or("the demo province has no communes")?
-        .clone();
     let generated_password = settings.admin_password.is_none();
     let password = match &settings.admin_password {
         Some(p) => p.clone(),
         None => random_password()?,
     };
 
-    let first_village = conn.transaction::<_, Failure, _>(|conn| {
+    let (first_commune, first_village) = conn.transaction::<_, Failure, _>(|conn| {
+        // The villages were founded under the communes before the reform
+        // (old Cao Bằng's 161), and followed them into today's 56.
+        let before = day(REFORM_DAY)?.pred_opt().ok_or("bad demo date")?;
+        let old_province = unit_repo::find_by_code(conn, DEMO_PROVINCE, before)?
+            .into_iter()
+            .find(|u| u.level == "province")
+            .ok_or("the demo province is not among the units before the reform")?;
+        let mut old_communes = Vec::new();
+        for district in children_at(conn, old_province.id, "district", before)? {
+            old_communes.extend(children_at(conn, district.id, "commune", before)?);
+        }
         let mut rng = Lcg(0x0062_616e_736f);
-        let mut first_village = None;
-        for commune in &communes {
-            let count = 4 + rng.next(5);
+        let sizes = spread(old_communes.len(), DEMO_TEAMS, 4, 14, &mut rng)
+            .ok_or("the demo villages do not fit the communes")?;
+        let split: Vec<(UnitRow, usize)> = split_commune(conn)?
+            .map(|c| (c, DEMO_SPLIT_VILLAGES))
+            .into_iter()
+            .collect();
+        for (commune, count) in old_communes.into_iter().zip(sizes).chain(split) {
             for _ in 0..count {
                 let kind = rng.pick(VILLAGE_TYPES);
                 let name = format!("{kind} {}", rng.pick(VILLAGE_NAMES));
-                let v = unit_repo::create_village(conn, commune, &name, kind, commune.valid_from)?;
-                first_village.get_or_insert(v);
+                unit_repo::create_village(conn, &commune, &name, kind, commune.valid_from)?;
             }
         }
-        let first_village = first_village.ok_or("no village was generated")?;
+        let moved = unit_repo::rehome_villages(conn)?;
+        tracing::info!(moved, "demo villages moved to their communes of today");
+        let communes = children(conn, province.id, "commune")?;
+        let first_commune = communes
+            .first()
+            .ok_or("the demo province has no communes")?
+            .clone();
+        let first_village = children(conn, first_commune.id, "village")?
+            .into_iter()
+            .next()
+            .ok_or("no village was generated")?;
         let accounts = [
             ("admin", "admin", None, "Quản trị hệ thống"),
             (
@@ -456,6 +617,12 @@ fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Resu
                 Some(first_village.code.as_str()),
                 "Tổ trưởng",
             ),
+            (
+                "canbo.tuyenquang",
+                "officer",
+                Some("08"),
+                "Cán bộ tỉnh Tuyên Quang",
+            ),
         ];
         for (username, role, area, display) in accounts {
             if crate::users::repo::find_by_username(conn, username)?.is_none() {
@@ -463,15 +630,15 @@ fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Resu
             }
         }
         mark_done(conn, STAGE_UNITS)?;
-        Ok(first_village)
+        Ok((first_commune, first_village))
     })?;
 
     println!(
-        "Demo data loaded: units of Vietnam, villages in every commune of {}.",
+        "Demo data loaded: units of Vietnam, {DEMO_TEAMS} villages in {}, founded under its communes before the 2025 reform and moved to today's, and {DEMO_SPLIT_VILLAGES} villages of a split commune of Tuyên Quang waiting to be assigned.",
         province.name
     );
     println!(
-        "Demo accounts: admin (everything), canbo.caobang (province officer), canbo.xa (officer of {}), totruong (team leader of {}).",
+        "Demo accounts: admin (everything), canbo.caobang (province officer), canbo.xa (officer of {}), totruong (team leader of {}), canbo.tuyenquang (assigns the waiting villages).",
         first_commune.name, first_village.name
     );
     if generated_password {
@@ -480,6 +647,22 @@ fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Resu
         println!("Their password is the value of BANSO_ADMIN_PASSWORD.");
     }
     Ok(())
+}
+
+fn children_at(
+    conn: &mut PgConnection,
+    parent: Uuid,
+    level: &str,
+    at: chrono::NaiveDate,
+) -> Result<Vec<UnitRow>, Failure> {
+    Ok(units::table
+        .filter(units::parent_id.eq(parent))
+        .filter(units::level.eq(level))
+        .filter(units::valid_from.le(at))
+        .filter(units::valid_to.is_null().or(units::valid_to.ge(at)))
+        .order(units::code)
+        .select(UnitRow::as_select())
+        .load(conn)?)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -497,12 +680,30 @@ pub fn generate_registry(
     per_village: std::ops::RangeInclusive<usize>,
     rng: &mut Lcg,
 ) -> Result<Counts, Failure> {
+    generate_registry_sized(conn, villages, per_village, None, rng)
+}
+
+/// As `generate_registry`, with exactly `members` members in all when
+/// given (3 to 9 per team).
+pub fn generate_registry_sized(
+    conn: &mut PgConnection,
+    villages: &[UnitRow],
+    per_village: std::ops::RangeInclusive<usize>,
+    members: Option<usize>,
+    rng: &mut Lcg,
+) -> Result<Counts, Failure> {
     let mut counts = Counts::default();
     let mut team_rows = Vec::new();
     let mut member_rows = Vec::new();
     let mut household_rows = Vec::new();
     let span = per_village.end() - per_village.start() + 1;
-    for village in villages {
+    let sizes = match members {
+        Some(total) => {
+            spread(villages.len(), total, 3, 9, rng).ok_or("the members do not fit the teams")?
+        }
+        None => (0..villages.len()).map(|_| 3 + rng.next(5)).collect(),
+    };
+    for (village, size) in villages.iter().zip(sizes) {
         let commune_id = village.parent_id.ok_or("a village without a commune")?;
         let team_id = Uuid::now_v7();
         let team_name = format!("Tổ công nghệ số cộng đồng {}", village.name);
@@ -513,13 +714,18 @@ pub fn generate_registry(
                 area_path: village.path.clone(),
                 search_text: text::fold(&team_name),
                 name: team_name,
-                founded_on: chrono::NaiveDate::from_ymd_opt(2025, 8, 1 + rng.next(28) as u32),
+                // The teams were founded from 2022 on.
+                founded_on: chrono::NaiveDate::from_ymd_opt(
+                    2022,
+                    3 + rng.next(10) as u32,
+                    1 + rng.next(28) as u32,
+                ),
                 decision_number: Some(format!("{}/QĐ-UBND", 100 + rng.next(900))),
                 status: "active".into(),
                 dissolved_on: None,
             },
         ));
-        for i in 0..3 + rng.next(5) {
+        for i in 0..size {
             let full_name = rng.person();
             let role = match i {
                 0 => "leader",
@@ -547,8 +753,12 @@ pub fn generate_registry(
                         "other",
                     ][rng.next(6)]
                     .into(),
-                    joined_on: chrono::NaiveDate::from_ymd_opt(2025, 9, 1 + rng.next(28) as u32)
-                        .ok_or("bad date")?,
+                    joined_on: chrono::NaiveDate::from_ymd_opt(
+                        2023 + rng.next(2) as i32,
+                        1 + rng.next(12) as u32,
+                        1 + rng.next(28) as u32,
+                    )
+                    .ok_or("bad date")?,
                     left_on: None,
                 },
             ));

@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod periods;
 pub mod records;
+pub mod reports;
 pub mod startup;
 pub mod state;
 pub mod sync;

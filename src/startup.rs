@@ -66,7 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(assistances::routes)
             .configure(trainings::routes)
             .configure(periods::routes)
-            .configure(sync::routes),
+            .configure(sync::routes)
+            .configure(crate::reports::routes),
     )
     .configure(crate::web::routes);
 }

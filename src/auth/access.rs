@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -13,21 +14,41 @@ use crate::db::schema::units;
 use crate::error::ApiError;
 
 /// Unit paths by unit id. A unit's path is made of its own and its
-/// ancestors' ids, which never change, so an entry never goes stale; it
-/// saves a query on every request of a caller with an area.
-static PATHS: LazyLock<RwLock<HashMap<Uuid, String>>> = LazyLock::new(Default::default);
+/// ancestors' ids. Those of provinces, districts and communes never change,
+/// so their entries never go stale; a village moves when its commune is
+/// merged or split (`units::repo::move_village`), so its entry is dropped
+/// there and, for other instances of the service, kept only for
+/// `VILLAGE_PATH_TTL`. It saves a query on every request of a caller with
+/// an area.
+static PATHS: LazyLock<RwLock<HashMap<Uuid, CachedPath>>> = LazyLock::new(Default::default);
+/// A path, and for a village the instant it stops being trusted.
+type CachedPath = (String, Option<Instant>);
 const MAX_CACHED_PATHS: usize = 100_000;
+const VILLAGE_PATH_TTL: Duration = Duration::from_secs(30);
 
 fn cached_path(unit: Uuid) -> Option<String> {
-    PATHS.read().ok()?.get(&unit).cloned()
+    let paths = PATHS.read().ok()?;
+    let (path, until) = paths.get(&unit)?;
+    match until {
+        Some(t) if *t <= Instant::now() => None,
+        _ => Some(path.clone()),
+    }
 }
 
-fn remember_path(unit: Uuid, path: &str) {
+fn remember_path(unit: Uuid, path: &str, village: bool) {
     if let Ok(mut paths) = PATHS.write() {
         if paths.len() >= MAX_CACHED_PATHS {
             paths.clear();
         }
-        paths.insert(unit, path.to_string());
+        let until = village.then(|| Instant::now() + VILLAGE_PATH_TTL);
+        paths.insert(unit, (path.to_string(), until));
+    }
+}
+
+/// Drops a unit's cached path, after the unit moved.
+pub fn forget_path(unit: Uuid) {
+    if let Ok(mut paths) = PATHS.write() {
+        paths.remove(&unit);
     }
 }
 
@@ -37,15 +58,15 @@ pub fn unit_path(conn: &mut PgConnection, unit: Uuid) -> Result<Option<String>, 
     if let Some(p) = cached_path(unit) {
         return Ok(Some(p));
     }
-    let found: Option<String> = units::table
+    let found: Option<(String, String)> = units::table
         .find(unit)
-        .select(units::path)
+        .select((units::path, units::level))
         .first(conn)
         .optional()?;
-    if let Some(p) = &found {
-        remember_path(unit, p);
+    if let Some((p, level)) = &found {
+        remember_path(unit, p, level == "village");
     }
-    Ok(found)
+    Ok(found.map(|(p, _)| p))
 }
 
 /// The `[lo, hi)` range of paths of a unit and everything below it, for

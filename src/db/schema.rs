@@ -282,6 +282,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    village_communes (village_id, commune_id) {
+        village_id -> Uuid,
+        commune_id -> Uuid,
+        path -> Text,
+        assigned_by -> Nullable<Uuid>,
+        assigned_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(assistances -> households (household_id));
 diesel::joinable!(assistances -> teams (team_id));
 diesel::joinable!(clients -> units (area_unit_id));
@@ -297,6 +307,7 @@ diesel::joinable!(trainings -> teams (team_id));
 diesel::joinable!(trainings -> units (village_id));
 diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
+diesel::joinable!(village_communes -> users (assigned_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
@@ -315,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     unit_lineage,
     units,
     users,
+    village_communes,
 );

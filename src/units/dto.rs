@@ -88,8 +88,18 @@ pub struct ListQuery {
     pub parent_id: Option<Uuid>,
     pub q: Option<String>,
     pub at: Option<NaiveDate>,
+    /// Only villages waiting to be assigned to a commune of today.
+    #[serde(default)]
+    pub unassigned: bool,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+/// `PATCH /units/{id}`: the commune of today a village now belongs to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VillagePatch {
+    pub parent_id: Uuid,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,7 +23,7 @@ fn page_of(rows: Vec<super::model::UnitRow>, limit: i64) -> pagination::Page<Uni
 
 pub async fn list(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -39,6 +39,28 @@ pub async fn list(
             "too_long",
             format!("q must be at most {MAX_Q_CHARS} characters"),
         ));
+    }
+    if query.unassigned {
+        if query.level.is_some_and(|l| l != super::dto::Level::Village) {
+            return Err(ApiError::validation(
+                "unassigned",
+                "villages_only",
+                "only villages wait to be assigned: use level=village",
+            ));
+        }
+        if query.parent_id.is_some() || query.q.is_some() || query.at.is_some() {
+            return Err(ApiError::validation(
+                "unassigned",
+                "no_other_filters",
+                "unassigned=true takes no parent_id, q or at",
+            ));
+        }
+        let rows = db::run(&state.pool, move |conn| {
+            let scope = crate::auth::Scope::of(conn, &user)?;
+            repo::unassigned_villages(conn, &scope, after, limit)
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(page_of(rows, limit)));
     }
     let filter = UnitFilter {
         level: query.level,
@@ -179,4 +201,80 @@ pub async fn create_village(
     })
     .await?;
     Ok(HttpResponse::Created().json(UnitDto::from(row)))
+}
+
+/// `PATCH /units/{id}` with `{parent_id}`: an officer assigns a village of
+/// a split commune to the commune of today it now belongs to. The village
+/// and its records move there; reports for the old units still count it
+/// under its old commune.
+pub async fn assign_village(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<super::dto::VillagePatch>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::auth::{Role, Scope};
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    user.require(&[Role::Admin, Role::Officer])?;
+    let id = id.into_inner();
+    let parent_id = body.into_inner().parent_id;
+    let ctx = crate::audit::Ctx::user(&user, &req);
+    let row = db::run(&state.pool, move |conn| {
+        diesel::Connection::transaction(conn, |conn| {
+            let scope = Scope::of(conn, &user)?;
+            let village: super::model::UnitRow = units::table
+                .find(id)
+                .for_update()
+                .select(super::model::UnitRow::as_select())
+                .first(conn)?;
+            if village.level != "village" {
+                return Err(ApiError::NotFound);
+            }
+            let old_commune = village
+                .parent_id
+                .map(|p| repo::get(conn, p))
+                .transpose()?
+                .ok_or_else(|| ApiError::internal("a village without a commune"))?;
+            let choices: Vec<_> = repo::successors(conn, old_commune.id)?
+                .into_iter()
+                .filter(|c| scope.contains_path(&c.path))
+                .collect();
+            let waiting = old_commune.valid_to.is_some();
+            let assignable_here = waiting && !choices.is_empty();
+            if !scope.contains_path(&village.path) && !assignable_here {
+                return Err(ApiError::NotFound);
+            }
+            if !waiting {
+                return Err(ApiError::conflict(format!(
+                    "the village is already in {}, a commune of today; only villages of a split commune are assigned",
+                    old_commune.name
+                )));
+            }
+            let Some(commune) = choices.into_iter().find(|c| c.id == parent_id) else {
+                return Err(ApiError::validation(
+                    "parent_id",
+                    "not_a_successor",
+                    format!(
+                        "the village can go only to a commune of your area that {} went into",
+                        old_commune.name
+                    ),
+                ));
+            };
+            let moved = repo::move_village(conn, &village, &commune, Some(user.id))?;
+            let e = crate::audit::Event::new(
+                crate::audit::Action::Update,
+                crate::audit::Entity::Unit,
+                moved.id,
+            )
+                .at(moved.id, &moved.path)
+                .before(UnitDto::from(village))
+                .after(UnitDto::from(moved.clone()));
+            crate::audit::record(conn, &ctx, e)?;
+            Ok(moved)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UnitDto::from(row)))
 }

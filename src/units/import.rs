@@ -511,6 +511,15 @@ pub fn import(
             reports.push(report);
         }
         close_periods(conn, &dates, &list_dates)?;
+        // Villages of communes that went whole into a new one follow it.
+        let moved = super::repo::rehome_villages(conn).map_err(|e| ImportError {
+            file: "(villages)".into(),
+            line: None,
+            message: format!("moving villages to their new communes: {e:?}"),
+        })?;
+        if moved > 0 {
+            tracing::info!(moved, "villages moved to their new communes");
+        }
         Ok(reports)
     })
 }

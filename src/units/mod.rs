@@ -16,7 +16,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(handlers::list))
             .route(web::post().to(handlers::create_village)),
     )
-    .service(web::resource("/units/{id}").route(web::get().to(handlers::get)))
+    .service(
+        web::resource("/units/{id}")
+            .route(web::get().to(handlers::get))
+            .route(web::patch().to(handlers::assign_village)),
+    )
     .service(web::resource("/units/{id}/children").route(web::get().to(handlers::children)))
     .service(web::resource("/units/{id}/lineage").route(web::get().to(handlers::lineage)));
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::units;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = units)]
 pub struct UnitRow {
     pub id: Uuid,

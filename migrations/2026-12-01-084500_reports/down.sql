@@ -1,0 +1,2 @@
+DROP INDEX units_village_parent;
+DROP TABLE village_communes;

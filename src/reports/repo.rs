@@ -1,0 +1,744 @@
+//! The summary's queries. Every figure is counted from the records
+//! themselves when asked, inside one read-only snapshot, so a record counts
+//! as soon as its transaction commits.
+//!
+//! **Which villages a unit holds.** `village_communes` keeps the commune of
+//! every village in each period, with the village's path of that period.
+//! The villages of a unit (of either side of the reform) are those with a
+//! membership path inside the unit's path range: one index range scan,
+//! and at most one membership per village and period, so none counts
+//! twice. Records carry their village's path of today (`area_path`), so
+//! each query joins its table to that set of villages on `area_path`. A
+//! unit of today also answers for the villages of split communes waiting to
+//! be assigned to one of its communes: they are the `unassigned` part.
+//!
+//! **One pass per family of figures.** Each query groups by
+//! `GROUPING SETS`: per row (child unit or month), per part (held or
+//! unassigned) and in all, so the totals of distinct counts are distinct
+//! over the whole period and place, not sums of rows.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
+
+use super::dto::{
+    DISTINCT_COUNTS, GroupBy, Indicators, ON_A_DAY, Outcomes, ReportUnit, Row, Summary,
+    SummaryParams, Unassigned, UnitRef, WaitingVillage,
+};
+use crate::auth::Scope;
+use crate::db::schema::{catalog_entries, units};
+use crate::error::ApiError;
+use crate::units::model::UnitRow;
+
+/// The information deprivations of the 2022-2025 poverty standard.
+const INFORMATION_DEPRIVATIONS: [&str; 2] = ["information_access", "telecom_services"];
+const UNASSIGNED: &str = "unassigned";
+
+/// The villages of the unit: `key` is the child unit the village lies in
+/// (its id as 32 hex digits, from the membership path) when grouping by
+/// child, `unassigned` for a village waiting for its commune, else ''.
+/// Binds: $1 lo, $2 hi of the unit's path range, $3 position of the child
+/// segment in the path (0 when not grouping by child).
+const VILLAGES: &str = "WITH v AS ( \
+    SELECT u.path AS now_path, \
+           CASE WHEN $3 > 0 THEN substring(vc.path FROM $3 FOR 32) ELSE '' END AS key \
+    FROM village_communes vc JOIN units u ON u.id = vc.village_id \
+    WHERE vc.path >= $1 AND vc.path < $2 \
+  UNION \
+    SELECT u.path, 'unassigned' \
+    FROM units n \
+    JOIN unit_lineage l ON l.new_unit_id = n.id \
+    JOIN units c ON c.id = l.old_unit_id AND c.valid_to IS NOT NULL \
+    JOIN units u ON u.parent_id = c.id AND u.level = 'village' \
+    WHERE n.path >= $1 AND n.path < $2 AND n.valid_to IS NULL AND n.level = 'commune' \
+)";
+
+/// The row of a record dated `col`: its month when grouping by month.
+/// Binds: $4 from, $5 to, $6 statuses, $7 by month.
+fn month_of(col: &str) -> String {
+    format!("CASE WHEN $7 THEN to_char({col}, 'YYYY-MM') ELSE '' END")
+}
+
+/// Where a grouped result row goes.
+enum Slot {
+    Total,
+    Unassigned,
+    Row(String),
+    /// Every row (figures of the registry as it is, in month rows).
+    EveryRow,
+}
+
+struct Plan {
+    lo: String,
+    hi: String,
+    key_pos: i32,
+    group_by: GroupBy,
+    from: NaiveDate,
+    to: NaiveDate,
+    statuses: Vec<String>,
+    /// The days stock figures are counted on, with their row: `to` alone,
+    /// or each month's last day inside the period.
+    months: Vec<String>,
+    days: Vec<NaiveDate>,
+}
+
+impl Plan {
+    fn last_month(&self) -> &str {
+        self.months.last().map_or("", String::as_str)
+    }
+
+    /// A row of a query grouped over the period, `GROUPING(key, month)`.
+    fn period_slot(&self, g: i32, key: Option<&str>, month: Option<&str>) -> Option<Slot> {
+        let key = key.unwrap_or("");
+        match g {
+            3 => Some(Slot::Total),
+            1 if key == UNASSIGNED => Some(Slot::Unassigned),
+            0 if key != UNASSIGNED => self.row_slot(key, month.unwrap_or("")),
+            _ => None,
+        }
+    }
+
+    /// A row of a query of figures on a day, `GROUPING(key, month)`.
+    fn day_slot(&self, g: i32, key: Option<&str>, month: Option<&str>) -> Option<Slot> {
+        let (key, month) = (key.unwrap_or(""), month.unwrap_or(""));
+        match g {
+            2 if month == self.last_month() => Some(Slot::Total),
+            0 if key == UNASSIGNED => (month == self.last_month()).then_some(Slot::Unassigned),
+            0 => self.row_slot(key, month),
+            _ => None,
+        }
+    }
+
+    /// A row of a query of the registry as it is, `GROUPING(key)`.
+    fn registry_slot(&self, g: i32, key: Option<&str>) -> Option<Slot> {
+        let key = key.unwrap_or("");
+        match g {
+            1 => Some(Slot::Total),
+            _ if key == UNASSIGNED => Some(Slot::Unassigned),
+            _ => match self.group_by {
+                GroupBy::Child => Some(Slot::Row(key.to_string())),
+                GroupBy::Month => Some(Slot::EveryRow),
+                GroupBy::None => None,
+            },
+        }
+    }
+
+    fn row_slot(&self, key: &str, month: &str) -> Option<Slot> {
+        match self.group_by {
+            GroupBy::Child => Some(Slot::Row(key.to_string())),
+            GroupBy::Month => Some(Slot::Row(month.to_string())),
+            GroupBy::None => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    totals: Indicators,
+    unassigned: Indicators,
+    rows: Vec<(String, Indicators)>,
+    index: HashMap<String, usize>,
+}
+
+impl Acc {
+    fn apply(&mut self, slot: Option<Slot>, f: impl Fn(&mut Indicators)) {
+        match slot {
+            None => {}
+            Some(Slot::Total) => f(&mut self.totals),
+            Some(Slot::Unassigned) => f(&mut self.unassigned),
+            Some(Slot::Row(key)) => match self.index.get(&key) {
+                Some(&i) => f(&mut self.rows[i].1),
+                None => tracing::warn!(key, "a summary figure for a row not listed"),
+            },
+            Some(Slot::EveryRow) => self.rows.iter_mut().for_each(|(_, r)| f(r)),
+        }
+    }
+
+    fn all(&mut self) -> impl Iterator<Item = &mut Indicators> {
+        std::iter::once(&mut self.totals)
+            .chain(std::iter::once(&mut self.unassigned))
+            .chain(self.rows.iter_mut().map(|(_, r)| r))
+    }
+}
+
+fn range_of(path: &str) -> (String, String) {
+    match Scope::from_path(path) {
+        Scope::Subtree { lo, hi } => (lo, hi),
+        Scope::All => (path.to_string(), path.to_string()),
+    }
+}
+
+/// Whether the unit lies inside the caller's area. A unit of an earlier
+/// period does when it lies in the area itself, or when every commune it
+/// held went only into communes of the area (an officer of today's
+/// province sees the districts and communes it was made of).
+pub fn visible(conn: &mut PgConnection, scope: &Scope, unit: &UnitRow) -> Result<bool, ApiError> {
+    let Scope::Subtree { lo, hi } = scope else {
+        return Ok(true);
+    };
+    if scope.contains_path(&unit.path) || unit.valid_to.is_none() {
+        return Ok(scope.contains_path(&unit.path));
+    }
+    #[derive(QueryableByName)]
+    struct Inside {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = Nullable<Bool>)]
+        all_inside: Option<bool>,
+    }
+    let (ulo, uhi) = range_of(&unit.path);
+    let r: Inside = diesel::sql_query(
+        "SELECT count(*) AS n, bool_and(n.path >= $3 AND n.path < $4) AS all_inside \
+         FROM units c JOIN unit_lineage l ON l.old_unit_id = c.id \
+         JOIN units n ON n.id = l.new_unit_id \
+         WHERE c.path >= $1 AND c.path < $2 AND c.level = 'commune'",
+    )
+    .bind::<Text, _>(ulo)
+    .bind::<Text, _>(uhi)
+    .bind::<Text, _>(lo)
+    .bind::<Text, _>(hi)
+    .get_result(conn)?;
+    Ok(r.n > 0 && r.all_inside == Some(true))
+}
+
+/// The units one level down, in code order: a commune's villages of its
+/// period, or the units whose parent it is.
+fn children(conn: &mut PgConnection, unit: &UnitRow) -> Result<Vec<UnitRow>, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT u.id, u.level, u.code, u.name, u.short_name, u.unit_type, u.parent_id, \
+                u.province_code, u.valid_from, u.valid_to, u.path \
+         FROM units u WHERE u.parent_id = $1 AND u.level <> 'village' \
+         UNION \
+         SELECT u.id, u.level, u.code, u.name, u.short_name, u.unit_type, u.parent_id, \
+                u.province_code, u.valid_from, u.valid_to, u.path \
+         FROM village_communes vc JOIN units u ON u.id = vc.village_id \
+         WHERE vc.commune_id = $1 \
+         ORDER BY code, id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(unit.id)
+    .load(conn)?)
+}
+
+/// The villages waiting for an officer that a unit of today answers for.
+fn waiting(conn: &mut PgConnection, lo: &str, hi: &str) -> Result<Vec<WaitingVillage>, ApiError> {
+    #[derive(QueryableByName)]
+    struct W {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+        #[diesel(sql_type = Text)]
+        code: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        c_id: uuid::Uuid,
+        #[diesel(sql_type = Text)]
+        c_code: String,
+        #[diesel(sql_type = Text)]
+        c_name: String,
+    }
+    let rows: Vec<W> = diesel::sql_query(
+        "SELECT DISTINCT u.id, u.code, u.name, c.id AS c_id, c.code AS c_code, c.name AS c_name \
+         FROM units n \
+         JOIN unit_lineage l ON l.new_unit_id = n.id \
+         JOIN units c ON c.id = l.old_unit_id AND c.valid_to IS NOT NULL \
+         JOIN units u ON u.parent_id = c.id AND u.level = 'village' \
+         WHERE n.path >= $1 AND n.path < $2 AND n.valid_to IS NULL AND n.level = 'commune' \
+         ORDER BY u.code, u.id",
+    )
+    .bind::<Text, _>(lo)
+    .bind::<Text, _>(hi)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|w| WaitingVillage {
+            id: w.id,
+            code: w.code,
+            name: w.name,
+            former_commune: UnitRef {
+                id: w.c_id,
+                code: w.c_code,
+                name: w.c_name,
+                level: "commune".into(),
+            },
+        })
+        .collect())
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut first = from.with_day(1).unwrap_or(from);
+    while first <= to {
+        let next = first + chrono::Months::new(1);
+        let last = next.pred_opt().unwrap_or(first).min(to);
+        out.push((first.format("%Y-%m").to_string(), last));
+        first = next;
+    }
+    out
+}
+
+/// The summary of `unit` (already checked to be inside the caller's area),
+/// read in one repeatable-read snapshot.
+pub fn summary(
+    conn: &mut PgConnection,
+    unit: UnitRow,
+    params: &SummaryParams,
+) -> Result<Summary, ApiError> {
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run(|conn| summary_in(conn, unit, params))
+}
+
+fn summary_in(
+    conn: &mut PgConnection,
+    unit: UnitRow,
+    params: &SummaryParams,
+) -> Result<Summary, ApiError> {
+    #[derive(QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        now: chrono::DateTime<chrono::Utc>,
+    }
+    let as_of = diesel::sql_query("SELECT now() AS now")
+        .get_result::<Now>(conn)?
+        .now;
+    let (lo, hi) = range_of(&unit.path);
+    let by_child = params.group_by == GroupBy::Child;
+    let (months, days): (Vec<String>, Vec<NaiveDate>) = if params.group_by == GroupBy::Month {
+        months_between(params.from, params.to).into_iter().unzip()
+    } else {
+        (vec![String::new()], vec![params.to])
+    };
+    let plan = Plan {
+        key_pos: if by_child { lo.len() as i32 + 1 } else { 0 },
+        lo,
+        hi,
+        group_by: params.group_by,
+        from: params.from,
+        to: params.to,
+        statuses: params.status.statuses(),
+        months,
+        days,
+    };
+
+    let mut acc = Acc::default();
+    let mut row_meta: Vec<Row> = Vec::new();
+    match params.group_by {
+        GroupBy::Child => {
+            for c in children(conn, &unit)? {
+                let key = c.id.simple().to_string();
+                acc.index.insert(key.clone(), acc.rows.len());
+                acc.rows.push((key, Indicators::default()));
+                row_meta.push(Row {
+                    unit: Some(UnitRef {
+                        id: c.id,
+                        code: c.code,
+                        name: c.name,
+                        level: c.level,
+                    }),
+                    month: None,
+                    figures: Indicators::default(),
+                });
+            }
+        }
+        GroupBy::Month => {
+            for m in &plan.months {
+                acc.index.insert(m.clone(), acc.rows.len());
+                acc.rows.push((m.clone(), Indicators::default()));
+                row_meta.push(Row {
+                    unit: None,
+                    month: Some(m.clone()),
+                    figures: Indicators::default(),
+                });
+            }
+        }
+        GroupBy::None => {}
+    }
+    // Every catalogue kind is named, with zeros when nothing was done.
+    let kinds: Vec<String> = catalog_entries::table
+        .filter(catalog_entries::kind.eq("assistance_kind"))
+        .select(catalog_entries::code)
+        .load(conn)?;
+    for ind in acc.all() {
+        for k in &kinds {
+            ind.visits_by_kind.insert(k.clone(), Outcomes::default());
+            ind.information_access.reached_by_kind.insert(k.clone(), 0);
+        }
+    }
+
+    teams(conn, &plan, &mut acc)?;
+    members(conn, &plan, &mut acc)?;
+    trainings(conn, &plan, &mut acc)?;
+    visits(conn, &plan, &mut acc)?;
+    visits_by_kind(conn, &plan, &mut acc)?;
+    households(conn, &plan, &mut acc)?;
+    for ind in acc.all() {
+        ind.poor_reached_share = (ind.poor_households > 0).then(|| {
+            (ind.poor_households_assisted as f64 / ind.poor_households as f64 * 10_000.0).round()
+                / 10_000.0
+        });
+    }
+
+    let villages = if unit.valid_to.is_none() {
+        waiting(conn, &plan.lo, &plan.hi)?
+    } else {
+        Vec::new()
+    };
+    let rows = row_meta
+        .into_iter()
+        .zip(acc.rows)
+        .map(|(meta, (_, figures))| Row { figures, ..meta })
+        .collect();
+    let mut not_additive: Vec<&'static str> = DISTINCT_COUNTS.to_vec();
+    not_additive.push("poor_reached_share");
+    if params.group_by == GroupBy::Month {
+        not_additive.extend(ON_A_DAY);
+    }
+    Ok(Summary {
+        unit: ReportUnit {
+            id: unit.id,
+            code: unit.code,
+            name: unit.name,
+            level: unit.level,
+            valid_from: unit.valid_from,
+            valid_to: unit.valid_to,
+        },
+        from: plan.from,
+        to: plan.to,
+        group_by: params.group_by,
+        status: params.status,
+        as_of,
+        totals: acc.totals,
+        rows,
+        unassigned: Unassigned {
+            villages,
+            figures: acc.unassigned,
+        },
+        distinct_counts: DISTINCT_COUNTS.to_vec(),
+        not_additive,
+    })
+}
+
+/// The grouping of a result row: `GROUPING(...)` of the query, the row's
+/// key and month.
+#[derive(QueryableByName)]
+struct Group {
+    #[diesel(sql_type = Integer)]
+    g: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    key: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    month: Option<String>,
+}
+
+macro_rules! bind_villages {
+    ($query:expr, $plan:expr) => {
+        $query
+            .bind::<Text, _>(&$plan.lo)
+            .bind::<Text, _>(&$plan.hi)
+            .bind::<Integer, _>($plan.key_pos)
+    };
+}
+
+/// Binds $4..$7 of a query over the period.
+macro_rules! bind_period {
+    ($query:expr, $plan:expr) => {
+        bind_villages!($query, $plan)
+            .bind::<Date, _>($plan.from)
+            .bind::<Date, _>($plan.to)
+            .bind::<Array<Text>, _>(&$plan.statuses)
+            .bind::<Bool, _>($plan.group_by == GroupBy::Month)
+    };
+}
+
+/// Binds $4, $5 of a query on days: the rows' months and their days.
+macro_rules! bind_days {
+    ($query:expr, $plan:expr) => {
+        bind_villages!($query, $plan)
+            .bind::<Array<Text>, _>(&$plan.months)
+            .bind::<Array<Date>, _>(&$plan.days)
+    };
+}
+
+const DAYS: &str = ", d AS (SELECT * FROM unnest($4::text[], $5::date[]) AS d(month, day))";
+
+fn teams(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = format!(
+        "{VILLAGES}{DAYS} \
+         SELECT GROUPING(v.key, d.month) AS g, v.key, d.month, count(*) AS n \
+         FROM teams t JOIN v ON t.area_path = v.now_path \
+         JOIN d ON (t.founded_on IS NULL OR t.founded_on <= d.day) \
+               AND (t.dissolved_on IS NULL OR t.dissolved_on > d.day) \
+         WHERE t.archived_at IS NULL \
+         GROUP BY GROUPING SETS ((v.key, d.month), (d.month))"
+    );
+    let rows: Vec<R> = bind_days!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.day_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| i.teams_active += r.n);
+    }
+    Ok(())
+}
+
+fn members(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = Text)]
+        team_role: String,
+        #[diesel(sql_type = Text)]
+        gender: String,
+        #[diesel(sql_type = Text)]
+        affiliation: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    // A member who moves leaves one team on the day the next begins: the
+    // closing row does not count on that day, so a person counts once.
+    let sql = format!(
+        "{VILLAGES}{DAYS} \
+         SELECT GROUPING(v.key, d.month) AS g, v.key, d.month, \
+                m.team_role, m.gender, m.affiliation, count(*) AS n \
+         FROM members m JOIN v ON m.area_path = v.now_path \
+         JOIN d ON m.joined_on <= d.day AND (m.left_on IS NULL OR m.left_on > d.day) \
+         WHERE m.archived_at IS NULL \
+         GROUP BY GROUPING SETS ((v.key, d.month, m.team_role, m.gender, m.affiliation), \
+                                 (d.month, m.team_role, m.gender, m.affiliation))"
+    );
+    let rows: Vec<R> = bind_days!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.day_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| {
+            let m = &mut i.members;
+            m.total += r.n;
+            *m.by_role.entry(r.team_role.clone()).or_default() += r.n;
+            *m.by_gender.entry(r.gender.clone()).or_default() += r.n;
+            *m.by_affiliation.entry(r.affiliation.clone()).or_default() += r.n;
+        });
+    }
+    Ok(())
+}
+
+fn trainings(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        women: i64,
+        #[diesel(sql_type = BigInt)]
+        ethnic_minority: i64,
+        #[diesel(sql_type = BigInt)]
+        poor: i64,
+    }
+    let sql = format!(
+        "{VILLAGES} \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, count(*) AS n, \
+                coalesce(sum(t.attendees_total), 0)::bigint AS total, \
+                coalesce(sum(t.attendees_women), 0)::bigint AS women, \
+                coalesce(sum(t.attendees_ethnic_minority), 0)::bigint AS ethnic_minority, \
+                coalesce(sum(t.attendees_poor), 0)::bigint AS poor \
+         FROM trainings t JOIN v ON t.area_path = v.now_path \
+         CROSS JOIN LATERAL (SELECT {} AS month) m \
+         WHERE t.held_on >= $4 AND t.held_on <= $5 AND t.status = ANY($6) \
+           AND t.archived_at IS NULL \
+         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+        month_of("t.held_on")
+    );
+    let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| {
+            i.trainings += r.n;
+            i.attendees.total += r.total;
+            i.attendees.women += r.women;
+            i.attendees.ethnic_minority += r.ethnic_minority;
+            i.attendees.poor += r.poor;
+        });
+    }
+    Ok(())
+}
+
+/// `h` lacks information access (and is poor or near-poor).
+fn poor_lacking(h: &str) -> String {
+    format!(
+        "({h}.poverty_status <> 'not_poor' AND {h}.deprivations && ARRAY['{}', '{}'])",
+        INFORMATION_DEPRIVATIONS[0], INFORMATION_DEPRIVATIONS[1]
+    )
+}
+
+fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = BigInt)]
+        assisted: i64,
+        #[diesel(sql_type = BigInt)]
+        poor_assisted: i64,
+        #[diesel(sql_type = BigInt)]
+        reached: i64,
+    }
+    let sql = format!(
+        "{VILLAGES} \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, count(*) AS n, \
+                count(DISTINCT a.household_id) AS assisted, \
+                count(DISTINCT a.household_id) FILTER (WHERE h.poverty_status <> 'not_poor') \
+                    AS poor_assisted, \
+                count(DISTINCT a.household_id) FILTER (WHERE {}) AS reached \
+         FROM assistances a JOIN v ON a.area_path = v.now_path \
+         JOIN households h ON h.id = a.household_id \
+         CROSS JOIN LATERAL (SELECT {} AS month) m \
+         WHERE a.visited_on >= $4 AND a.visited_on <= $5 AND a.status = ANY($6) \
+           AND a.archived_at IS NULL \
+         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+        poor_lacking("h"),
+        month_of("a.visited_on")
+    );
+    let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| {
+            i.visits += r.n;
+            i.households_assisted += r.assisted;
+            i.poor_households_assisted += r.poor_assisted;
+            i.information_access.reached += r.reached;
+        });
+    }
+    Ok(())
+}
+
+fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        /// 1 in the sets over every outcome.
+        #[diesel(sql_type = Integer)]
+        go: i32,
+        #[diesel(sql_type = Nullable<Text>)]
+        outcome: Option<String>,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = BigInt)]
+        reached: i64,
+    }
+    // Sets with the outcome count visits per kind and outcome; sets
+    // without it count the households lacking information access reached
+    // with each kind, distinct over outcomes.
+    let sql = format!(
+        "{VILLAGES} \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, o.kind, \
+                GROUPING(o.outcome) AS go, o.outcome, \
+                count(*) AS n, count(DISTINCT a.household_id) FILTER (WHERE {}) AS reached \
+         FROM assistances a JOIN v ON a.area_path = v.now_path \
+         JOIN households h ON h.id = a.household_id \
+         CROSS JOIN LATERAL (SELECT {} AS month) m \
+         CROSS JOIN LATERAL jsonb_to_recordset(a.outcomes) AS o(kind text, outcome text) \
+         WHERE a.visited_on >= $4 AND a.visited_on <= $5 AND a.status = ANY($6) \
+           AND a.archived_at IS NULL AND o.kind IS NOT NULL \
+         GROUP BY GROUPING SETS ((v.key, m.month, o.kind, o.outcome), (v.key, o.kind, o.outcome), \
+                                 (o.kind, o.outcome), (v.key, m.month, o.kind), \
+                                 (v.key, o.kind), (o.kind))",
+        poor_lacking("h"),
+        month_of("a.visited_on")
+    );
+    let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| match (r.go, r.outcome.as_deref()) {
+            (1, _) => {
+                *i.information_access
+                    .reached_by_kind
+                    .entry(r.kind.clone())
+                    .or_default() += r.reached
+            }
+            (_, outcome) => {
+                let o = i.visits_by_kind.entry(r.kind.clone()).or_default();
+                match outcome {
+                    Some("done") => o.done += r.n,
+                    Some("partly") => o.partly += r.n,
+                    _ => o.not_done += r.n,
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+fn households(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        smartphone: i64,
+        #[diesel(sql_type = BigInt)]
+        internet: i64,
+        #[diesel(sql_type = BigInt)]
+        poor: i64,
+        #[diesel(sql_type = BigInt)]
+        lacking: i64,
+    }
+    let sql = format!(
+        "{VILLAGES} \
+         SELECT GROUPING(v.key) AS g, v.key, NULL::text AS month, count(*) AS total, \
+                count(*) FILTER (WHERE h.has_smartphone = 'yes') AS smartphone, \
+                count(*) FILTER (WHERE h.has_internet = 'yes') AS internet, \
+                count(*) FILTER (WHERE h.poverty_status <> 'not_poor') AS poor, \
+                count(*) FILTER (WHERE {}) AS lacking \
+         FROM households h JOIN v ON h.area_path = v.now_path \
+         WHERE h.archived_at IS NULL \
+         GROUP BY GROUPING SETS ((v.key), ())",
+        poor_lacking("h")
+    );
+    let rows: Vec<R> = bind_villages!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.registry_slot(r.at.g, r.at.key.as_deref());
+        acc.apply(slot, |i| {
+            i.households.total += r.total;
+            i.households.with_smartphone += r.smartphone;
+            i.households.with_internet += r.internet;
+            i.poor_households += r.poor;
+            i.information_access.poor_lacking += r.lacking;
+        });
+    }
+    Ok(())
+}
+
+/// The unit asked for, or 404 when it is unknown or outside the area.
+pub fn unit_in_area(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: uuid::Uuid,
+) -> Result<UnitRow, ApiError> {
+    let unit: UnitRow = units::table
+        .find(id)
+        .select(UnitRow::as_select())
+        .first(conn)?;
+    if visible(conn, scope, &unit)? {
+        Ok(unit)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
