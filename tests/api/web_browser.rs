@@ -227,7 +227,7 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                    "--lang=vi", "--window-size=1280,900",
+                    "--lang=vi", "--window-size=1280,900", "--hide-scrollbars",
                     format!("--user-data-dir={}", profile.display()),
                 ],
             },
@@ -381,6 +381,24 @@ impl Browser {
             .expect(css);
     }
 
+    /// Replaces what `css` holds with `text`, as a person typing.
+    async fn fill(&self, css: &str, text: &str) {
+        self.visible(css).await;
+        let el = self.c().find(Locator::Css(css)).await.expect(css);
+        el.clear().await.expect(css);
+        el.send_keys(text).await.expect(css);
+    }
+
+    /// The id of the newest record on the home screen.
+    async fn newest_record(&self) -> String {
+        self.visible("#records").await;
+        self.js("return document.querySelector('#records li').dataset.id")
+            .await
+            .as_str()
+            .expect("the new record's id")
+            .to_string()
+    }
+
     /// Logs in from the login screen and waits for the home screen with the
     /// village's households on the phone and the service worker in charge.
     async fn log_in(&self, username: &str, households: usize) {
@@ -425,12 +443,7 @@ impl Browser {
         self.click("#visit-household-results button").await;
         self.click("#help-vneid").await;
         self.click("#save").await;
-        self.visible("#records").await;
-        self.js("return document.querySelector('#records li').dataset.id")
-            .await
-            .as_str()
-            .expect("the new record's id")
-            .to_string()
+        self.newest_record().await
     }
 
     async fn state_of(&self, id: &str) -> String {
@@ -713,6 +726,74 @@ async fn a_rejected_visit_is_corrected_and_sent_again() {
         1
     );
     assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 1);
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_session_and_a_likely_duplicate_household_are_recorded_offline() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    b.visible("#new-training").await;
+    b.online(&v.relay, false).await;
+
+    // A household whose head has the name of one already registered,
+    // typed without accents.
+    b.click("#new-household").await;
+    b.fill("#household-form input[name=head_name]", "Nguyen Van An")
+        .await;
+    b.visible("#likely-duplicates").await;
+    b.fill("#household-form input[name=size]", "5").await;
+    b.click("#save").await;
+    let household = b.newest_record().await;
+
+    b.click("#new-training").await;
+    b.click("#topic-digital_skills").await;
+    b.click("#topic-scam_awareness").await;
+    b.fill("#training-form input[name='attendees.total']", "25")
+        .await;
+    b.fill("#training-form input[name='attendees.women']", "14")
+        .await;
+    b.fill("#training-form input[name=place]", "Nhà văn hoá thôn")
+        .await;
+    b.click("#save").await;
+    let training = b.newest_record().await;
+    b.until_waiting(2).await;
+
+    b.online(&v.relay, true).await;
+    b.until_state(&training, "sent").await;
+    // The server's duplicate warning, with the household it looks like.
+    b.until_state(&household, "conflict").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM trainings WHERE id = '{training}' AND attendees_total = 25 \
+             AND attendees_women = 14 AND place = 'Nhà văn hoá thôn' \
+             AND topics @> ARRAY['digital_skills', 'scam_awareness']"
+        )),
+        1
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM households"), 3);
+
+    b.click(&format!("#records li[data-id=\"{household}\"] a"))
+        .await;
+    b.visible("#likely-duplicates").await;
+    let warning = b
+        .js("return document.getElementById('likely-duplicates').innerText")
+        .await;
+    assert!(
+        warning.as_str().unwrap().contains("Nguyễn Văn An (NP-001)"),
+        "{warning}"
+    );
+    b.click("#confirm-new").await;
+    b.until_state(&household, "sent").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM households WHERE id = '{household}' \
+             AND head_name = 'Nguyen Van An' AND size = 5"
+        )),
+        1
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM households"), 4);
     b.close().await;
 }
 
