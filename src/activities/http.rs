@@ -113,6 +113,22 @@ pub struct NewRecord<'a, C> {
     pub body_hash: &'a [u8],
 }
 
+/// The answer to a record sent under an id already stored: the stored
+/// record if this is the same request (the same body hash, from inside the
+/// area the record lies in), else 409 naming only the id.
+pub fn resend<A: Activity>(
+    scope: &Scope,
+    existing: &A::Row,
+    hash: &[u8],
+) -> Result<(A::Row, Created), ApiError> {
+    let m = A::meta(existing);
+    if A::body_hash(existing) == hash && scope.contains_path(&m.area_path) {
+        Ok((existing.clone(), Created::AlreadyHad))
+    } else {
+        Err(super::id_reused(&serde_json::json!({ "id": m.id })))
+    }
+}
+
 /// Stores a new record under the phone's id, or recognises a resend of it.
 pub fn create_in<A: Activity>(
     conn: &mut PgConnection,
@@ -122,33 +138,15 @@ pub fn create_in<A: Activity>(
     input: &A::Input,
     hash: &[u8],
 ) -> Result<(A::Row, Created), ApiError> {
-    let resend = |existing: A::Row| {
-        if A::body_hash(&existing) == hash && scope.contains_path(&A::meta(&existing).area_path) {
-            Ok((existing, Created::AlreadyHad))
-        } else {
-            Err(super::id_reused(
-                &serde_json::json!({ "id": A::meta(&existing).id }),
-            ))
-        }
-    };
     let id = A::input_id(input);
-    // The common case, a new record, costs no lookup: the id is looked up
-    // only when the record cannot be stored, to tell a resend (whose
-    // household, team or month may have changed since) from a mistake.
-    let checked = A::parse(conn, scope, input, None, &A::Known::default()).and_then(|changes| {
-        let (path, date) = A::place(&changes);
-        super::check_not_locked(conn, path, date)?;
-        Ok(changes)
-    });
-    let changes = match checked {
-        Ok(changes) => changes,
-        Err(e) => {
-            return match A::by_client_ids(conn, &[id])?.pop() {
-                Some(existing) => resend(existing),
-                None => Err(e),
-            };
-        }
-    };
+    // A resend is answered with what is stored, before any check: its
+    // household, team or month may have changed since.
+    if let Some(existing) = A::by_client_ids(conn, &[id])?.pop() {
+        return resend::<A>(scope, &existing, hash);
+    }
+    let changes = A::parse(conn, scope, input, None, &A::Known::default())?;
+    let (path, date) = A::place(&changes);
+    super::check_not_locked(conn, path, date)?;
     let new = NewRecord {
         id,
         changes: &changes,
@@ -164,7 +162,7 @@ pub fn create_in<A: Activity>(
         }
         // Stored by a concurrent resend between the lookup and the insert.
         None => match A::by_client_ids(conn, &[id])?.pop() {
-            Some(existing) => resend(existing),
+            Some(existing) => resend::<A>(scope, &existing, hash),
             None => Err(ApiError::internal("a conflicting record vanished")),
         },
     }

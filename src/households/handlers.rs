@@ -213,12 +213,14 @@ pub fn matches(
         && c.has_internet == row.has_internet)
 }
 
-/// Creates a household after the duplicate check (API and sync).
+/// Creates a household after the duplicate check (API and sync, which
+/// passes the hash of its item).
 pub fn create_in(
     conn: &mut PgConnection,
     scope: &Scope,
     id: Uuid,
     input: &HouseholdInput,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     let changes = parse(conn, scope, input)?;
     let candidates = repo::likely_duplicates(conn, &changes, None)?;
@@ -228,7 +230,7 @@ pub fn create_in(
     {
         return Err(duplicates_conflict(scope, candidates));
     }
-    repo::insert(conn, id, &changes)
+    repo::insert(conn, id, &changes, body_hash)
 }
 
 /// Applies a merge patch to a household the caller may change (API and sync).
@@ -322,7 +324,7 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input, None)?;
             audit::record(
                 conn,
                 &ctx,

@@ -14,7 +14,8 @@ use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, count, id_of, village};
+use crate::helpers::{TestApp, count};
+use crate::resends::{field, stored};
 
 /// What a client saw of one request.
 struct Seen {
@@ -101,14 +102,6 @@ fn patch(app: &TestApp, token: &str, path: &str, version: i32, body: &Value) -> 
         .json(body)
 }
 
-async fn created(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let res = app.post_json(path, Some(token), &body).await;
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, 201, "{path}: {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
 /// Two edits of one text field of the record at `path`: one wins, the 409
 /// shows its value, and the database holds exactly the winner's value at
 /// version 2.
@@ -143,61 +136,10 @@ async fn edits_of_one_field(
     assert_eq!(count(&mut conn, &sql(values[1 - winner])), 0);
 }
 
-struct Place {
-    admin: String,
-    team: String,
-    member: String,
-    household: String,
-}
-
-async fn place(app: &TestApp) -> Place {
-    let na_pinh = village(app, "01273", "Thôn Nà Pình");
-    let admin = app.admin_token().await;
-    let team = created(
-        app,
-        &admin,
-        "/api/v1/teams",
-        json!({ "village_id": na_pinh.id, "name": "Tổ CNS thôn Nà Pình" }),
-    )
-    .await;
-    let member = created(
-        app,
-        &admin,
-        "/api/v1/members",
-        json!({
-            "team_id": team["id"],
-            "full_name": "Hoàng Thị Mai",
-            "gender": "female",
-            "team_role": "member",
-            "affiliation": "youth_union",
-            "joined_on": "2024-03-01",
-        }),
-    )
-    .await;
-    let household = created(
-        app,
-        &admin,
-        "/api/v1/households",
-        json!({
-            "village_id": na_pinh.id,
-            "head_name": "Nông Văn Dũng",
-            "size": 4,
-            "poverty_status": "poor",
-        }),
-    )
-    .await;
-    Place {
-        admin,
-        team: id_of(&team),
-        member: id_of(&member),
-        household: id_of(&household),
-    }
-}
-
 #[actix_web::test]
 async fn two_edits_of_a_team_one_wins() {
     let app = TestApp::spawn().await;
-    let p = place(&app).await;
+    let p = field(&app).await;
     let cond = format!("id = '{}'", p.team);
     let path = format!("/api/v1/teams/{}", p.team);
     edits_of_one_field(&app, &p.admin, &path, "teams", &cond, "name", "name").await;
@@ -206,7 +148,7 @@ async fn two_edits_of_a_team_one_wins() {
 #[actix_web::test]
 async fn two_edits_of_a_member_one_wins() {
     let app = TestApp::spawn().await;
-    let p = place(&app).await;
+    let p = field(&app).await;
     let cond = format!("id = '{}'", p.member);
     let path = format!("/api/v1/members/{}", p.member);
     edits_of_one_field(
@@ -224,7 +166,7 @@ async fn two_edits_of_a_member_one_wins() {
 #[actix_web::test]
 async fn two_edits_of_a_household_one_wins() {
     let app = TestApp::spawn().await;
-    let p = place(&app).await;
+    let p = field(&app).await;
     let cond = format!("id = '{}'", p.household);
     let path = format!("/api/v1/households/{}", p.household);
     edits_of_one_field(
@@ -242,13 +184,13 @@ async fn two_edits_of_a_household_one_wins() {
 #[actix_web::test]
 async fn two_edits_of_a_visit_one_wins() {
     let app = TestApp::spawn().await;
-    let p = place(&app).await;
+    let p = field(&app).await;
     let id = Uuid::new_v4();
-    created(
+    stored(
         &app,
         &p.admin,
         "/api/v1/assistances",
-        json!({
+        &json!({
             "id": id,
             "household_id": p.household,
             "visited_on": "2025-10-10",
@@ -273,13 +215,13 @@ async fn two_edits_of_a_visit_one_wins() {
 #[actix_web::test]
 async fn two_edits_of_a_training_one_wins() {
     let app = TestApp::spawn().await;
-    let p = place(&app).await;
+    let p = field(&app).await;
     let id = Uuid::new_v4();
-    created(
+    stored(
         &app,
         &p.admin,
         "/api/v1/trainings",
-        json!({
+        &json!({
             "id": id,
             "team_id": p.team,
             "held_on": "2025-10-20",
@@ -298,11 +240,11 @@ async fn two_edits_of_a_training_one_wins() {
 async fn two_edits_of_a_catalogue_entry_one_wins() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let entry = created(
+    let entry = stored(
         &app,
         &admin,
         "/api/v1/catalog/assistance-kinds",
-        json!({ "code": "agri_app", "name_vi": "Ứng dụng nông nghiệp", "name_en": "Farming app" }),
+        &json!({ "code": "agri_app", "name_vi": "Ứng dụng nông nghiệp", "name_en": "Farming app" }),
     )
     .await;
     assert_eq!(entry["version"], 1);
@@ -345,7 +287,7 @@ async fn a_deactivation_and_an_edit_of_an_account_one_wins() {
     let winner = one_won(&seen);
     let loser = &seen[1 - winner].body;
     let mut conn = app.conn();
-    let stored = |sql: &str| {
+    let holds = |sql: &str| {
         count(
             &mut app.conn(),
             &format!("SELECT count(*) AS n FROM users WHERE id = '{id}' AND version = 2 AND {sql}"),
@@ -353,10 +295,10 @@ async fn a_deactivation_and_an_edit_of_an_account_one_wins() {
     };
     if winner == 0 {
         assert_eq!(loser["current"]["active"], false, "{loser}");
-        assert_eq!(stored("NOT active AND display_name IS NULL"), 1);
+        assert_eq!(holds("NOT active AND display_name IS NULL"), 1);
     } else {
         assert_eq!(loser["current"]["display_name"], "Tên mới", "{loser}");
-        assert_eq!(stored("active AND display_name = 'Tên mới'"), 1);
+        assert_eq!(holds("active AND display_name = 'Tên mới'"), 1);
     }
     assert_eq!(
         count(

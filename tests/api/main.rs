@@ -21,6 +21,7 @@ mod members;
 mod migrations;
 mod openapi;
 mod periods;
+mod resends;
 mod schema;
 mod sync;
 mod teams;
