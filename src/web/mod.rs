@@ -9,7 +9,7 @@
 //! (`immutable`); relative imports between modules stay inside the same
 //! version. `index.html` and the service worker are `no-cache` (revalidated
 //! with an `ETag`) and carry the version, so a new binary is a new app. Each
-//! file is gzipped once, when first asked for, and sent precompressed to
+//! file is gzipped once, when the app is first asked for, and sent precompressed to
 //! clients that accept gzip. Every answer carries a Content-Security-Policy
 //! that allows the app's own origin only.
 

@@ -252,7 +252,8 @@ function wire(form, rec, stored, { title, collect, check, errorFields = (e) => e
   if (editable) {
     buttons.append(h('button', { type: 'submit', class: 'primary', id: 'save' }, rec.state === 'rejected' ? t('record.resend') : t('record.save')));
   }
-  if (DELETABLE.includes(rec.state) || (rec.state === 'conflict' && rec.op === 'create' && rec.type === 'household')) {
+  // Only a record the server does not have may leave the phone.
+  if (rec.op === 'create' && (DELETABLE.includes(rec.state) || (rec.state === 'conflict' && rec.type === 'household'))) {
     buttons.append(
       h(
         'button',

@@ -135,8 +135,13 @@ async function push(me) {
       const sent = chunk[result.index];
       if (!sent) continue;
       const next = await store.update(sent.id, (rec) => {
-        // Changed on the phone while the answer travelled: keep waiting.
-        if (!rec || rec.saved_at !== sent.saved_at) return null;
+        if (!rec) return null;
+        if (rec.saved_at !== sent.saved_at) {
+          // Changed on the phone while the answer travelled: it keeps
+          // waiting, and goes next as an update of what the server has.
+          if (!result.record) return null;
+          return { ...rec, op: 'update', server: serverPart(result.record) };
+        }
         return apply(rec, result);
       });
       if (next && next.type === 'household' && result.record) {
