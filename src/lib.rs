@@ -31,6 +31,7 @@ pub mod pagination;
 pub mod periods;
 pub mod records;
 pub mod startup;
+pub mod state;
 pub mod sync;
 pub mod teams;
 pub mod telemetry;

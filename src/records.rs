@@ -327,7 +327,7 @@ pub trait Archivable: 'static {
 /// `DELETE /{records}/{id}`: archives (nothing is destroyed). An `If-Match`
 /// is checked when sent; archiving twice answers the archived record.
 pub async fn archive<R: Archivable>(
-    state: actix_web::web::Data<crate::startup::AppState>,
+    state: actix_web::web::Data<crate::state::AppState>,
     user: crate::auth::AuthUser,
     req: HttpRequest,
     id: actix_web::web::Path<Uuid>,

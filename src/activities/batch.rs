@@ -81,7 +81,7 @@ impl<A: Activity> Writer<A> {
                         }));
                         if stored.is_err() {
                             tracing::error!(
-                                entity = A::ENTITY,
+                                entity = A::ENTITY.as_str(),
                                 "activity writer panicked on a batch"
                             );
                         }
@@ -160,7 +160,7 @@ fn store_batch<A: Activity>(pool: &PgPool, jobs: Vec<Job<A>>) {
             }
         }
         Err(e) => {
-            tracing::warn!(entity = A::ENTITY, records = records.len(), error = %e,
+            tracing::warn!(entity = A::ENTITY.as_str(), records = records.len(), error = %e,
                 "batch of records failed as a whole; storing them one by one");
             for (r, reply) in records.iter().zip(replies) {
                 let answer = conn.transaction(|conn| {
@@ -323,7 +323,7 @@ pub fn write_batch<A: Activity>(
         if inserter.get(&id) == Some(&i)
             && let Some(row) = stored.remove(&id)
         {
-            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            let e = event::<A>(crate::audit::Action::Create, &row).after(A::Dto::from(row.clone()));
             events.push((&job.ctx, e));
             // Later records of the batch under this id compare with it.
             earlier.insert(id, row.clone());

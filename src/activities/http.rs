@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::batch::Writer;
 use super::{CHECKERS, Created, RECORDERS, ReasonBody, Status};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What the shared rules need to know of a stored activity.
 pub struct Meta {
@@ -40,7 +40,7 @@ pub trait Activity: 'static {
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
     type Filters: DeserializeOwned + Send + 'static;
-    const ENTITY: &'static str;
+    const ENTITY: Entity;
 
     /// The `status` filter, checked before the query runs.
     fn status_filter(filters: &Self::Filters) -> Option<&str>;
@@ -96,10 +96,6 @@ pub trait Activity: 'static {
         new: &[NewRecord<'_, Self::Changes>],
     ) -> Result<Vec<Self::Row>, ApiError>;
     fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self::Row>, ApiError>;
-    /// The writer that stores new records of this kind in batches.
-    fn writer(state: &AppState) -> &Writer<Self>
-    where
-        Self: Sized;
     fn update(
         conn: &mut PgConnection,
         id: Uuid,
@@ -160,7 +156,7 @@ pub fn create_in<A: Activity>(
     };
     match A::insert_many(conn, &[new])?.pop() {
         Some(row) => {
-            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            let e = event::<A>(Action::Create, &row).after(A::Dto::from(row.clone()));
             audit::record(conn, ctx, e)?;
             Ok((row, Created::Created))
         }
@@ -200,7 +196,7 @@ pub fn update_in<A: Activity>(
     let (path, date) = A::place(&changes);
     super::check_not_locked(conn, path, date)?;
     let row = A::update(conn, id, &changes)?;
-    let e = event::<A>("update", &row)
+    let e = event::<A>(Action::Update, &row)
         .before(A::Dto::from(current))
         .after(A::Dto::from(row.clone()));
     audit::record(conn, ctx, e)?;
@@ -208,7 +204,7 @@ pub fn update_in<A: Activity>(
 }
 
 /// The audit event of an activity, placed at its village.
-pub fn event<A: Activity>(action: &'static str, row: &A::Row) -> Event {
+pub fn event<A: Activity>(action: Action, row: &A::Row) -> Event {
     let m = A::meta(row);
     let mut e = Event::new(action, A::ENTITY, m.id);
     e.unit_id = records::last_unit(&m.area_path);
@@ -271,7 +267,7 @@ pub async fn get<A: Activity>(
 }
 
 pub async fn create<A: Activity>(
-    state: web::Data<AppState>,
+    writer: web::Data<Writer<A>>,
     user: AuthUser,
     req: HttpRequest,
     body: web::Json<Value>,
@@ -282,7 +278,7 @@ pub async fn create<A: Activity>(
     let input: A::Input = serde_json::from_value(body)
         .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
     let ctx = Ctx::user(&user, &req);
-    let (row, created) = A::writer(&state).create(user, ctx, input, hash).await?;
+    let (row, created) = writer.create(user, ctx, input, hash).await?;
     let mut res = respond::<A>(StatusCode::CREATED, row);
     if created == Created::AlreadyHad {
         res.headers_mut().insert(
@@ -340,7 +336,7 @@ pub async fn archive<A: Activity>(
             super::check_editable(&user, m.recorded_by, &m.status)?;
             super::check_not_locked(conn, &m.area_path, m.date)?;
             let row = A::archive(conn, id)?;
-            let e = event::<A>("archive", &row).before(A::Dto::from(current));
+            let e = event::<A>(Action::Archive, &row).before(A::Dto::from(current));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -356,17 +352,17 @@ async fn transition<A: Activity>(
     req: HttpRequest,
     id: Uuid,
     body: &[u8],
-    action: &'static str,
+    action: Action,
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let body = records::optional_body::<ReasonBody>(&req, body)?;
     let (from, to) = match action {
-        "verify" => (Status::Submitted, Status::Verified),
-        "reject" => (Status::Submitted, Status::Rejected),
+        Action::Verify => (Status::Submitted, Status::Verified),
+        Action::Reject => (Status::Submitted, Status::Rejected),
         _ => (Status::Verified, Status::Submitted),
     };
     let reason = match (&body, action) {
-        (_, "verify") => body
+        (_, Action::Verify) => body
             .as_ref()
             .and_then(|b| b.reason.clone())
             .filter(|r| !r.trim().is_empty()),
@@ -417,7 +413,7 @@ pub async fn verify<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "verify").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Verify).await
 }
 
 pub async fn reject<A: Activity>(
@@ -427,7 +423,7 @@ pub async fn reject<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "reject").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Reject).await
 }
 
 pub async fn reopen<A: Activity>(
@@ -437,5 +433,5 @@ pub async fn reopen<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "reopen").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Reopen).await
 }

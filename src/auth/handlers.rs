@@ -5,11 +5,12 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::tokens::TokenService;
 use super::{AuthUser, Role, password, repo};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::units::dto::UnitSummary;
 
 #[derive(Debug, Deserialize)]
@@ -47,20 +48,19 @@ fn client_address(req: &HttpRequest) -> String {
 }
 
 fn tokens_for(
-    state: &AppState,
+    tokens: &TokenService,
     user_id: Uuid,
     role: Role,
     area: Option<Uuid>,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue(user_id, role, area)
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
         refresh_token,
     })
 }
@@ -77,7 +77,7 @@ async fn check_secret<C, L>(
     key: String,
     secret: String,
     lookup: L,
-    (action, entity): (&'static str, &'static str),
+    (action, entity): (Action, Entity),
     failed: &'static str,
 ) -> Result<C, ApiError>
 where
@@ -98,7 +98,7 @@ where
     })
     .await?;
     if let Some(retry_after) = wait {
-        tracing::warn!(action, "throttled");
+        tracing::warn!(action = action.as_str(), "throttled");
         return Err(ApiError::TooManyRequests {
             detail: "too many failed attempts; try again later".into(),
             retry_after,
@@ -122,24 +122,17 @@ where
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::record_failure(conn, &key, &address)?;
-            audit::record(
-                conn,
-                &ctx,
-                Event {
-                    action,
-                    entity,
-                    ..Event::default()
-                },
-            )
+            audit::record(conn, &ctx, Event::of(action, entity))
         })
     })
     .await?;
-    tracing::info!(action, "refused");
+    tracing::info!(action = action.as_str(), "refused");
     Err(ApiError::Unauthorized(failed.into()))
 }
 
 pub async fn login(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -167,7 +160,7 @@ pub async fn login(
                 (c, hash, active)
             }))
         },
-        ("login_failed", "user"),
+        (Action::LoginFailed, Entity::User),
         LOGIN_FAILED,
     )
     .await?;
@@ -182,7 +175,7 @@ pub async fn login(
         conn.transaction(|conn| {
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
-            let mut e = Event::new("login", "user", user_id);
+            let mut e = Event::new(Action::Login, Entity::User, user_id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }
@@ -191,12 +184,13 @@ pub async fn login(
     })
     .await?;
     tracing::info!(user = %user_id, "login");
-    let body = tokens_for(&state, user_id, role, user.area_unit_id, secret)?;
+    let body = tokens_for(&tokens, user_id, role, user.area_unit_id, secret)?;
     Ok(HttpResponse::Ok().json(body))
 }
 
 pub async fn refresh(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
@@ -246,7 +240,7 @@ pub async fn refresh(
             user_id,
             role,
             area,
-        } => Ok(HttpResponse::Ok().json(tokens_for(&state, user_id, role, area, secret)?)),
+        } => Ok(HttpResponse::Ok().json(tokens_for(&tokens, user_id, role, area, secret)?)),
         Outcome::Reused => {
             tracing::warn!("refresh token reused; its family is revoked");
             Err(ApiError::Unauthorized(
@@ -273,7 +267,11 @@ pub async fn logout(
             if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
                 repo::revoke_family(conn, stored.family_id)?;
                 ctx.actor_id = Some(stored.user_id);
-                audit::record(conn, &ctx, Event::new("logout", "user", stored.user_id))?;
+                audit::record(
+                    conn,
+                    &ctx,
+                    Event::new(Action::Logout, Entity::User, stored.user_id),
+                )?;
             }
             Ok(())
         })
@@ -326,10 +324,10 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(body))
 }
 
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(tokens: web::Data<TokenService>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.tokens.jwks())
+        .json(tokens.jwks())
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,6 +351,7 @@ const CLIENT_FAILED: &str = "unknown client or wrong secret";
 /// asks again). Failures are throttled and audited like logins.
 pub async fn client_token(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -403,7 +402,7 @@ pub async fn client_token(
                 }),
             )
         },
-        ("token_failed", "client"),
+        (Action::TokenFailed, Entity::Client),
         CLIENT_FAILED,
     )
     .await?;
@@ -413,7 +412,7 @@ pub async fn client_token(
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::clear_failures(conn, &key)?;
-            let mut e = Event::new("token", "client", id);
+            let mut e = Event::new(Action::Token, Entity::Client, id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }
@@ -421,13 +420,12 @@ pub async fn client_token(
         })
     })
     .await?;
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue(client.id, Role::Client, client.area_unit_id)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(ClientTokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
     }))
 }

@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::catalog_entries;
 use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The kind named in the path, as stored.
 pub fn kind_of(path: &str) -> Result<&'static str, ApiError> {
@@ -190,8 +190,12 @@ pub async fn create(
                     )),
                     other => other,
                 })?;
-            let e = Event::new("create", "catalog_entry", format!("{kind}/{}", entry.code))
-                .after(&entry);
+            let e = Event::new(
+                Action::Create,
+                Entity::CatalogEntry,
+                format!("{kind}/{}", entry.code),
+            )
+            .after(&entry);
             audit::record(conn, &ctx, e)?;
             Ok(entry)
         })
@@ -244,9 +248,13 @@ pub async fn update(
                 ))
                 .returning(Entry::as_returning())
                 .get_result(conn)?;
-            let e = Event::new("update", "catalog_entry", format!("{kind}/{code}"))
-                .before(&current)
-                .after(&entry);
+            let e = Event::new(
+                Action::Update,
+                Entity::CatalogEntry,
+                format!("{kind}/{code}"),
+            )
+            .before(&current)
+            .after(&entry);
             audit::record(conn, &ctx, e)?;
             Ok(entry)
         })

@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::activities::CHECKERS;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::{period_locks, units};
 use crate::domain::short_text;
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = period_locks)]
@@ -275,8 +275,8 @@ pub async fn lock(
             match inserted {
                 Some(lock) => {
                     let e = Event::new(
-                        "lock",
-                        "period",
+                        Action::Lock,
+                        Entity::Period,
                         format!("{unit_id}/{}", month.format("%Y-%m")),
                     )
                     .at(unit_id, &path)
@@ -342,8 +342,8 @@ pub async fn unlock(
                 return Err(ApiError::conflict("this month is not locked for this unit"));
             };
             let e = Event::new(
-                "unlock",
-                "period",
+                Action::Unlock,
+                Entity::Period,
                 format!("{unit_id}/{}", month.format("%Y-%m")),
             )
             .at(unit_id, &path)

@@ -11,10 +11,10 @@ use crate::activities::batch::{Record, write_batch};
 use crate::activities::http::Activity;
 use crate::activities::{self, Created, RECORDERS};
 use crate::assistances::handlers::Visit;
-use crate::audit::{Ctx, Event, record};
+use crate::audit::{Action, Ctx, Entity, Event, record};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{assistances, db, households, trainings};
 
@@ -165,7 +165,7 @@ fn apply(
             }
             let input: households::dto::HouseholdInput = parse(item.data.clone())?;
             let row = households::handlers::create_in(conn, scope, item.id, &input, Some(&hash))?;
-            let e = Event::new("create", "household", row.id)
+            let e = Event::new(Action::Create, Entity::Household, row.id)
                 .at(row.village_id, &row.area_path)
                 .after(households::dto::audit_view(&row));
             record(conn, ctx, e)?;
@@ -215,7 +215,7 @@ fn apply(
                 required_version(item)?,
                 item.data.clone(),
             )?;
-            let e = Event::new("update", "household", row.id)
+            let e = Event::new(Action::Update, Entity::Household, row.id)
                 .at(row.village_id, &row.area_path)
                 .after(serde_json::json!({
                     "record": households::dto::audit_view(&row),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
 use super::model::UserRow;
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope, password};
 use crate::db;
 use crate::db::schema::{units, users};
@@ -16,7 +16,7 @@ use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 /// The roles an officer may give and manage.
@@ -25,10 +25,10 @@ const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
 /// An account's event, placed at its area.
 pub fn account_event(
     conn: &mut PgConnection,
-    action: &'static str,
+    action: Action,
     row: &UserRow,
 ) -> Result<Event, ApiError> {
-    let mut e = Event::new(action, "user", row.id);
+    let mut e = Event::new(action, Entity::User, row.id);
     if let Some(area) = row.area_unit_id {
         e = e.at_unit(conn, area)?;
     }
@@ -128,7 +128,9 @@ impl records::Versioned for UserRow {
     }
 }
 
-/// Checks an area and a member link for a role, within the caller's scope.
+/// Checks an area and a member link for a role, within the caller's scope:
+/// the area must lie inside it, and a caller with an area cannot leave the
+/// account's area out.
 fn check_placement(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -142,6 +144,13 @@ fn check_placement(
         None => None,
     };
     match (area, &area_path) {
+        // A caller with an area makes and keeps every account inside it,
+        // admins' too: an account without an area would see the country.
+        (None, _) if matches!(scope, Scope::Subtree { .. }) => check.fail(
+            "area_id",
+            "required",
+            "an account you manage needs an area inside yours",
+        ),
         (Some(_), None) => check.fail("area_id", "unknown_unit", "no such unit in your area"),
         (Some(_), Some(p)) if !scope.contains_path(p) => {
             check.fail("area_id", "unknown_unit", "no such unit in your area")
@@ -279,7 +288,7 @@ pub async fn create(
                 Some(m) => repo::set_member(conn, row.id, Some(m))?,
                 None => row,
             };
-            let e = account_event(conn, "create", &row)?.after(UserDto::from(row.clone()));
+            let e = account_event(conn, Action::Create, &row)?.after(UserDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -376,7 +385,7 @@ pub async fn update(
                 // That it changed, never what it is.
                 after["password_changed"] = serde_json::Value::Bool(true);
             }
-            let e = account_event(conn, "update", &row)?
+            let e = account_event(conn, Action::Update, &row)?
                 .before(UserDto::from(current))
                 .after(after);
             audit::record(conn, &ctx, e)?;
