@@ -27,3 +27,5 @@ mod sync;
 mod teams;
 mod units;
 mod users;
+mod web;
+mod web_browser;
