@@ -53,7 +53,7 @@ fn main() {
     let bench = support::database("banso_bench_activities");
     let mut conn = PgConnection::establish(&bench.url).expect("connect");
     banso::db::migrate(&mut conn).expect("migrate");
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled())
+    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None)
         .expect("units");
 
     // One village in each commune of Cao Bằng, each with its team and 50

@@ -83,7 +83,7 @@ fn main() {
     let bench = support::database("banso_bench_registry");
     let mut conn = PgConnection::establish(&bench.url).expect("connect");
     banso::db::migrate(&mut conn).expect("migrate");
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled())
+    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None)
         .expect("units");
 
     let t = Instant::now();

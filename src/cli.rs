@@ -213,7 +213,8 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             } else {
                 files.into_iter().map(Source::Path).collect()
             };
-            for report in import::import(&mut conn, sources)? {
+            let ctx = crate::audit::Ctx::system("units import");
+            for report in import::import(&mut conn, sources, Some(&ctx))? {
                 println!("{report}");
             }
             Ok(())

@@ -549,7 +549,11 @@ fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Resu
     let has_units: bool =
         diesel::select(diesel::dsl::exists(units::table.select(units::id))).get_result(conn)?;
     if !has_units {
-        for report in import::import(conn, Source::bundled())? {
+        for report in import::import(
+            conn,
+            Source::bundled(),
+            Some(&crate::audit::Ctx::system("demo")),
+        )? {
             tracing::info!(%report, "imported");
         }
     }
@@ -812,6 +816,6 @@ pub fn generate_registry_sized(
         members::repo::insert(conn, *id, *id, m)?;
     }
     counts.members = member_rows.len();
-    counts.households = households::repo::insert_many(conn, &household_rows)?;
+    counts.households = households::repo::insert_many(conn, &household_rows)?.len();
     Ok(counts)
 }

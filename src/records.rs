@@ -53,19 +53,16 @@ impl ListParams {
 /// A boolean filter usable on table `T`.
 pub type Filter<T> = Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>;
 
-/// `table.area_path` inside `[lo, hi)`, for any table that has the column.
-fn path_range<T>(
-    table: &str,
-    lo: String,
-    hi: String,
-) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>
+/// `column` (a materialised path, as `table.column`) inside `[lo, hi)`:
+/// the one way every query keeps the rows of an area.
+fn path_range<T>(column: &str, lo: String, hi: String) -> Filter<T>
 where
     T: 'static,
 {
     Box::new(
-        diesel::dsl::sql::<Bool>(&format!("({table}.area_path >= "))
+        diesel::dsl::sql::<Bool>(&format!("({column} >= "))
             .bind::<Text, _>(lo)
-            .sql(&format!(" AND {table}.area_path < "))
+            .sql(&format!(" AND {column} < "))
             .bind::<Text, _>(hi)
             .sql(")"),
     )
@@ -83,13 +80,16 @@ impl Scope {
     }
 
     /// Keeps the records of `table` whose village lies inside the scope.
-    pub fn area_filter<T: 'static>(
-        &self,
-        table: &str,
-    ) -> Box<dyn BoxableExpression<T, Pg, SqlType = Bool>> {
+    pub fn area_filter<T: 'static>(&self, table: &str) -> Filter<T> {
+        self.filter_on(&format!("{table}.area_path"))
+    }
+
+    /// Keeps the rows whose path in `column` (`table.column`) lies inside
+    /// the scope; every row for `Scope::All`, rows without a path included.
+    pub fn filter_on<T: 'static>(&self, column: &str) -> Filter<T> {
         match self {
             Scope::All => Box::new(diesel::dsl::sql::<Bool>("TRUE")),
-            Scope::Subtree { lo, hi } => path_range(table, lo.clone(), hi.clone()),
+            Scope::Subtree { lo, hi } => path_range(column, lo.clone(), hi.clone()),
         }
     }
 }
@@ -101,9 +101,18 @@ pub fn unit_filter<T: 'static>(
     table: &str,
     unit_id: Option<Uuid>,
 ) -> Result<Option<Filter<T>>, ApiError> {
+    unit_filter_on(conn, &format!("{table}.area_path"), unit_id)
+}
+
+/// `unit_filter` on a path column of another name (`table.column`).
+pub fn unit_filter_on<T: 'static>(
+    conn: &mut PgConnection,
+    column: &str,
+    unit_id: Option<Uuid>,
+) -> Result<Option<Filter<T>>, ApiError> {
     let Some(id) = unit_id else { return Ok(None) };
     Ok(Some(match crate::auth::access::subtree_range(conn, id)? {
-        Some((lo, hi)) => path_range(table, lo, hi),
+        Some((lo, hi)) => path_range(column, lo, hi),
         None => Box::new(diesel::dsl::sql::<Bool>("FALSE")),
     }))
 }

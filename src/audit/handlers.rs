@@ -78,21 +78,11 @@ pub async fn list(
     let action = filter("action", q.action.as_deref(), Action::parse)?;
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        let mut query = audit_events::table.into_boxed();
-        if let Scope::Subtree { lo, hi } = &scope {
-            query = query
-                .filter(audit_events::area_path.ge(lo.clone()))
-                .filter(audit_events::area_path.lt(hi.clone()));
-        }
-        if let Some(unit) = q.unit_id {
-            match crate::auth::access::subtree_range(conn, unit)? {
-                Some((lo, hi)) => {
-                    query = query
-                        .filter(audit_events::area_path.ge(lo))
-                        .filter(audit_events::area_path.lt(hi));
-                }
-                _ => query = query.filter(audit_events::id.lt(0)),
-            }
+        let mut query = audit_events::table
+            .filter(scope.area_filter("audit_events"))
+            .into_boxed();
+        if let Some(f) = crate::records::unit_filter(conn, "audit_events", q.unit_id)? {
+            query = query.filter(f);
         }
         if let Some(a) = q.actor_id {
             query = query.filter(audit_events::actor_id.eq(a));

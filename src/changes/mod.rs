@@ -87,11 +87,7 @@ pub async fn list(
             Some(e) => query.filter(audit_events::entity.eq(e.as_str())),
             None => query.filter(audit_events::entity.eq_any(feed.iter().map(|e| e.as_str()))),
         };
-        if let Scope::Subtree { lo, hi } = &scope {
-            query = query
-                .filter(audit_events::area_path.ge(lo.clone()))
-                .filter(audit_events::area_path.lt(hi.clone()));
-        }
+        query = query.filter(scope.area_filter("audit_events"));
         Ok(query
             .order(audit_events::seq)
             .limit(limit + 1)

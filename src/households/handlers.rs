@@ -234,14 +234,19 @@ pub fn create_in(
     repo::insert(conn, id, &changes, body_hash)
 }
 
-/// Applies a merge patch to a household the caller may change (API and sync).
+/// Applies a merge patch to a household the caller may change (API and
+/// sync), with its audit events: the update, placed at the household's
+/// village; and, when it moved to another village, its leaving, placed at
+/// the old one, so that the old area's change feed tells its mirrors to
+/// drop the household.
 pub fn update_in(
     conn: &mut PgConnection,
     scope: &Scope,
+    ctx: &Ctx,
     id: Uuid,
     expected: i32,
     patch: Value,
-) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
+) -> Result<HouseholdRow, ApiError> {
     let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
@@ -254,8 +259,23 @@ pub fn update_in(
     if !clashes.is_empty() {
         return Err(duplicates_conflict(scope, clashes));
     }
-    let updated = repo::update(conn, id, &changes)?;
-    Ok((current, updated))
+    let row = repo::update(conn, id, &changes)?;
+    // The leaving first: a mirror that sees both (its area holds both
+    // villages) applies them in feed order and keeps the household.
+    if row.village_id != current.village_id {
+        let e = event(Action::MoveOut, &current)
+            .before(json!({ "village_id": current.village_id }))
+            .after(json!({ "village_id": row.village_id }));
+        audit::record(conn, ctx, e)?;
+    }
+    let e = event(Action::Update, &row)
+        .after(json!({
+            "record": super::dto::audit_view(&row),
+            "personal_fields_changed": super::dto::changed_personal_fields(&current, &row),
+        }))
+        .before(super::dto::audit_view(&current));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
 }
 
 pub async fn list(
@@ -363,15 +383,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let (before, row) = update_in(conn, &scope, id, expected, body)?;
-            let e = event(Action::Update, &row)
-                .after(json!({
-                    "record": super::dto::audit_view(&row),
-                    "personal_fields_changed": super::dto::changed_personal_fields(&before, &row),
-                }))
-                .before(super::dto::audit_view(&before));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
+            update_in(conn, &scope, &ctx, id, expected, body)
         })
     })
     .await?;

@@ -472,15 +472,24 @@ pub async fn handle(
                 return Err(report(errors));
             }
             let inserted = repo::insert_many(conn, &checked)?;
-            let ids: Vec<Uuid> = checked.iter().map(|(id, _)| *id).collect();
-            let mut e = Event::of(Action::Import, Entity::Household)
-                .after(json!({ "inserted": inserted, "ids": ids }));
-            if let Scope::Subtree { lo, .. } = &scope {
-                e.area_path = Some(lo.clone());
-                e.unit_id = crate::records::last_unit(lo);
+            // One event per household, placed at its village, so that the
+            // change feed of every area shows the households imported into
+            // it (the request id ties them together as one import).
+            let events: Vec<(&Ctx, Event)> = inserted
+                .iter()
+                .map(|row| {
+                    let e = Event::new(Action::Import, Entity::Household, row.id)
+                        .at(row.village_id, &row.area_path)
+                        .after(super::dto::audit_view(row));
+                    (&ctx, e)
+                })
+                .collect();
+            // Each event is some fifteen parameters: well under PostgreSQL's
+            // 65,535 per statement.
+            for chunk in events.chunks(1000) {
+                audit::record_many(conn, chunk)?;
             }
-            audit::record(conn, &ctx, e)?;
-            Ok(inserted)
+            Ok(inserted.len())
         })
     })
     .await?;

@@ -183,17 +183,20 @@ pub fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<WithHash
 pub fn insert_many(
     conn: &mut PgConnection,
     rows: &[(Uuid, HouseholdChanges)],
-) -> Result<usize, ApiError> {
-    let mut inserted = 0;
+) -> Result<Vec<HouseholdRow>, ApiError> {
+    let mut inserted = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(1000) {
         let values: Vec<_> = chunk
             .iter()
             .map(|(id, c)| (households::id.eq(*id), c))
             .collect();
-        inserted += diesel::insert_into(households::table)
-            .values(values)
-            .execute(conn)
-            .map_err(code_conflict)?;
+        inserted.extend(
+            diesel::insert_into(households::table)
+                .values(values)
+                .returning(HouseholdRow::as_returning())
+                .get_results(conn)
+                .map_err(code_conflict)?,
+        );
     }
     Ok(inserted)
 }

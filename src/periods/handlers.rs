@@ -181,12 +181,11 @@ pub async fn list(
         let mut query = period_locks::table.into_boxed();
         // Locks inside the caller's area, and those of the units above it,
         // which bind the caller's records too.
-        if let Scope::Subtree { lo, hi } = &scope {
+        if let Scope::Subtree { lo, .. } = &scope {
             let above = crate::activities::ancestor_paths(lo);
             query = query.filter(
-                period_locks::area_path
-                    .ge(lo.clone())
-                    .and(period_locks::area_path.lt(hi.clone()))
+                scope
+                    .area_filter::<period_locks::table>("period_locks")
                     .or(period_locks::area_path.eq_any(above)),
             );
         }
@@ -194,15 +193,8 @@ pub async fn list(
             query = query.filter(period_locks::month.eq(m));
         }
         // As in every list: the unit and everything below it.
-        if let Some(u) = q.unit_id {
-            match crate::auth::access::subtree_range(conn, u)? {
-                Some((lo, hi)) => {
-                    query = query
-                        .filter(period_locks::area_path.ge(lo))
-                        .filter(period_locks::area_path.lt(hi));
-                }
-                _ => return Ok(Vec::new()),
-            }
+        if let Some(f) = records::unit_filter(conn, "period_locks", q.unit_id)? {
+            query = query.filter(f);
         }
         let rows: Vec<Lock> = query
             .order((period_locks::month.desc(), period_locks::unit_id))

@@ -208,21 +208,14 @@ fn apply(
         }
         (Kind::Household, Op::Update) => {
             user.require(households::handlers::WRITERS)?;
-            let (before, row) = households::handlers::update_in(
+            let row = households::handlers::update_in(
                 conn,
                 scope,
+                ctx,
                 item.id,
                 required_version(item)?,
                 item.data.clone(),
             )?;
-            let e = Event::new(Action::Update, Entity::Household, row.id)
-                .at(row.village_id, &row.area_path)
-                .after(serde_json::json!({
-                    "record": households::dto::audit_view(&row),
-                    "personal_fields_changed": households::dto::changed_personal_fields(&before, &row),
-                }))
-                .before(households::dto::audit_view(&before));
-            record(conn, ctx, e)?;
             Ok((
                 Outcome::Updated,
                 to_value(households::dto::HouseholdDto::from(row)).unwrap_or_default(),

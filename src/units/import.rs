@@ -9,6 +9,7 @@
 //! (`units-YYYY-MM-DD.csv`): its units are in force from that date until the
 //! day before the next list's date.
 
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
@@ -427,10 +428,18 @@ fn amend(unit: &mut NewUnit, a: &AmendmentRecord) -> bool {
 
 const LEVELS: [&str; 3] = ["province", "district", "commune"];
 
-/// Imports the given lists in one transaction and reports per file.
+/// The units an import added or changed, for the audit trail and the
+/// change feed.
+type Changed = Vec<(Action, NewUnit)>;
+
+/// Imports the given lists in one transaction and reports per file. With
+/// `ctx`, every unit added or changed gets its audit event (`create` or
+/// `update`, placed at the unit), so the change feed announces it; only the
+/// fixtures of the tests and benchmarks are loaded without.
 pub fn import(
     conn: &mut PgConnection,
     sources: Vec<Source>,
+    ctx: Option<&Ctx>,
 ) -> Result<Vec<FileReport>, ImportError> {
     let mut files = Vec::new();
     for source in sources {
@@ -475,6 +484,7 @@ pub fn import(
             .collect();
 
         let mut reports = Vec::new();
+        let mut changed: Changed = Vec::new();
         for f in &files {
             let report = match &f.content {
                 Parsed::Units(rows) => {
@@ -485,7 +495,7 @@ pub fn import(
                         .filter(|(_, d, _)| *d == f.date)
                         .map(|(_, _, a)| *a)
                         .collect();
-                    import_units(conn, &f.name, f.date, valid_to, rows, &patch)?
+                    import_units(conn, &f.name, f.date, valid_to, rows, &patch, &mut changed)?
                 }
                 Parsed::Lineage(rows) => import_lineage(conn, &f.name, f.date, rows)?,
                 Parsed::Amendments(rows) => {
@@ -503,14 +513,21 @@ pub fn import(
                         report.unchanged = applied;
                         report.skipped = rows.len() - applied;
                     } else {
-                        apply_amendments_to_stored(conn, &f.name, f.date, rows, &mut report)?;
+                        apply_amendments_to_stored(
+                            conn,
+                            &f.name,
+                            f.date,
+                            rows,
+                            &mut report,
+                            &mut changed,
+                        )?;
                     }
                     report
                 }
             };
             reports.push(report);
         }
-        close_periods(conn, &dates, &list_dates)?;
+        close_periods(conn, &dates, &list_dates, &mut changed)?;
         // Villages of communes that went whole into a new one follow it.
         let moved = super::repo::rehome_villages(conn).map_err(|e| ImportError {
             file: "(villages)".into(),
@@ -520,8 +537,44 @@ pub fn import(
         if moved > 0 {
             tracing::info!(moved, "villages moved to their new communes");
         }
+        if let Some(ctx) = ctx {
+            record_changes(conn, ctx, &changed)?;
+        }
         Ok(reports)
     })
+}
+
+/// One event per unit added or changed, written in the import's
+/// transaction.
+fn record_changes(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    changed: &Changed,
+) -> Result<(), ImportError> {
+    let events: Vec<(&Ctx, Event)> = changed
+        .iter()
+        .map(|(action, u)| {
+            let e = Event::new(*action, Entity::Unit, u.id)
+                .at(u.id, &u.path)
+                .after(serde_json::json!({
+                    "level": u.level,
+                    "code": u.code,
+                    "name": u.name,
+                    "parent_id": u.parent_id,
+                    "valid_from": u.valid_from,
+                    "valid_to": u.valid_to,
+                }));
+            (ctx, e)
+        })
+        .collect();
+    for chunk in events.chunks(1000) {
+        audit::record_many(conn, chunk).map_err(|e| ImportError {
+            file: "audit trail".into(),
+            line: None,
+            message: format!("the import's events could not be written: {e}"),
+        })?;
+    }
+    Ok(())
 }
 
 fn import_units(
@@ -531,6 +584,7 @@ fn import_units(
     valid_to: Option<NaiveDate>,
     rows: &[UnitRecord],
     patch: &[&AmendmentRecord],
+    changed: &mut Changed,
 ) -> Result<FileReport, ImportError> {
     let err = |line: u64, message: String| ImportError {
         file: file.to_string(),
@@ -628,6 +682,7 @@ fn import_units(
                     .set((unit, units::updated_at.eq(diesel::dsl::now)))
                     .execute(conn)?;
                 report.updated += 1;
+                changed.push((Action::Update, unit.clone()));
             }
         }
     }
@@ -636,6 +691,7 @@ fn import_units(
             .values(chunk.iter().copied().cloned().collect::<Vec<_>>())
             .execute(conn)?;
     }
+    changed.extend(to_insert.into_iter().map(|u| (Action::Create, u.clone())));
     Ok(report)
 }
 
@@ -754,6 +810,7 @@ fn apply_amendments_to_stored(
     date: NaiveDate,
     rows: &[AmendmentRecord],
     report: &mut FileReport,
+    changed: &mut Changed,
 ) -> Result<(), ImportError> {
     let mut touched: HashMap<(String, String), (NewUnit, NewUnit)> = HashMap::new();
     for a in rows {
@@ -792,6 +849,7 @@ fn apply_amendments_to_stored(
                 .set((after, units::updated_at.eq(diesel::dsl::now)))
                 .execute(conn)?;
             report.updated += 1;
+            changed.push((Action::Update, after.clone()));
         }
     }
     Ok(())
@@ -803,6 +861,7 @@ fn close_periods(
     conn: &mut PgConnection,
     dates: &BTreeSet<NaiveDate>,
     imported: &BTreeSet<NaiveDate>,
+    changed: &mut Changed,
 ) -> Result<(), ImportError> {
     let all: Vec<NaiveDate> = dates.iter().copied().collect();
     for (i, date) in all.iter().enumerate() {
@@ -810,7 +869,7 @@ fn close_periods(
             continue;
         }
         let valid_to = all.get(i + 1).and_then(|d| d.pred_opt());
-        diesel::update(
+        let closed: Vec<NewUnit> = diesel::update(
             units::table
                 .filter(units::valid_from.eq(date))
                 .filter(units::level.ne("village"))
@@ -820,7 +879,9 @@ fn close_periods(
             units::valid_to.eq(valid_to),
             units::updated_at.eq(diesel::dsl::now),
         ))
-        .execute(conn)?;
+        .returning(NewUnit::as_returning())
+        .get_results(conn)?;
+        changed.extend(closed.into_iter().map(|u| (Action::Update, u)));
     }
     Ok(())
 }

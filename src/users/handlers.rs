@@ -54,9 +54,9 @@ fn visible(
     let mut query = users::table
         .left_join(units::table.on(users::area_unit_id.eq(units::id.nullable())))
         .into_boxed();
-    if let Scope::Subtree { lo, hi } = scope {
-        query = query.filter(units::path.ge(lo.clone()).and(units::path.lt(hi.clone())));
-    }
+    // By the path of each account's area unit: accounts without an area
+    // lie outside every area but the whole country's.
+    query = query.filter(scope.filter_on("units.path"));
     if let Some(id) = only {
         query = query.filter(users::id.eq(id));
     }
@@ -72,13 +72,8 @@ fn visible(
     if let Some(since) = params.updated_since {
         query = query.filter(users::updated_at.ge(since));
     }
-    if let Some(unit) = params.unit_id {
-        match crate::auth::access::subtree_range(conn, unit)? {
-            Some((lo, hi)) => {
-                query = query.filter(units::path.ge(lo).and(units::path.lt(hi)));
-            }
-            _ => query = query.filter(users::id.is_null()),
-        }
+    if let Some(f) = records::unit_filter_on(conn, "units.path", params.unit_id)? {
+        query = query.filter(f);
     }
     if let Some(after) = after {
         query = query.filter(users::id.gt(after));

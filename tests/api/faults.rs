@@ -36,7 +36,7 @@ async fn a_database_restart_loses_no_answered_write_and_stores_none_twice() {
     let url = pg.url("banso");
     let mut conn = PgConnection::establish(&url).unwrap();
     banso::db::migrate(&mut conn).unwrap();
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled()).unwrap();
+    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None).unwrap();
     let commune = banso::units::repo::find_by_code(&mut conn, "01273", banso::units::repo::today())
         .unwrap()
         .remove(0);

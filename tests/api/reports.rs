@@ -629,7 +629,12 @@ fn old_village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
 /// The bundled lists imported again, as a later list would be: villages of
 /// merged communes follow them.
 fn import_again(app: &TestApp) {
-    banso::units::import::import(&mut app.conn(), banso::units::import::Source::bundled()).unwrap();
+    banso::units::import::import(
+        &mut app.conn(),
+        banso::units::import::Source::bundled(),
+        None,
+    )
+    .unwrap();
 }
 
 #[actix_web::test]

@@ -65,7 +65,7 @@ pub fn server() -> &'static Server {
         let mut conn = PgConnection::establish(&server.url(&server.template))
             .expect("connect to the template");
         banso::db::migrate(&mut conn).expect("migrate the template");
-        banso::units::import::import(&mut conn, banso::units::import::Source::bundled())
+        banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None)
             .expect("import the shipped unit lists into the template");
         server
     })
