@@ -19,7 +19,7 @@ use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What the shared rules need to know of a stored activity.
 pub struct Meta {
@@ -35,7 +35,7 @@ pub struct Meta {
 
 /// A kind of activity (training session, assistance visit).
 pub trait Activity: 'static {
-    type Row: Clone + Send + 'static;
+    type Row: Clone + Send + records::Versioned<Key = Uuid, Dto = Self::Dto> + 'static;
     type Dto: Serialize + From<Self::Row>;
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
@@ -55,11 +55,6 @@ pub trait Activity: 'static {
 
     fn meta(row: &Self::Row) -> Meta;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     fn set_status(
         conn: &mut PgConnection,
@@ -101,10 +96,6 @@ pub trait Activity: 'static {
         new: &[NewRecord<'_, Self::Changes>],
     ) -> Result<Vec<Self::Row>, ApiError>;
     fn by_client_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Self::Row>, ApiError>;
-    /// The writer that stores new records of this kind in batches.
-    fn writer(state: &AppState) -> &Writer<Self>
-    where
-        Self: Sized;
     fn update(
         conn: &mut PgConnection,
         id: Uuid,
@@ -122,6 +113,22 @@ pub struct NewRecord<'a, C> {
     pub body_hash: &'a [u8],
 }
 
+/// The answer to a record sent under an id already stored: the stored
+/// record if this is the same request (the same body hash, from inside the
+/// area the record lies in), else 409 naming only the id.
+pub fn resend<A: Activity>(
+    scope: &Scope,
+    existing: &A::Row,
+    hash: &[u8],
+) -> Result<(A::Row, Created), ApiError> {
+    let m = A::meta(existing);
+    if A::body_hash(existing) == hash && scope.contains_path(&m.area_path) {
+        Ok((existing.clone(), Created::AlreadyHad))
+    } else {
+        Err(super::id_reused(&serde_json::json!({ "id": m.id })))
+    }
+}
+
 /// Stores a new record under the phone's id, or recognises a resend of it.
 pub fn create_in<A: Activity>(
     conn: &mut PgConnection,
@@ -131,33 +138,15 @@ pub fn create_in<A: Activity>(
     input: &A::Input,
     hash: &[u8],
 ) -> Result<(A::Row, Created), ApiError> {
-    let resend = |existing: A::Row| {
-        if A::body_hash(&existing) == hash && scope.contains_path(&A::meta(&existing).area_path) {
-            Ok((existing, Created::AlreadyHad))
-        } else {
-            Err(super::id_reused(
-                &serde_json::json!({ "id": A::meta(&existing).id }),
-            ))
-        }
-    };
     let id = A::input_id(input);
-    // The common case, a new record, costs no lookup: the id is looked up
-    // only when the record cannot be stored, to tell a resend (whose
-    // household, team or month may have changed since) from a mistake.
-    let checked = A::parse(conn, scope, input, None, &A::Known::default()).and_then(|changes| {
-        let (path, date) = A::place(&changes);
-        super::check_not_locked(conn, path, date)?;
-        Ok(changes)
-    });
-    let changes = match checked {
-        Ok(changes) => changes,
-        Err(e) => {
-            return match A::by_client_ids(conn, &[id])?.pop() {
-                Some(existing) => resend(existing),
-                None => Err(e),
-            };
-        }
-    };
+    // A resend is answered with what is stored, before any check: its
+    // household, team or month may have changed since.
+    if let Some(existing) = A::by_client_ids(conn, &[id])?.pop() {
+        return resend::<A>(scope, &existing, hash);
+    }
+    let changes = A::parse(conn, scope, input, None, &A::Known::default())?;
+    let (path, date) = A::place(&changes);
+    super::check_not_locked(conn, path, date)?;
     let new = NewRecord {
         id,
         changes: &changes,
@@ -173,7 +162,7 @@ pub fn create_in<A: Activity>(
         }
         // Stored by a concurrent resend between the lookup and the insert.
         None => match A::by_client_ids(conn, &[id])?.pop() {
-            Some(existing) => resend(existing),
+            Some(existing) => resend::<A>(scope, &existing, hash),
             None => Err(ApiError::internal("a conflicting record vanished")),
         },
     }
@@ -189,11 +178,8 @@ pub fn update_in<A: Activity>(
     expected: i32,
     patch: Value,
 ) -> Result<A::Row, ApiError> {
-    let current = A::get_for_update(conn, scope, id)?;
+    let current: A::Row = records::claim(conn, scope, id, Some(expected))?;
     let m = A::meta(&current);
-    if m.version != expected {
-        return Err(stale::<A>(current));
-    }
     records::refuse_archived(m.archived_at)?;
     super::check_editable(user, m.recorded_by, &m.status)?;
     let base = A::input_of(&current);
@@ -231,10 +217,6 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, records::etag(version)))
         .json(A::Dto::from(row))
-}
-
-fn stale<A: Activity>(row: A::Row) -> ApiError {
-    records::stale(&A::Dto::from(row))
 }
 
 pub async fn list<A: Activity>(
@@ -285,7 +267,7 @@ pub async fn get<A: Activity>(
 }
 
 pub async fn create<A: Activity>(
-    state: web::Data<AppState>,
+    writer: web::Data<Writer<A>>,
     user: AuthUser,
     req: HttpRequest,
     body: web::Json<Value>,
@@ -296,7 +278,7 @@ pub async fn create<A: Activity>(
     let input: A::Input = serde_json::from_value(body)
         .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
     let ctx = Ctx::user(&user, &req);
-    let (row, created) = A::writer(&state).create(user, ctx, input, hash).await?;
+    let (row, created) = writer.create(user, ctx, input, hash).await?;
     let mut res = respond::<A>(StatusCode::CREATED, row);
     if created == Created::AlreadyHad {
         res.headers_mut().insert(
@@ -346,11 +328,8 @@ pub async fn archive<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.archived_at.is_some() {
                 return Ok(current);
             }
@@ -406,11 +385,8 @@ async fn transition<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.status != from.as_str() || m.archived_at.is_some() {
                 return Err(ApiError::Conflict {
                     detail: format!("{action} needs a {from} record; this one is {}", m.status),

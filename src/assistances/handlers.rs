@@ -9,7 +9,6 @@ use uuid::Uuid;
 use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
-use crate::activities::batch::Writer;
 use crate::activities::http::Activity;
 use crate::activities::{self};
 use crate::audit::Entity;
@@ -18,7 +17,6 @@ use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
-use crate::startup::AppState;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
@@ -289,10 +287,6 @@ impl Activity for Visit {
     const ENTITY: Entity = ENTITY;
 
     crate::activities::activity_storage!(visited_on);
-
-    fn writer(state: &AppState) -> &Writer<Visit> {
-        &state.visits
-    }
 
     type Changes = AssistanceChanges;
     const IMMUTABLE: &'static str = "id, household_id and recorded_at";

@@ -10,13 +10,14 @@ use uuid::Uuid;
 use super::chain;
 use super::checkpoint::{self, Checkpoint};
 use super::kinds::{Action, Entity};
+use crate::auth::tokens::TokenService;
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
 use crate::domain::Invalid;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
@@ -134,6 +135,7 @@ pub struct VerifyQuery {
 /// it still reaches the checkpoint.
 pub async fn verify(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     user: AuthUser,
     query: web::Query<VerifyQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -144,14 +146,14 @@ pub async fn verify(
             let cp = Checkpoint::from_token(&token)
                 .filter(checkpoint::well_formed)
                 .ok_or_else(|| bad("not a checkpoint of this service's trail"))?;
-            if !cp.signed_by(state.tokens.jwks()) {
+            if !cp.signed_by(tokens.jwks()) {
                 return Err(bad(
                     "its signature does not verify with any of this service's keys",
                 ));
             }
             Some(cp)
         }
-        None => newest_checkpoint(&state)?,
+        None => newest_checkpoint(&state, &tokens)?,
     };
     let verdict = db::run(&state.pool, move |conn| {
         chain::link_all(conn)?;
@@ -162,12 +164,15 @@ pub async fn verify(
 }
 
 /// The newest checkpoint of this server's file whose signature verifies.
-fn newest_checkpoint(state: &AppState) -> Result<Option<Checkpoint>, ApiError> {
+fn newest_checkpoint(
+    state: &AppState,
+    tokens: &TokenService,
+) -> Result<Option<Checkpoint>, ApiError> {
     let path = checkpoint::file(&state.settings.data_dir);
     Ok(checkpoint::recent(&path, 1)
         .map_err(ApiError::internal)?
         .into_iter()
-        .find(|cp| cp.signed_by(state.tokens.jwks())))
+        .find(|cp| cp.signed_by(tokens.jwks())))
 }
 
 #[derive(Debug, Serialize)]

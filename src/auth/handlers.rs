@@ -5,11 +5,12 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::tokens::TokenService;
 use super::{AuthUser, Role, password, repo};
 use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::units::dto::UnitSummary;
 
 #[derive(Debug, Deserialize)]
@@ -47,20 +48,19 @@ fn client_address(req: &HttpRequest) -> String {
 }
 
 fn tokens_for(
-    state: &AppState,
+    tokens: &TokenService,
     user_id: Uuid,
     role: Role,
     area: Option<Uuid>,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue(user_id, role, area)
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
         refresh_token,
     })
 }
@@ -132,6 +132,7 @@ where
 
 pub async fn login(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -183,12 +184,13 @@ pub async fn login(
     })
     .await?;
     tracing::info!(user = %user_id, "login");
-    let body = tokens_for(&state, user_id, role, user.area_unit_id, secret)?;
+    let body = tokens_for(&tokens, user_id, role, user.area_unit_id, secret)?;
     Ok(HttpResponse::Ok().json(body))
 }
 
 pub async fn refresh(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
@@ -238,7 +240,7 @@ pub async fn refresh(
             user_id,
             role,
             area,
-        } => Ok(HttpResponse::Ok().json(tokens_for(&state, user_id, role, area, secret)?)),
+        } => Ok(HttpResponse::Ok().json(tokens_for(&tokens, user_id, role, area, secret)?)),
         Outcome::Reused => {
             tracing::warn!("refresh token reused; its family is revoked");
             Err(ApiError::Unauthorized(
@@ -322,10 +324,10 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(body))
 }
 
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(tokens: web::Data<TokenService>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.tokens.jwks())
+        .json(tokens.jwks())
 }
 
 #[derive(Debug, Deserialize)]
@@ -349,6 +351,7 @@ const CLIENT_FAILED: &str = "unknown client or wrong secret";
 /// asks again). Failures are throttled and audited like logins.
 pub async fn client_token(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -417,13 +420,12 @@ pub async fn client_token(
         })
     })
     .await?;
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue(client.id, Role::Client, client.area_unit_id)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(ClientTokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
     }))
 }

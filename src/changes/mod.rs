@@ -19,7 +19,7 @@ use crate::db;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/changes").route(web::get().to(list)));

@@ -23,7 +23,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Team leaders manage the households of their village; officers those of
 /// their area.
@@ -214,12 +214,14 @@ pub fn matches(
         && c.has_internet == row.has_internet)
 }
 
-/// Creates a household after the duplicate check (API and sync).
+/// Creates a household after the duplicate check (API and sync, which
+/// passes the hash of its item).
 pub fn create_in(
     conn: &mut PgConnection,
     scope: &Scope,
     id: Uuid,
     input: &HouseholdInput,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     let changes = parse(conn, scope, input)?;
     let candidates = repo::likely_duplicates(conn, &changes, None)?;
@@ -229,7 +231,7 @@ pub fn create_in(
     {
         return Err(duplicates_conflict(scope, candidates));
     }
-    repo::insert(conn, id, &changes)
+    repo::insert(conn, id, &changes, body_hash)
 }
 
 /// Applies a merge patch to a household the caller may change (API and sync).
@@ -240,10 +242,7 @@ pub fn update_in(
     expected: i32,
     patch: Value,
 ) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&HouseholdDto::from(current)));
-    }
+    let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
@@ -326,7 +325,7 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input, None)?;
             audit::record(
                 conn,
                 &ctx,
@@ -574,23 +573,10 @@ pub struct Household;
 
 impl records::Archivable for Household {
     type Row = HouseholdRow;
-    type Dto = HouseholdDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &HouseholdRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &HouseholdRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<HouseholdRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {

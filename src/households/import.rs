@@ -22,7 +22,7 @@ use crate::db;
 use crate::db::schema::{households, units};
 use crate::domain::Check;
 use crate::error::{ApiError, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::units::model::UnitRow;
 
 pub const MAX_ROWS: usize = 20_000;

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::teams::model::TeamRow;
 use crate::text;
 
@@ -232,10 +232,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&MemberDto::from(current)));
-            }
+            let current: MemberRow = records::claim(conn, &scope, id, Some(expected))?;
             records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&MemberInput::from(&current), body)?;
             if input.team_id != current.team_id {
@@ -274,10 +271,7 @@ pub async fn move_to_team(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&MemberDto::from(current)));
-            }
+            let current: MemberRow = records::claim(conn, &scope, id, Some(expected))?;
             let mut check = Check::new();
             if current.left_on.is_some() || current.archived_at.is_some() {
                 check.fail("id", "not_current", "this membership has already ended");
@@ -332,23 +326,10 @@ pub struct Member;
 
 impl records::Archivable for Member {
     type Row = MemberRow;
-    type Dto = MemberDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &MemberRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &MemberRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<MemberRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<MemberRow, ApiError> {

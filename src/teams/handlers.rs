@@ -16,7 +16,7 @@ use crate::domain::{Check, Name, TeamStatus, short_text};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::text;
 
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer];
@@ -169,10 +169,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&TeamDto::from(current)));
-            }
+            let current: TeamRow = records::claim(conn, &scope, id, Some(expected))?;
             records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&TeamInput::from(&current), body)?;
             if input.village_id != current.village_id {
@@ -224,23 +221,10 @@ pub struct Team;
 
 impl records::Archivable for Team {
     type Row = TeamRow;
-    type Dto = TeamDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &TeamRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &TeamRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<TeamRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<TeamRow, ApiError> {

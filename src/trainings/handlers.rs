@@ -7,7 +7,6 @@ use uuid::Uuid;
 use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
-use crate::activities::batch::Writer;
 use crate::activities::http::Activity;
 use crate::activities::{self};
 use crate::audit::Entity;
@@ -16,7 +15,6 @@ use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::records;
-use crate::startup::AppState;
 
 const ENTITY: Entity = Entity::Training;
 
@@ -211,10 +209,6 @@ impl Activity for Session {
     const ENTITY: Entity = ENTITY;
 
     crate::activities::activity_storage!(held_on);
-
-    fn writer(state: &AppState) -> &Writer<Session> {
-        &state.sessions
-    }
 
     type Changes = TrainingChanges;
     const IMMUTABLE: &'static str = "id and recorded_at";

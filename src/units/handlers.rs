@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_Q_CHARS: usize = 100;
 

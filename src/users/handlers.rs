@@ -16,7 +16,7 @@ use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 /// The roles an officer may give and manage.
@@ -105,7 +105,32 @@ fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<User
     .ok_or(ApiError::NotFound)
 }
 
-/// Checks an area and a member link for a role, within the caller's scope.
+impl records::Versioned for UserRow {
+    type Key = Uuid;
+    type Dto = UserDto;
+
+    fn lock(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<UserRow, ApiError> {
+        // The row lock first; the read after it sees the last commit.
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<Uuid>(conn)?;
+        find_visible(conn, scope, id)
+    }
+
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    fn dto(&self) -> UserDto {
+        UserDto::from(self.clone())
+    }
+}
+
+/// Checks an area and a member link for a role, within the caller's scope:
+/// the area must lie inside it, and a caller with an area cannot leave the
+/// account's area out.
 fn check_placement(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -119,6 +144,13 @@ fn check_placement(
         None => None,
     };
     match (area, &area_path) {
+        // A caller with an area makes and keeps every account inside it,
+        // admins' too: an account without an area would see the country.
+        (None, _) if matches!(scope, Scope::Subtree { .. }) => check.fail(
+            "area_id",
+            "required",
+            "an account you manage needs an area inside yours",
+        ),
         (Some(_), None) => check.fail("area_id", "unknown_unit", "no such unit in your area"),
         (Some(_), Some(p)) if !scope.contains_path(p) => {
             check.fail("area_id", "unknown_unit", "no such unit in your area")
@@ -312,15 +344,12 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = find_visible(conn, &scope, id)?;
+            let current: UserRow = records::claim(conn, &scope, id, Some(expected))?;
             let current_role: Role = current.role.parse().map_err(ApiError::internal)?;
             if user.role == Role::Officer && !FIELD_ROLES.contains(&current_role) {
                 return Err(ApiError::Forbidden(
                     "officers manage team_leader and member accounts only".into(),
                 ));
-            }
-            if current.version != expected {
-                return Err(records::stale(&UserDto::from(current)));
             }
             if let Some(p) = &patch.password
                 && let Err(why) = password::check_rules(p, &current.username)
