@@ -26,6 +26,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How often committed audit events are linked into the chain.
 pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long start-up waits for the first read of ended sessions.
+const SESSIONS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Writer threads per kind of activity (see `activities::batch`).
 const WRITERS: usize = 2;
 
@@ -86,6 +89,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
         audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY);
+        auth::sessions::start(
+            tokens.sessions(),
+            settings.database_url.as_deref(),
+            SESSIONS_PATIENCE,
+        );
         let state = web::Data::new(AppState {
             visits: Writer::start(pool.clone(), WRITERS)?,
             sessions: Writer::start(pool.clone(), WRITERS)?,

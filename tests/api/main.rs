@@ -21,6 +21,7 @@ mod migrations;
 mod openapi;
 mod periods;
 mod schema;
+mod sessions;
 mod sync;
 mod teams;
 mod units;
