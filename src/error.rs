@@ -263,7 +263,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         }
         J::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
         J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge {
-            limit: crate::startup::MAX_BODY_BYTES,
+            limit: crate::config::MAX_BODY_BYTES,
         },
         other => ApiError::BadRequest(format!("could not read the body: {other}")),
     };

@@ -31,6 +31,7 @@ pub mod pagination;
 pub mod periods;
 pub mod records;
 pub mod startup;
+pub mod state;
 pub mod sync;
 pub mod teams;
 pub mod telemetry;
@@ -38,6 +39,7 @@ pub mod text;
 pub mod trainings;
 pub mod units;
 pub mod users;
+pub mod web;
 
 /// mimalloc instead of the system allocator: the service allocates and
 /// frees many small buffers per request from several threads, where glibc's

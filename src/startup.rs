@@ -1,5 +1,6 @@
 //! Builds the application: binds the listener (port 0 in tests), wires the
-//! middleware and routes around one shared state built once.
+//! middleware and routes, and registers what the handlers share (see
+//! `state`). The one module that knows every route.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -11,17 +12,15 @@ use actix_web::{App, HttpServer, web};
 use crate::activities::batch::Writer;
 use crate::assistances::handlers::Visit;
 use crate::auth::tokens::TokenService;
-use crate::config::Settings;
+use crate::config::{MAX_BODY_BYTES, Settings};
 use crate::db::PgPool;
 use crate::error;
+use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{
     assistances, audit, auth, catalog, changes, health, households, members, openapi, periods,
     sync, teams, telemetry, trainings, units, users,
 };
-
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How often committed audit events are linked into the chain.
 pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -31,15 +30,6 @@ const SESSIONS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// Writer threads per kind of activity (see `activities::batch`).
 const WRITERS: usize = 2;
-
-pub struct AppState {
-    pub pool: PgPool,
-    pub tokens: TokenService,
-    pub settings: Arc<Settings>,
-    /// The writers that store new visits and sessions in batches.
-    pub visits: Writer<Visit>,
-    pub sessions: Writer<Session>,
-}
 
 pub struct Application {
     port: u16,
@@ -80,7 +70,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(trainings::routes)
             .configure(periods::routes)
             .configure(sync::routes),
-    );
+    )
+    .configure(crate::web::routes);
 }
 
 impl Application {
@@ -94,16 +85,19 @@ impl Application {
             settings.database_url.as_deref(),
             SESSIONS_PATIENCE,
         );
-        let state = web::Data::new(AppState {
-            visits: Writer::start(pool.clone(), WRITERS)?,
-            sessions: Writer::start(pool.clone(), WRITERS)?,
-            pool,
-            tokens,
-            settings: Arc::new(settings),
-        });
+        let visits = web::Data::new(Writer::<Visit>::start(pool.clone(), WRITERS)?);
+        let sessions = web::Data::new(Writer::<Session>::start(pool.clone(), WRITERS)?);
+        let tokens = web::Data::new(tokens);
+        let settings = Arc::new(settings);
+        let settings_data = web::Data::from(settings.clone());
+        let state = web::Data::new(AppState { pool, settings });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(settings_data.clone())
+                .app_data(tokens.clone())
+                .app_data(visits.clone())
+                .app_data(sessions.clone())
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::request_span))

@@ -84,8 +84,8 @@ pub async fn request_span(
 /// forwards. Used by the login throttle and the audit trail.
 pub fn client_address(req: &actix_web::HttpRequest) -> Option<String> {
     let trust = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
-        .is_some_and(|s| s.settings.trust_forwarded);
+        .app_data::<actix_web::web::Data<crate::config::Settings>>()
+        .is_some_and(|s| s.trust_forwarded);
     if trust && let Some(addr) = req.connection_info().realip_remote_addr() {
         // "1.2.3.4:5678", "[::1]:5678" or a bare address.
         let host = match addr.parse::<std::net::SocketAddr>() {

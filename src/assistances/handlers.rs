@@ -9,19 +9,18 @@ use uuid::Uuid;
 use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
-use crate::activities::batch::Writer;
 use crate::activities::http::Activity;
 use crate::activities::{self};
+use crate::audit::Entity;
 use crate::auth::Scope;
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
-use crate::startup::AppState;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
-const ENTITY: &str = "assistance";
+const ENTITY: Entity = Entity::Assistance;
 
 /// The earliest visit date accepted: the teams began in 2020.
 fn earliest() -> NaiveDate {
@@ -285,13 +284,9 @@ impl Activity for Visit {
     type Dto = AssistanceDto;
     type Input = AssistanceInput;
     type Filters = AssistanceFilters;
-    const ENTITY: &'static str = ENTITY;
+    const ENTITY: Entity = ENTITY;
 
     crate::activities::activity_storage!(visited_on);
-
-    fn writer(state: &AppState) -> &Writer<Visit> {
-        &state.visits
-    }
 
     type Changes = AssistanceChanges;
     const IMMUTABLE: &'static str = "id, household_id and recorded_at";

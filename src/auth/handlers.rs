@@ -5,11 +5,12 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::tokens::TokenService;
 use super::{AuthUser, Role, password, repo};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::units::dto::UnitSummary;
 
 #[derive(Debug, Deserialize)]
@@ -47,20 +48,19 @@ fn client_address(req: &HttpRequest) -> String {
 }
 
 fn tokens_for(
-    state: &AppState,
+    tokens: &TokenService,
     user_id: Uuid,
     session: &repo::Session,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
     let role = repo::parse_role(&session.role)?;
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue_session(user_id, role, session.area_unit_id, session.session_epoch)
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
         refresh_token,
     })
 }
@@ -77,7 +77,7 @@ async fn check_secret<C, L>(
     key: String,
     secret: String,
     lookup: L,
-    (action, entity): (&'static str, &'static str),
+    (action, entity): (Action, Entity),
     failed: &'static str,
 ) -> Result<C, ApiError>
 where
@@ -98,7 +98,7 @@ where
     })
     .await?;
     if let Some(retry_after) = wait {
-        tracing::warn!(action, "throttled");
+        tracing::warn!(action = action.as_str(), "throttled");
         return Err(ApiError::TooManyRequests {
             detail: "too many failed attempts; try again later".into(),
             retry_after,
@@ -122,24 +122,17 @@ where
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::record_failure(conn, &key, &address)?;
-            audit::record(
-                conn,
-                &ctx,
-                Event {
-                    action,
-                    entity,
-                    ..Event::default()
-                },
-            )
+            audit::record(conn, &ctx, Event::of(action, entity))
         })
     })
     .await?;
-    tracing::info!(action, "refused");
+    tracing::info!(action = action.as_str(), "refused");
     Err(ApiError::Unauthorized(failed.into()))
 }
 
 pub async fn login(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -167,7 +160,7 @@ pub async fn login(
                 (c, hash, active)
             }))
         },
-        ("login_failed", "user"),
+        (Action::LoginFailed, Entity::User),
         LOGIN_FAILED,
     )
     .await?;
@@ -187,7 +180,7 @@ pub async fn login(
             };
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
-            let mut e = Event::new("login", "user", user_id);
+            let mut e = Event::new(Action::Login, Entity::User, user_id);
             if let Some(a) = session.area_unit_id {
                 e = e.at_unit(conn, a)?;
             }
@@ -198,7 +191,7 @@ pub async fn login(
     .await?
     .ok_or_else(|| ApiError::Unauthorized(LOGIN_FAILED.into()))?;
     tracing::info!(user = %user_id, "login");
-    let body = tokens_for(&state, user_id, &session, secret)?;
+    let body = tokens_for(&tokens, user_id, &session, secret)?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -208,6 +201,7 @@ pub const REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
 pub async fn refresh(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
@@ -268,10 +262,10 @@ pub async fn refresh(
     .await?;
     match outcome {
         Outcome::Issued { user_id, session } => {
-            Ok(HttpResponse::Ok().json(tokens_for(&state, user_id, &session, secret)?))
+            Ok(HttpResponse::Ok().json(tokens_for(&tokens, user_id, &session, secret)?))
         }
         Outcome::Reused(ended) => {
-            state.tokens.sessions().ended_here(ended).await;
+            tokens.sessions().ended_here(ended).await;
             tracing::warn!("refresh token reused; its family is revoked");
             Err(ApiError::Unauthorized(
                 "refresh token is no longer valid".into(),
@@ -287,6 +281,7 @@ pub async fn refresh(
 /// every access token of the account stops working at once.
 pub async fn logout(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -306,13 +301,17 @@ pub async fn logout(
             let ended = super::sessions::end(conn, stored.user_id)?;
             repo::revoke_family(conn, stored.family_id)?;
             ctx.actor_id = Some(stored.user_id);
-            audit::record(conn, &ctx, Event::new("logout", "user", stored.user_id))?;
+            audit::record(
+                conn,
+                &ctx,
+                Event::new(Action::Logout, Entity::User, stored.user_id),
+            )?;
             Ok(Some(ended))
         })
     })
     .await?;
     if let Some(ended) = ended {
-        state.tokens.sessions().ended_here(ended).await;
+        tokens.sessions().ended_here(ended).await;
     }
     // The same answer whether or not the token was known: logout reveals nothing.
     Ok(HttpResponse::NoContent().finish())
@@ -374,6 +373,7 @@ pub struct PasswordChange {
 /// logged in.
 pub async fn change_password(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     user: AuthUser,
     req: HttpRequest,
     body: web::Json<PasswordChange>,
@@ -411,7 +411,7 @@ pub async fn change_password(
                     (c, hash, active)
                 }))
         },
-        ("password_change_failed", "user"),
+        (Action::PasswordChangeFailed, Entity::User),
         "the current password is not right",
     )
     .await
@@ -439,7 +439,7 @@ pub async fn change_password(
             let (row, ended) = crate::users::repo::set_password(conn, id, &new_hash)?;
             repo::clear_failures(conn, &row.username)?;
             repo::store_refresh(conn, id, Uuid::now_v7(), &refresh_hash, ttl)?;
-            let e = crate::users::handlers::account_event(conn, "set_password", &row)?;
+            let e = crate::users::handlers::account_event(conn, Action::SetPassword, &row)?;
             audit::record(conn, &ctx, e)?;
             let session = repo::lock_session(conn, id)?.ok_or(ApiError::NotFound)?;
             Ok((session, ended))
@@ -447,15 +447,15 @@ pub async fn change_password(
     })
     .await?;
     let (session, ended) = session;
-    state.tokens.sessions().ended_here(ended).await;
+    tokens.sessions().ended_here(ended).await;
     tracing::info!(user = %id, "password changed");
-    Ok(HttpResponse::Ok().json(tokens_for(&state, id, &session, secret)?))
+    Ok(HttpResponse::Ok().json(tokens_for(&tokens, id, &session, secret)?))
 }
 
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(tokens: web::Data<TokenService>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.tokens.jwks())
+        .json(tokens.jwks())
 }
 
 #[derive(Debug, Deserialize)]
@@ -479,6 +479,7 @@ const CLIENT_FAILED: &str = "unknown client or wrong secret";
 /// asks again). Failures are throttled and audited like logins.
 pub async fn client_token(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -529,7 +530,7 @@ pub async fn client_token(
                 }),
             )
         },
-        ("token_failed", "client"),
+        (Action::TokenFailed, Entity::Client),
         CLIENT_FAILED,
     )
     .await?;
@@ -539,7 +540,7 @@ pub async fn client_token(
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::clear_failures(conn, &key)?;
-            let mut e = Event::new("token", "client", id);
+            let mut e = Event::new(Action::Token, Entity::Client, id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }
@@ -547,13 +548,12 @@ pub async fn client_token(
         })
     })
     .await?;
-    let access_token = state
-        .tokens
+    let access_token = tokens
         .issue(client.id, Role::Client, client.area_unit_id)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(ClientTokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in: tokens.ttl().as_secs(),
     }))
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 pub use access::Scope;
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use tokens::TokenService;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,11 +110,11 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let tokens = req
+        .app_data::<web::Data<TokenService>>()
+        .ok_or_else(|| ApiError::internal("token service missing"))?;
     let token = bearer(req)?;
-    let claims = state.tokens.verify(token).map_err(|e| {
+    let claims = tokens.verify(token).map_err(|e| {
         tracing::debug!(reason = %e, "access token refused");
         ApiError::Unauthorized("invalid or expired access token".into())
     })?;

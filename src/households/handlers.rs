@@ -13,7 +13,7 @@ use super::dto::{
 };
 use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{
@@ -22,16 +22,16 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Team leaders manage the households of their village; officers those of
 /// their area.
 pub const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
 const ERASERS: &[Role] = &[Role::Admin, Role::Officer];
 
-const ENTITY: &str = "household";
+const ENTITY: Entity = Entity::Household;
 
-fn event(action: &'static str, row: &HouseholdRow) -> Event {
+fn event(action: Action, row: &HouseholdRow) -> Event {
     Event::new(action, ENTITY, row.id).at(row.village_id, &row.area_path)
 }
 
@@ -213,12 +213,14 @@ pub fn matches(
         && c.has_internet == row.has_internet)
 }
 
-/// Creates a household after the duplicate check (API and sync).
+/// Creates a household after the duplicate check (API and sync, which
+/// passes the hash of its item).
 pub fn create_in(
     conn: &mut PgConnection,
     scope: &Scope,
     id: Uuid,
     input: &HouseholdInput,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     let changes = parse(conn, scope, input)?;
     let candidates = repo::likely_duplicates(conn, &changes, None)?;
@@ -228,7 +230,7 @@ pub fn create_in(
     {
         return Err(duplicates_conflict(scope, candidates));
     }
-    repo::insert(conn, id, &changes)
+    repo::insert(conn, id, &changes, body_hash)
 }
 
 /// Applies a merge patch to a household the caller may change (API and sync).
@@ -239,10 +241,7 @@ pub fn update_in(
     expected: i32,
     patch: Value,
 ) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&HouseholdDto::from(current)));
-    }
+    let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
@@ -278,11 +277,7 @@ pub async fn list(
         let scope = Scope::of(conn, &user)?;
         let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut list_read = Event {
-            action: "read",
-            entity: ENTITY,
-            ..Event::default()
-        };
+        let mut list_read = Event::of(Action::Read, ENTITY);
         if let Scope::Subtree { lo, .. } = &scope {
             list_read.area_path = Some(lo.clone());
             list_read.unit_id = crate::records::last_unit(lo);
@@ -310,7 +305,7 @@ pub async fn get(
     let row = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let row = repo::get(conn, &scope, id)?;
-        read_event(conn, &ctx, event("read", &row))?;
+        read_event(conn, &ctx, event(Action::Read, &row))?;
         Ok(row)
     })
     .await?;
@@ -329,11 +324,11 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input, None)?;
             audit::record(
                 conn,
                 &ctx,
-                event("create", &row).after(super::dto::audit_view(&row)),
+                event(Action::Create, &row).after(super::dto::audit_view(&row)),
             )?;
             Ok(row)
         })
@@ -368,7 +363,7 @@ pub async fn update(
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let (before, row) = update_in(conn, &scope, id, expected, body)?;
-            let e = event("update", &row)
+            let e = event(Action::Update, &row)
                 .after(json!({
                     "record": super::dto::audit_view(&row),
                     "personal_fields_changed": super::dto::changed_personal_fields(&before, &row),
@@ -393,7 +388,7 @@ pub async fn consents(
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let household = repo::get(conn, &scope, id)?;
-        read_event(conn, &ctx, event("read_consents", &household))?;
+        read_event(conn, &ctx, event(Action::ReadConsents, &household))?;
         repo::consents(conn, id)
     })
     .await?;
@@ -455,7 +450,7 @@ pub async fn record_consent(
                 },
             )?;
             // Who gave consent is a person's name: the trail keeps the rest.
-            let e = event("consent", &household).after(json!({
+            let e = event(Action::Consent, &household).after(json!({
                 "id": row.id, "given": row.given, "given_on": row.given_on,
                 "purposes": row.purposes, "recorded_by": row.recorded_by,
             }));
@@ -481,7 +476,7 @@ pub async fn export(
         let scope = Scope::of(conn, &user)?;
         let household = repo::get(conn, &scope, id)?;
         let consents = repo::consents(conn, id)?;
-        audit::record(conn, &ctx, event("export", &household))?;
+        audit::record(conn, &ctx, event(Action::Export, &household))?;
         Ok((household, consents))
     })
     .await?;
@@ -490,7 +485,6 @@ pub async fn export(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"household-{id}.json\""),
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
             "exported_at": chrono::Utc::now(),
             "household": HouseholdDto::from(household),
@@ -524,7 +518,7 @@ pub async fn erase(
             let row = repo::erase(conn, id, user.id, &reason)?;
             // The event names the household and the reason, never the
             // personal data that was erased.
-            let e = event("erase", &row).after(json!({ "reason": reason }));
+            let e = event(Action::Erase, &row).after(json!({ "reason": reason }));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -538,23 +532,10 @@ pub struct Household;
 
 impl records::Archivable for Household {
     type Row = HouseholdRow;
-    type Dto = HouseholdDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &HouseholdRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &HouseholdRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<HouseholdRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
@@ -562,6 +543,6 @@ impl records::Archivable for Household {
     }
 
     fn archive_event(before: &HouseholdRow, after: &HouseholdRow) -> Event {
-        event("archive", after).before(super::dto::audit_view(before))
+        event(Action::Archive, after).before(super::dto::audit_view(before))
     }
 }

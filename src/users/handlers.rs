@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
 use super::model::UserRow;
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope, password};
 use crate::db;
 use crate::db::schema::{units, users};
@@ -16,7 +16,7 @@ use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::records::{self, ListParams};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 /// The roles an officer may give and manage.
@@ -25,10 +25,10 @@ const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
 /// An account's event, placed at its area.
 pub fn account_event(
     conn: &mut PgConnection,
-    action: &'static str,
+    action: Action,
     row: &UserRow,
 ) -> Result<Event, ApiError> {
-    let mut e = Event::new(action, "user", row.id);
+    let mut e = Event::new(action, Entity::User, row.id);
     if let Some(area) = row.area_unit_id {
         e = e.at_unit(conn, area)?;
     }
@@ -103,6 +103,29 @@ fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<User
     .into_iter()
     .next()
     .ok_or(ApiError::NotFound)
+}
+
+impl records::Versioned for UserRow {
+    type Key = Uuid;
+    type Dto = UserDto;
+
+    fn lock(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<UserRow, ApiError> {
+        // The row lock first; the read after it sees the last commit.
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<Uuid>(conn)?;
+        find_visible(conn, scope, id)
+    }
+
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    fn dto(&self) -> UserDto {
+        UserDto::from(self.clone())
+    }
 }
 
 /// Checks an area and a member link for a role, within the caller's scope:
@@ -265,7 +288,7 @@ pub async fn create(
                 Some(m) => repo::set_member(conn, row.id, Some(m))?,
                 None => row,
             };
-            let e = account_event(conn, "create", &row)?.after(UserDto::from(row.clone()));
+            let e = account_event(conn, Action::Create, &row)?.after(UserDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -276,6 +299,7 @@ pub async fn create(
 
 pub async fn update(
     state: web::Data<AppState>,
+    tokens: web::Data<crate::auth::tokens::TokenService>,
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
@@ -321,15 +345,12 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = find_visible(conn, &scope, id)?;
+            let current: UserRow = records::claim(conn, &scope, id, Some(expected))?;
             let current_role: Role = current.role.parse().map_err(ApiError::internal)?;
             if user.role == Role::Officer && !FIELD_ROLES.contains(&current_role) {
                 return Err(ApiError::Forbidden(
                     "officers manage team_leader and member accounts only".into(),
                 ));
-            }
-            if current.version != expected {
-                return Err(records::stale(&UserDto::from(current)));
             }
             if let Some(p) = &patch.password
                 && let Err(why) = password::check_rules(p, &current.username)
@@ -377,7 +398,7 @@ pub async fn update(
                 // That it changed, never what it is.
                 after["password_changed"] = serde_json::Value::Bool(true);
             }
-            let e = account_event(conn, "update", &row)?
+            let e = account_event(conn, Action::Update, &row)?
                 .before(UserDto::from(current))
                 .after(after);
             audit::record(conn, &ctx, e)?;
@@ -387,7 +408,7 @@ pub async fn update(
     .await?;
     let (row, ended) = row;
     if let Some(ended) = ended {
-        state.tokens.sessions().ended_here(ended).await;
+        tokens.sessions().ended_here(ended).await;
     }
     Ok(respond(StatusCode::OK, row))
 }

@@ -199,6 +199,18 @@ async fn forged_and_foreign_tokens_are_refused() {
         b64(&good_claims(&id)),
         parts[2]
     ));
+    // Well signed, but living ten years, or the lifetime and one second
+    // more; and issued in the future with a lifetime that fits.
+    let mut ten_years = good_claims(&id);
+    ten_years["exp"] = json!(now() + 10 * 365 * 24 * 3600);
+    forged.push(sign_raw(&app, &header, &ten_years));
+    let mut one_more = good_claims(&id);
+    one_more["exp"] = json!(now() + 901);
+    forged.push(sign_raw(&app, &header, &one_more));
+    let mut future = good_claims(&id);
+    future["iat"] = json!(now() + 10 * 365 * 24 * 3600);
+    future["exp"] = json!(now() + 10 * 365 * 24 * 3600 + 600);
+    forged.push(sign_raw(&app, &header, &future));
     // Not a token at all.
     forged.push("garbage".to_string());
 
@@ -207,10 +219,15 @@ async fn forged_and_foreign_tokens_are_refused() {
         assert_eq!(res.status(), 401, "forged token {i} was accepted");
         problem(res, 401).await;
     }
-    // The control: the same claims, well formed, pass.
+    // The control: the same claims, well formed, pass, and so does a token
+    // of exactly the configured lifetime.
     let res = app
         .get("/api/v1/me", &sign_raw(&app, &header, &good_claims(&id)))
         .await;
+    assert_eq!(res.status(), 200);
+    let mut full = good_claims(&id);
+    full["exp"] = json!(now() + 900);
+    let res = app.get("/api/v1/me", &sign_raw(&app, &header, &full)).await;
     assert_eq!(res.status(), 200);
     // And no token, or another scheme, is refused.
     let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
@@ -536,4 +553,42 @@ async fn refresh_tokens_long_expired_are_swept() {
         count(&mut conn, "SELECT count(*) AS n FROM refresh_tokens"),
         1
     );
+}
+
+#[actix_web::test]
+async fn answers_with_household_data_are_not_to_be_stored() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let v = crate::helpers::village(&app, "01273", "Thôn Nà Pình");
+    let res = app
+        .post_json(
+            "/api/v1/households",
+            Some(&admin),
+            &json!({ "village_id": v.id, "head_name": "Nông Văn Dũng", "size": 4, "poverty_status": "poor" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let cache = |res: &reqwest::Response| {
+        res.headers()
+            .get("cache-control")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(cache(&res).as_deref(), Some("no-store"));
+    let id = crate::helpers::id_of(&res.json().await.unwrap());
+    for path in [
+        format!("/api/v1/households/{id}"),
+        "/api/v1/households".to_string(),
+        format!("/api/v1/households/{id}/export"),
+        format!("/api/v1/households/{id}/consents"),
+        "/api/v1/audit".to_string(),
+    ] {
+        let res = app.get(&path, &admin).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(cache(&res).as_deref(), Some("no-store"), "{path}");
+    }
+    // Answers without personal data keep their caching.
+    let res = app.get(&format!("/api/v1/units/{}", v.id), &admin).await;
+    assert_eq!(res.status(), 200);
+    assert_ne!(cache(&res).as_deref(), Some("no-store"));
 }
