@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `units import`, `user create`,
-//! `client create`, `keys` and `audit rehash`. Every command works against
-//! `DATABASE_URL` when it is set, else against the embedded cluster under
-//! the data folder.
+//! `user set-password`, `client create`, `keys` and `audit rehash`. Every
+//! command works against `DATABASE_URL` when it is set, else against the
+//! embedded cluster under the data folder.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -100,6 +100,15 @@ enum UserCommand {
         area: Option<String>,
         #[arg(long)]
         display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Give an account a new password, read from standard input; every
+    /// session of the account ends at once, on every running instance.
+    SetPassword {
+        #[arg(long)]
+        username: String,
         /// Read the password from the first line of standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
@@ -229,12 +238,8 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                     password_stdin: _,
                 },
         } => {
-            let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input)?;
-            let password = input.lines().next().unwrap_or("").to_string();
-            let db = open_database(&settings)?;
-            let mut conn = connect(&db)?;
-            migrate(&mut conn)?;
+            let password = password_from_stdin()?;
+            let (_db, mut conn) = open_migrated(&settings)?;
             let user = diesel::Connection::transaction::<_, Failure, _>(&mut conn, |conn| {
                 let user = create_user(
                     conn,
@@ -258,6 +263,22 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             println!(
                 "created {} ({}) with id {}",
                 user.username, user.role, user.id
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::SetPassword {
+                    username,
+                    password_stdin: _,
+                },
+        } => {
+            let password = password_from_stdin()?;
+            let (_db, mut conn) = open_migrated(&settings)?;
+            let user = set_password(&mut conn, &username, &password)?;
+            println!(
+                "changed the password of {}; its sessions have ended",
+                user.username
             );
             Ok(())
         }
@@ -399,6 +420,49 @@ pub fn create_user(
         .map_err(|e| e.to_string().into())
 }
 
+/// The database, connected and migrated, for a command's own work; the
+/// `Database` must live as long as the connection is used.
+fn open_migrated(settings: &Settings) -> Result<(Database, PgConnection), Failure> {
+    let db = open_database(settings)?;
+    let mut conn = connect(&db)?;
+    migrate(&mut conn)?;
+    Ok((db, conn))
+}
+
+/// The first line of standard input.
+fn password_from_stdin() -> Result<String, Failure> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    Ok(input.lines().next().unwrap_or("").to_string())
+}
+
+/// Gives the account `username` a new password and ends its sessions,
+/// with an audit event that says so (never the password).
+pub fn set_password(
+    conn: &mut PgConnection,
+    username: &str,
+    password: &str,
+) -> Result<users::model::UserRow, Failure> {
+    let username = users::repo::parse_username(username)?;
+    let found = users::repo::find_by_username(conn, &username).map_err(|e| e.to_string())?;
+    let Some(user) = found else {
+        return Err(format!("no account is named {username}").into());
+    };
+    password::check_rules(password, &username)?;
+    let hash = password::hash(password).map_err(|e| format!("hashing the password: {e}"))?;
+    diesel::Connection::transaction::<_, Failure, _>(conn, |conn| {
+        let (row, _) = users::repo::set_password(conn, user.id, &hash)?;
+        let e =
+            crate::users::handlers::account_event(conn, crate::audit::Action::SetPassword, &row)?;
+        crate::audit::record(
+            conn,
+            &crate::audit::Ctx::system("banso user set-password"),
+            e,
+        )?;
+        Ok(row)
+    })
+}
+
 fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
     let database = open_database(&settings)?;
     {
@@ -416,6 +480,12 @@ fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
         settings.access_token_ttl,
     )?;
     let pool = build_pool(&database.url, &settings);
+    // The database in use, embedded or not: the server follows ended
+    // sessions on a connection of its own.
+    let settings = Settings {
+        database_url: Some(database.url.clone()),
+        ..settings
+    };
     let listen = settings.listen;
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool, token_service)?;

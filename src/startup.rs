@@ -25,6 +25,9 @@ use crate::{
 /// How often committed audit events are linked into the chain.
 pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long start-up waits for the first read of ended sessions.
+const SESSIONS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Writer threads per kind of activity (see `activities::batch`).
 const WRITERS: usize = 2;
 
@@ -81,6 +84,11 @@ impl Application {
             .map_err(|e| tracing::warn!(error = %e, "audit checkpoints are not written"))
             .ok();
         audit::chain::spawn_linker(pool.clone(), AUDIT_LINK_EVERY, checkpoints);
+        auth::sessions::start(
+            tokens.sessions(),
+            settings.database_url.as_deref(),
+            SESSIONS_PATIENCE,
+        );
         let visits = web::Data::new(Writer::<Visit>::start(pool.clone(), WRITERS)?);
         let sessions = web::Data::new(Writer::<Session>::start(pool.clone(), WRITERS)?);
         let tokens = web::Data::new(tokens);

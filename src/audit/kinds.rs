@@ -27,6 +27,8 @@ crate::code_enum!(
         Logout = "logout",
         Token = "token",
         TokenFailed = "token_failed",
+        SetPassword = "set_password",
+        PasswordChangeFailed = "password_change_failed",
         HashingChanged = "hashing_changed",
     }
 );

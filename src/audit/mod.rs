@@ -18,7 +18,13 @@ pub use record::{Ctx, Event, record, record_many};
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/audit").route(web::get().to(handlers::list)))
-        .service(web::resource("/audit/verify").route(web::get().to(handlers::verify)))
-        .service(web::resource("/audit/checkpoints").route(web::get().to(handlers::checkpoints)));
+    cfg.service(
+        web::resource("/audit")
+            // Events hold what records were before and after, households'
+            // personal data included.
+            .wrap(crate::households::no_store())
+            .route(web::get().to(handlers::list)),
+    )
+    .service(web::resource("/audit/verify").route(web::get().to(handlers::verify)))
+    .service(web::resource("/audit/checkpoints").route(web::get().to(handlers::checkpoints)));
 }

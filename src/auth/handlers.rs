@@ -50,12 +50,12 @@ fn client_address(req: &HttpRequest) -> String {
 fn tokens_for(
     tokens: &TokenService,
     user_id: Uuid,
-    role: Role,
-    area: Option<Uuid>,
+    session: &repo::Session,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
+    let role = repo::parse_role(&session.role)?;
     let access_token = tokens
-        .issue(user_id, role, area)
+        .issue_session(user_id, role, session.area_unit_id, session.session_epoch)
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
         access_token,
@@ -165,28 +165,39 @@ pub async fn login(
     )
     .await?;
 
-    let role = repo::parse_role(&user.role)?;
     let (secret, hash) = repo::new_refresh_secret()?;
     let ttl = state.settings.refresh_token_ttl;
     let user_id = user.id;
     let ctx = Ctx::account(user_id, &req);
-    let area = user.area_unit_id;
-    db::run(&state.pool, move |conn| {
+    let session = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
+            // The account as it is now: a password changed or the account
+            // deactivated since the check above fails the login.
+            let Some(session) = repo::lock_session(conn, user_id)?
+                .filter(|s| s.active && s.password_hash == user.password_hash)
+            else {
+                return Ok(None);
+            };
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
             let mut e = Event::new(Action::Login, Entity::User, user_id);
-            if let Some(a) = area {
+            if let Some(a) = session.area_unit_id {
                 e = e.at_unit(conn, a)?;
             }
-            audit::record(conn, &ctx, e)
+            audit::record(conn, &ctx, e)?;
+            Ok(Some(session))
         })
     })
-    .await?;
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized(LOGIN_FAILED.into()))?;
     tracing::info!(user = %user_id, "login");
-    let body = tokens_for(&tokens, user_id, role, user.area_unit_id, secret)?;
+    let body = tokens_for(&tokens, user_id, &session, secret)?;
     Ok(HttpResponse::Ok().json(body))
 }
+
+/// A refresh token shown again within this long of its rotation is taken
+/// for a phone that never got the answer, not for a stolen copy.
+pub const REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -200,48 +211,61 @@ pub async fn refresh(
     enum Outcome {
         Issued {
             user_id: Uuid,
-            role: Role,
-            area: Option<Uuid>,
+            session: repo::Session,
         },
-        Reused,
+        Reused(super::sessions::Ended),
         Invalid,
     }
     let outcome = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            let Some(stored) = repo::find_refresh_for_update(conn, &presented)? else {
+            let Some(found) = repo::find_refresh(conn, &presented, false)? else {
                 return Ok(Outcome::Invalid);
             };
-            if stored.used_at.is_some() {
-                // A used token shown again: someone holds a copy. End the
-                // whole family, the legitimate holder's session included.
-                repo::revoke_family(conn, stored.family_id)?;
-                return Ok(Outcome::Reused);
-            }
-            if stored.revoked_at.is_some() || stored.expires_at <= chrono::Utc::now() {
+            // The account's row first, then the token's: the order in which
+            // ending its sessions takes them, so neither waits on the other
+            // in a circle.
+            let session = repo::lock_session(conn, found.user_id)?;
+            let Some(stored) = repo::find_refresh(conn, &presented, true)? else {
+                return Ok(Outcome::Invalid);
+            };
+            let now = chrono::Utc::now();
+            if stored.revoked_at.is_some() || stored.expires_at <= now {
                 return Ok(Outcome::Invalid);
             }
-            let user = crate::users::repo::find(conn, stored.user_id)?;
-            if !user.active {
+            if let Some(used) = stored.used_at
+                && used <= now - REUSE_GRACE
+            {
+                // A used token shown again long after: someone holds a
+                // copy. End the whole family, the legitimate holder's
+                // session included, and the account's access tokens.
+                let ended = super::sessions::end(conn, stored.user_id)?;
+                repo::revoke_family(conn, stored.family_id)?;
+                return Ok(Outcome::Reused(ended));
+            }
+            let Some(session) = session.filter(|s| s.active) else {
                 repo::revoke_family(conn, stored.family_id)?;
                 return Ok(Outcome::Invalid);
+            };
+            // Used within the grace period, the token gets another
+            // successor in its family; the one it had stays good, in case
+            // that answer did arrive after all.
+            if stored.used_at.is_none() {
+                repo::mark_used(conn, stored.id)?;
             }
-            repo::mark_used(conn, stored.id)?;
             repo::store_refresh(conn, stored.user_id, stored.family_id, &new_hash, ttl)?;
             Ok(Outcome::Issued {
-                user_id: user.id,
-                role: repo::parse_role(&user.role)?,
-                area: user.area_unit_id,
+                user_id: stored.user_id,
+                session,
             })
         })
     })
     .await?;
     match outcome {
-        Outcome::Issued {
-            user_id,
-            role,
-            area,
-        } => Ok(HttpResponse::Ok().json(tokens_for(&tokens, user_id, role, area, secret)?)),
-        Outcome::Reused => {
+        Outcome::Issued { user_id, session } => {
+            Ok(HttpResponse::Ok().json(tokens_for(&tokens, user_id, &session, secret)?))
+        }
+        Outcome::Reused(ended) => {
+            tokens.sessions().ended_here(ended).await;
             tracing::warn!("refresh token reused; its family is revoked");
             Err(ApiError::Unauthorized(
                 "refresh token is no longer valid".into(),
@@ -253,8 +277,11 @@ pub async fn refresh(
     }
 }
 
+/// Ends the session of the refresh token given: its family is revoked and
+/// every access token of the account stops working at once.
 pub async fn logout(
     state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
     req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -262,21 +289,30 @@ pub async fn logout(
     // Whose token it is is known only inside; the request's id and address
     // are taken now.
     let mut ctx = Ctx::account(Uuid::nil(), &req);
-    db::run(&state.pool, move |conn| {
+    let ended = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
-            if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
-                repo::revoke_family(conn, stored.family_id)?;
-                ctx.actor_id = Some(stored.user_id);
-                audit::record(
-                    conn,
-                    &ctx,
-                    Event::new(Action::Logout, Entity::User, stored.user_id),
-                )?;
-            }
-            Ok(())
+            // A token already revoked ends nothing more: an old copy cannot
+            // be used to log its owner out again and again.
+            let Some(stored) =
+                repo::find_refresh(conn, &presented, false)?.filter(|t| t.revoked_at.is_none())
+            else {
+                return Ok(None);
+            };
+            let ended = super::sessions::end(conn, stored.user_id)?;
+            repo::revoke_family(conn, stored.family_id)?;
+            ctx.actor_id = Some(stored.user_id);
+            audit::record(
+                conn,
+                &ctx,
+                Event::new(Action::Logout, Entity::User, stored.user_id),
+            )?;
+            Ok(Some(ended))
         })
     })
     .await?;
+    if let Some(ended) = ended {
+        tokens.sessions().ended_here(ended).await;
+    }
     // The same answer whether or not the token was known: logout reveals nothing.
     Ok(HttpResponse::NoContent().finish())
 }
@@ -322,6 +358,98 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /me/password`: a user changes their own password, given the
+/// current one. Every session of the account ends, this one included, and
+/// the answer is a new token pair, so the device that made the change stays
+/// logged in.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    tokens: web::Data<TokenService>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    if user.role == Role::Client {
+        return Err(ApiError::Forbidden(
+            "integration clients have no password to change".into(),
+        ));
+    }
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let id = user.id;
+    let account = db::run(&state.pool, move |conn| {
+        crate::users::repo::find(conn, id).map_err(|e| match e {
+            ApiError::NotFound => ApiError::Unauthorized("account no longer exists".into()),
+            other => other,
+        })
+    })
+    .await?;
+    password::check_rules(&new_password, &account.username)
+        .map_err(|why| ApiError::validation("new_password", "weak", why))?;
+    let username = account.username.clone();
+    let verified = check_secret(
+        &state,
+        &req,
+        username.clone(),
+        current_password,
+        move |conn| {
+            Ok(repo::credentials(conn, &username)?
+                .filter(|c| c.id == id)
+                .map(|c| {
+                    let (hash, active) = (c.password_hash.clone(), c.active);
+                    (c, hash, active)
+                }))
+        },
+        (Action::PasswordChangeFailed, Entity::User),
+        "the current password is not right",
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::Unauthorized(why) => ApiError::validation("current_password", "wrong", why),
+        other => other,
+    })?;
+    let new_hash = web::block(move || password::hash(&new_password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let (secret, refresh_hash) = repo::new_refresh_secret()?;
+    let ttl = state.settings.refresh_token_ttl;
+    let ctx = Ctx::user(&user, &req);
+    let session = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            // Changed by someone else since it was checked: start again.
+            if repo::lock_session(conn, id)?
+                .is_none_or(|s| s.password_hash != verified.password_hash)
+            {
+                return Err(ApiError::conflict(
+                    "the password was changed meanwhile; try again",
+                ));
+            }
+            let (row, ended) = crate::users::repo::set_password(conn, id, &new_hash)?;
+            repo::clear_failures(conn, &row.username)?;
+            repo::store_refresh(conn, id, Uuid::now_v7(), &refresh_hash, ttl)?;
+            let e = crate::users::handlers::account_event(conn, Action::SetPassword, &row)?;
+            audit::record(conn, &ctx, e)?;
+            let session = repo::lock_session(conn, id)?.ok_or(ApiError::NotFound)?;
+            Ok((session, ended))
+        })
+    })
+    .await?;
+    let (session, ended) = session;
+    tokens.sessions().ended_here(ended).await;
+    tracing::info!(user = %id, "password changed");
+    Ok(HttpResponse::Ok().json(tokens_for(&tokens, id, &session, secret)?))
 }
 
 pub async fn jwks(tokens: web::Data<TokenService>) -> HttpResponse {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod handlers;
 pub mod password;
 pub mod repo;
+pub mod sessions;
 pub mod tokens;
 
 use std::fmt;
@@ -141,5 +142,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/refresh").route(web::post().to(handlers::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(handlers::logout)))
         .service(web::resource("/auth/token").route(web::post().to(handlers::client_token)))
-        .service(web::resource("/me").route(web::get().to(handlers::me)));
+        .service(web::resource("/me").route(web::get().to(handlers::me)))
+        .service(web::resource("/me/password").route(web::post().to(handlers::change_password)));
 }

@@ -24,6 +24,34 @@ pub struct Credentials {
     pub active: bool,
 }
 
+/// What a token is made from, read under a share lock on the account's
+/// row: a change that ends its sessions (which updates that row) waits for
+/// the token's transaction, or is waited for.
+#[derive(Debug, Queryable)]
+pub struct Session {
+    pub role: String,
+    pub area_unit_id: Option<Uuid>,
+    pub active: bool,
+    pub session_epoch: i64,
+    pub password_hash: String,
+}
+
+/// The account's session, `None` when the account is gone.
+pub fn lock_session(conn: &mut PgConnection, user: Uuid) -> Result<Option<Session>, ApiError> {
+    Ok(users::table
+        .filter(users::id.eq(user))
+        .select((
+            users::role,
+            users::area_unit_id,
+            users::active,
+            users::session_epoch,
+            users::password_hash,
+        ))
+        .for_share()
+        .first(conn)
+        .optional()?)
+}
+
 pub fn credentials(
     conn: &mut PgConnection,
     username: &str,
@@ -145,12 +173,14 @@ pub struct StoredRefresh {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// Locks the token's row, so two refreshes with one token cannot both win.
-pub fn find_refresh_for_update(
+/// The token with this hash; `lock` locks its row, so two refreshes with
+/// one token cannot both win.
+pub fn find_refresh(
     conn: &mut PgConnection,
     hash: &[u8],
+    lock: bool,
 ) -> Result<Option<StoredRefresh>, ApiError> {
-    Ok(refresh_tokens::table
+    let query = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select((
             refresh_tokens::id,
@@ -159,10 +189,12 @@ pub fn find_refresh_for_update(
             refresh_tokens::expires_at,
             refresh_tokens::used_at,
             refresh_tokens::revoked_at,
-        ))
-        .for_update()
-        .first(conn)
-        .optional()?)
+        ));
+    Ok(if lock {
+        query.for_update().first(conn).optional()?
+    } else {
+        query.first(conn).optional()?
+    })
 }
 
 pub fn mark_used(conn: &mut PgConnection, id: Uuid) -> Result<(), ApiError> {

@@ -11,7 +11,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Role;
+use super::sessions::SessionView;
 
 const KEY_SUFFIX: &str = "ed25519";
 pub const TOKEN_TYPE_ACCESS: &str = "access";
@@ -184,6 +185,10 @@ pub struct Claims {
     pub typ: String,
     pub role: Role,
     pub area: Option<Uuid>,
+    /// The account's session epoch when the token was issued (see
+    /// `auth::sessions`); 0 for integration clients and older tokens.
+    #[serde(default)]
+    pub sv: i64,
 }
 
 pub struct TokenService {
@@ -199,6 +204,8 @@ pub struct TokenService {
     /// phone sends the same token with every request, and checking an
     /// Ed25519 signature costs more than the rest of a small request.
     verified: Mutex<HashMap<String, Claims>>,
+    /// Which accounts' sessions ended, fed from the database.
+    sessions: Arc<SessionView>,
 }
 
 /// How many verified tokens are remembered (one per active session).
@@ -214,6 +221,8 @@ pub enum TokenError {
     Invalid(String),
     #[error("token is not an access token")]
     WrongType,
+    #[error("the session of this token has ended")]
+    Ended,
 }
 
 impl TokenService {
@@ -257,6 +266,7 @@ impl TokenService {
             jwks: serde_json::json!({ "keys": jwks }),
             validation,
             verified: Mutex::new(HashMap::new()),
+            sessions: Arc::default(),
         })
     }
 
@@ -269,7 +279,25 @@ impl TokenService {
         &self.jwks
     }
 
+    /// The accounts whose sessions ended, as this instance knows them.
+    pub fn sessions(&self) -> &Arc<SessionView> {
+        &self.sessions
+    }
+
+    /// A token of session epoch 0: for integration clients, which have no
+    /// sessions to end.
     pub fn issue(&self, user_id: Uuid, role: Role, area: Option<Uuid>) -> Result<String, String> {
+        self.issue_session(user_id, role, area, 0)
+    }
+
+    /// A token for an account at session epoch `epoch`.
+    pub fn issue_session(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        area: Option<Uuid>,
+        epoch: i64,
+    ) -> Result<String, String> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -282,6 +310,7 @@ impl TokenService {
             typ: TOKEN_TYPE_ACCESS.to_string(),
             role,
             area,
+            sv: epoch,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
@@ -292,7 +321,19 @@ impl TokenService {
     /// type. A token seen before is answered from memory until its `exp`:
     /// the same text was signed by the same key, so only time can change
     /// the verdict.
+    /// Whether the token's session has ended is checked on every call, the
+    /// remembered tokens included.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.verify_remembered(token)?;
+        let user = Uuid::parse_str(&claims.sub)
+            .map_err(|_| TokenError::Invalid("the subject is not an id".into()))?;
+        if !self.sessions.admits(user, claims.sv) {
+            return Err(TokenError::Ended);
+        }
+        Ok(claims)
+    }
+
+    fn verify_remembered(&self, token: &str) -> Result<Claims, TokenError> {
         let now = jsonwebtoken::get_current_timestamp();
         if let Ok(cache) = self.verified.lock()
             && let Some(claims) = cache.get(token)
@@ -325,10 +366,20 @@ impl TokenService {
             .ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        if data.claims.typ != TOKEN_TYPE_ACCESS {
+        let claims = data.claims;
+        if claims.typ != TOKEN_TYPE_ACCESS {
             return Err(TokenError::WrongType);
         }
-        Ok(data.claims)
+        // Well signed is not enough: a token that claims to live longer than
+        // this service issues them, or to be issued in the future, is
+        // refused whoever signed it.
+        if claims.exp.saturating_sub(claims.iat) > self.ttl.as_secs() {
+            return Err(TokenError::Invalid("lifetime longer than allowed".into()));
+        }
+        if claims.iat > jsonwebtoken::get_current_timestamp() + self.validation.leeway {
+            return Err(TokenError::Invalid("issued in the future".into()));
+        }
+        Ok(claims)
     }
 }
 
@@ -417,6 +468,20 @@ mod tests {
             parts[2]
         );
         assert!(svc.verify(&altered).is_err());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_ended_session_refuses_its_remembered_token() {
+        let dir = tempdir("ended");
+        let svc = service(&dir);
+        let user = Uuid::new_v4();
+        let token = svc.issue_session(user, Role::Member, None, 0).unwrap();
+        assert!(svc.verify(&token).is_ok());
+        svc.sessions().ended(user, 1);
+        assert!(matches!(svc.verify(&token), Err(TokenError::Ended)));
+        let fresh = svc.issue_session(user, Role::Member, None, 1).unwrap();
+        assert!(svc.verify(&fresh).is_ok());
         fs::remove_dir_all(dir).unwrap();
     }
 

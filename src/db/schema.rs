@@ -279,6 +279,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         member_id -> Nullable<Uuid>,
+        session_epoch -> Int8,
+        sessions_ended_at -> Nullable<Timestamptz>,
     }
 }
 

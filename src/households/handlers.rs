@@ -498,7 +498,6 @@ pub async fn export(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"household-{id}.json\""),
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
             "exported_at": chrono::Utc::now(),
             "household": HouseholdDto::from(household),

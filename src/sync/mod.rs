@@ -16,6 +16,8 @@ pub const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/sync")
+            // Answers carry the households stored.
+            .wrap(crate::households::no_store())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_SYNC_BYTES)

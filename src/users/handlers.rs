@@ -294,6 +294,7 @@ pub async fn create(
 
 pub async fn update(
     state: web::Data<AppState>,
+    tokens: web::Data<crate::auth::tokens::TokenService>,
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
@@ -371,8 +372,20 @@ pub async fn update(
                 active,
                 new_hash.as_deref(),
             )?;
+            // A deactivated account, a new password, or another role or
+            // area ends the account's access tokens at once; the first two
+            // end its refresh tokens too, while after the others a refresh
+            // gives a token that says what the account now is.
+            let ended = if !active
+                || new_hash.is_some()
+                || role != current_role
+                || area != current.area_unit_id
+            {
+                Some(crate::auth::sessions::end(conn, id)?)
+            } else {
+                None
+            };
             if !active || new_hash.is_some() {
-                // A deactivated account or a new password ends every session.
                 crate::auth::repo::revoke_user(conn, id)?;
             }
             let mut after = serde_json::to_value(UserDto::from(row.clone())).unwrap_or_default();
@@ -384,9 +397,13 @@ pub async fn update(
                 .before(UserDto::from(current))
                 .after(after);
             audit::record(conn, &ctx, e)?;
-            Ok(row)
+            Ok((row, ended))
         })
     })
     .await?;
+    let (row, ended) = row;
+    if let Some(ended) = ended {
+        tokens.sessions().ended_here(ended).await;
+    }
     Ok(respond(StatusCode::OK, row))
 }

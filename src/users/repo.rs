@@ -133,3 +133,24 @@ pub fn update(
         .returning(UserRow::as_returning())
         .get_result(conn)?)
 }
+
+/// Gives the account a new password hash and ends every session it has,
+/// refresh tokens included. Returns the account and what ended, for
+/// `SessionView::ended_here` once the transaction has committed.
+pub fn set_password(
+    conn: &mut PgConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<(UserRow, crate::auth::sessions::Ended), ApiError> {
+    let row = diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?;
+    let ended = crate::auth::sessions::end(conn, id)?;
+    crate::auth::repo::revoke_user(conn, id)?;
+    Ok((row, ended))
+}

@@ -199,6 +199,18 @@ async fn forged_and_foreign_tokens_are_refused() {
         b64(&good_claims(&id)),
         parts[2]
     ));
+    // Well signed, but living ten years, or the lifetime and one second
+    // more; and issued in the future with a lifetime that fits.
+    let mut ten_years = good_claims(&id);
+    ten_years["exp"] = json!(now() + 10 * 365 * 24 * 3600);
+    forged.push(sign_raw(&app, &header, &ten_years));
+    let mut one_more = good_claims(&id);
+    one_more["exp"] = json!(now() + 901);
+    forged.push(sign_raw(&app, &header, &one_more));
+    let mut future = good_claims(&id);
+    future["iat"] = json!(now() + 10 * 365 * 24 * 3600);
+    future["exp"] = json!(now() + 10 * 365 * 24 * 3600 + 600);
+    forged.push(sign_raw(&app, &header, &future));
     // Not a token at all.
     forged.push("garbage".to_string());
 
@@ -207,10 +219,15 @@ async fn forged_and_foreign_tokens_are_refused() {
         assert_eq!(res.status(), 401, "forged token {i} was accepted");
         problem(res, 401).await;
     }
-    // The control: the same claims, well formed, pass.
+    // The control: the same claims, well formed, pass, and so does a token
+    // of exactly the configured lifetime.
     let res = app
         .get("/api/v1/me", &sign_raw(&app, &header, &good_claims(&id)))
         .await;
+    assert_eq!(res.status(), 200);
+    let mut full = good_claims(&id);
+    full["exp"] = json!(now() + 900);
+    let res = app.get("/api/v1/me", &sign_raw(&app, &header, &full)).await;
     assert_eq!(res.status(), 200);
     // And no token, or another scheme, is refused.
     let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
@@ -225,48 +242,47 @@ async fn forged_and_foreign_tokens_are_refused() {
     problem(res, 401).await;
 }
 
+async fn refresh_with(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": token }),
+    )
+    .await
+}
+
+/// Moves the rotation of every used refresh token `secs` seconds back.
+fn rotated_ago(app: &TestApp, secs: i64) {
+    count(
+        &mut app.conn(),
+        &format!(
+            "WITH moved AS (UPDATE refresh_tokens SET used_at = now() - interval '{secs} seconds' \
+             WHERE used_at IS NOT NULL RETURNING 1) SELECT count(*) AS n FROM moved"
+        ),
+    );
+}
+
 #[actix_web::test]
-async fn refresh_rotates_and_reuse_revokes_the_family() {
+async fn refresh_rotates_and_a_late_reuse_revokes_the_family() {
     let app = TestApp::spawn().await;
     app.create_user("member.one", "officer", Some("04")).await;
     let first = app.tokens("member.one").await;
     let r1 = first["refresh_token"].as_str().unwrap();
 
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({ "refresh_token": r1 }),
-        )
-        .await;
+    let res = refresh_with(&app, r1).await;
     assert_eq!(res.status(), 200);
     let second: Value = res.json().await.unwrap();
     let r2 = second["refresh_token"].as_str().unwrap();
     assert_ne!(r1, r2);
-    assert_eq!(
-        app.get("/api/v1/me", second["access_token"].as_str().unwrap())
-            .await
-            .status(),
-        200
-    );
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", access).await.status(), 200);
 
-    // r1 again: a stolen copy. The family dies, r2 with it.
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({ "refresh_token": r1 }),
-        )
-        .await;
-    problem(res, 401).await;
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({ "refresh_token": r2 }),
-        )
-        .await;
-    problem(res, 401).await;
+    // r1 again, 61 seconds after it was rotated: a stolen copy. The family
+    // dies, r2 with it, and so do the account's access tokens.
+    rotated_ago(&app, 61);
+    problem(refresh_with(&app, r1).await, 401).await;
+    problem(refresh_with(&app, r2).await, 401).await;
+    problem(app.get("/api/v1/me", access).await, 401).await;
     let mut conn = app.conn();
     assert_eq!(
         count(
@@ -277,14 +293,58 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     );
 
     // A token never issued.
-    let res = app
-        .post_json(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({ "refresh_token": "made-up" }),
-        )
-        .await;
-    problem(res, 401).await;
+    problem(refresh_with(&app, "made-up").await, 401).await;
+}
+
+#[actix_web::test]
+async fn a_refresh_whose_answer_was_lost_is_answered_again_within_a_minute() {
+    let app = TestApp::spawn().await;
+    app.create_user("phone.user", "officer", Some("04")).await;
+    let first = app.tokens("phone.user").await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+    // The answer to this one never reaches the phone.
+    let lost: Value = refresh_with(&app, r1).await.json().await.unwrap();
+
+    // 59 seconds later the phone tries again with r1, and gets a pair.
+    rotated_ago(&app, 59);
+    let res = refresh_with(&app, r1).await;
+    assert_eq!(res.status(), 200);
+    let again: Value = res.json().await.unwrap();
+    let r3 = again["refresh_token"].as_str().unwrap();
+    assert_ne!(r3, lost["refresh_token"].as_str().unwrap());
+    let access = again["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/me", access).await.status(), 200);
+    let mut conn = app.conn();
+    // Every token is of the one family that the login began, and none is
+    // revoked.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(DISTINCT family_id) AS n FROM refresh_tokens WHERE revoked_at IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM refresh_tokens"),
+        3
+    );
+    // The new pair goes on as usual, and the lost answer's token would
+    // still have worked.
+    let res = refresh_with(&app, r3).await;
+    assert_eq!(res.status(), 200);
+    let res = refresh_with(&app, lost["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+
+    // Past the minute, r1 is a stolen copy after all.
+    rotated_ago(&app, 61);
+    problem(refresh_with(&app, r1).await, 401).await;
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM refresh_tokens WHERE revoked_at IS NULL"
+        ),
+        0
+    );
 }
 
 #[actix_web::test]
@@ -493,4 +553,42 @@ async fn refresh_tokens_long_expired_are_swept() {
         count(&mut conn, "SELECT count(*) AS n FROM refresh_tokens"),
         1
     );
+}
+
+#[actix_web::test]
+async fn answers_with_household_data_are_not_to_be_stored() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let v = crate::helpers::village(&app, "01273", "Thôn Nà Pình");
+    let res = app
+        .post_json(
+            "/api/v1/households",
+            Some(&admin),
+            &json!({ "village_id": v.id, "head_name": "Nông Văn Dũng", "size": 4, "poverty_status": "poor" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let cache = |res: &reqwest::Response| {
+        res.headers()
+            .get("cache-control")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(cache(&res).as_deref(), Some("no-store"));
+    let id = crate::helpers::id_of(&res.json().await.unwrap());
+    for path in [
+        format!("/api/v1/households/{id}"),
+        "/api/v1/households".to_string(),
+        format!("/api/v1/households/{id}/export"),
+        format!("/api/v1/households/{id}/consents"),
+        "/api/v1/audit".to_string(),
+    ] {
+        let res = app.get(&path, &admin).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(cache(&res).as_deref(), Some("no-store"), "{path}");
+    }
+    // Answers without personal data keep their caching.
+    let res = app.get(&format!("/api/v1/units/{}", v.id), &admin).await;
+    assert_eq!(res.status(), 200);
+    assert_ne!(cache(&res).as_deref(), Some("no-store"));
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::helpers::{TestDb, count, temp_dir};
 
-fn banso(db: Option<&TestDb>) -> Command {
+pub fn banso(db: Option<&TestDb>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_banso"));
     cmd.env_remove("DATABASE_URL")
         .env("BANSO_LOG", "warn")
@@ -21,7 +21,7 @@ fn banso(db: Option<&TestDb>) -> Command {
     cmd
 }
 
-fn run_with_stdin(mut cmd: Command, input: &str) -> (bool, String) {
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> (bool, String) {
     let mut child = cmd.spawn().unwrap();
     child
         .stdin

@@ -26,6 +26,7 @@ mod periods;
 mod reports;
 mod resends;
 mod schema;
+mod sessions;
 mod sync;
 mod teams;
 mod units;

@@ -12,7 +12,7 @@ fn unit_id(app: &TestApp, code: &str) -> String {
         .to_string()
 }
 
-async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+pub async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
     app.client
         .patch(app.url(&format!("/api/v1/users/{id}")))
         .bearer_auth(token)

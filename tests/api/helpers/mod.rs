@@ -94,6 +94,12 @@ impl TestApp {
         self.handle = handle;
     }
 
+    /// Another server on the same database and keys, running beside this
+    /// one (two instances behind one load balancer); returns its address.
+    pub fn another_instance(&self) -> String {
+        start_server(&self.settings, &self.db.url).0
+    }
+
     pub fn conn(&self) -> PgConnection {
         self.db.conn()
     }
@@ -136,7 +142,12 @@ impl TestApp {
 
     /// Logs in and returns the whole token answer.
     pub async fn tokens(&self, username: &str) -> Value {
-        let res = self.login(username, PASSWORD).await;
+        self.tokens_with(username, PASSWORD).await
+    }
+
+    /// Logs in with `password` and returns the whole token answer.
+    pub async fn tokens_with(&self, username: &str, password: &str) -> Value {
+        let res = self.login(username, password).await;
         assert_eq!(res.status(), StatusCode::OK, "login of {username}");
         res.json().await.expect("json")
     }
