@@ -12,6 +12,7 @@ use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
+use crate::json::Query;
 use crate::pagination;
 use crate::state::AppState;
 
@@ -53,7 +54,7 @@ pub struct AuditDto {
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Officer])?;
     let q = query.into_inner();

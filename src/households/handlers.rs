@@ -20,6 +20,7 @@ use crate::domain::{
     self, Check, Invalid, Name, Phone, PovertyStatus, YesNoUnknown, short_text, this_year, year,
 };
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::records::{self, ListParams};
 use crate::state::AppState;
@@ -262,8 +263,8 @@ pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    params: web::Query<ListParams>,
-    filters: web::Query<HouseholdFilters>,
+    params: Query<ListParams>,
+    filters: Query<HouseholdFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
@@ -321,7 +322,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<HouseholdInput>,
+    body: Json<HouseholdInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
@@ -406,7 +407,7 @@ pub async fn record_consent(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ConsentInput>,
+    body: Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let id = id.into_inner();
@@ -485,6 +486,7 @@ pub async fn export(
         Ok((household, consents))
     })
     .await?;
+    crate::metrics::export_served("household");
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_DISPOSITION,
@@ -503,7 +505,7 @@ pub async fn erase(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<EraseRequest>,
+    body: Json<EraseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(ERASERS)?;
     let id = id.into_inner();
