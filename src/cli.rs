@@ -227,8 +227,12 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
                 )?;
                 // Accounts made on the server's command line are audited like
                 // those made through the API.
-                let e = crate::users::handlers::account_event(conn, "create", &user)?
-                    .after(crate::users::dto::UserDto::from(user.clone()));
+                let e = crate::users::handlers::account_event(
+                    conn,
+                    crate::audit::Action::Create,
+                    &user,
+                )?
+                .after(crate::users::dto::UserDto::from(user.clone()));
                 crate::audit::record(conn, &crate::audit::Ctx::system("banso user create"), e)?;
                 Ok(user)
             })?;
@@ -300,9 +304,13 @@ pub fn create_client(
         let client =
             crate::clients::repo::create(conn, &client_id, &hash, name.as_str(), Some(area.id))
                 .map_err(|e| e.to_string())?;
-        let e = crate::audit::Event::new("create", "client", client.id)
-            .at(area.id, &area.path)
-            .after(&client);
+        let e = crate::audit::Event::new(
+            crate::audit::Action::Create,
+            crate::audit::Entity::Client,
+            client.id,
+        )
+        .at(area.id, &area.path)
+        .after(&client);
         crate::audit::record(conn, &crate::audit::Ctx::system("banso client create"), e)
             .map_err(|e| e.to_string())?;
         Ok((client, secret))

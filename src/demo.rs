@@ -300,8 +300,12 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 crate::audit::record(
                     conn,
                     &ctx,
-                    crate::audit::Event::new("create", "training", row.id)
-                        .at(*village_id, area_path),
+                    crate::audit::Event::new(
+                        crate::audit::Action::Create,
+                        crate::audit::Entity::Training,
+                        row.id,
+                    )
+                    .at(*village_id, area_path),
                 )?;
                 trainings += 1;
             }
@@ -348,8 +352,12 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 crate::audit::record(
                     conn,
                     &ctx,
-                    crate::audit::Event::new("create", "assistance", row.id)
-                        .at(*village_id, area_path),
+                    crate::audit::Event::new(
+                        crate::audit::Action::Create,
+                        crate::audit::Entity::Assistance,
+                        row.id,
+                    )
+                    .at(*village_id, area_path),
                 )?;
                 if month_of(visited_on) == first_month {
                     crate::assistances::repo::set_status(conn, row.id, "verified", None, checker)?;
@@ -385,8 +393,8 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
             conn,
             &ctx,
             crate::audit::Event::new(
-                "lock",
-                "period",
+                crate::audit::Action::Lock,
+                crate::audit::Entity::Period,
                 format!("{}/{}", province.id, first_month.format("%Y-%m")),
             )
             .at(province.id, &province.path),

@@ -41,6 +41,7 @@ pub mod text;
 pub mod trainings;
 pub mod units;
 pub mod users;
+pub mod web;
 
 /// mimalloc instead of the system allocator: the service allocates and
 /// frees many small buffers per request from several threads, where glibc's

@@ -212,6 +212,42 @@ pub fn stale<T: serde::Serialize>(current: &T) -> ApiError {
     }
 }
 
+/// A record whose writers name the version they read: users, teams,
+/// members, households, trainings, visits and catalogue entries.
+pub trait Versioned: Sized {
+    /// What names the record in its path: an id, or a catalogue entry's
+    /// kind and code.
+    type Key;
+    /// The record as a client reads it, which a 409 carries as `current`.
+    type Dto: serde::Serialize;
+
+    /// Reads the record with its row lock taken (`SELECT … FOR UPDATE`),
+    /// inside the caller's area: 404 when it is missing or outside.
+    fn lock(conn: &mut PgConnection, scope: &Scope, key: Self::Key) -> Result<Self, ApiError>;
+    fn version(&self) -> i32;
+    fn dto(&self) -> Self::Dto;
+}
+
+/// How every write of a versioned record begins: the record, locked in the
+/// writing transaction, if it still has the version the writer read (none
+/// given: any version), else 409 with `current`.
+///
+/// The row lock is taken before the version is compared, so of two writers
+/// sending the same version, the second waits for the first to commit and
+/// then reads the version the first made: exactly one of them wins.
+pub fn claim<R: Versioned>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    key: R::Key,
+    expected: Option<i32>,
+) -> Result<R, ApiError> {
+    let row = R::lock(conn, scope, key)?;
+    match expected {
+        Some(v) if v != row.version() => Err(stale(&row.dto())),
+        _ => Ok(row),
+    }
+}
+
 /// The village a record is for: a village unit in force today, inside the
 /// caller's scope. Anything else is a validation failure of `field`.
 pub fn village_in_scope(
@@ -273,18 +309,11 @@ pub fn body_version(body: &Value) -> Option<i64> {
 
 /// A registry record that `DELETE` archives (teams, members, households).
 pub trait Archivable: 'static {
-    type Row: Send + 'static;
-    type Dto: serde::Serialize + From<Self::Row>;
+    type Row: Versioned<Key = Uuid> + Send + 'static;
     /// The roles that may archive it.
     const WRITERS: &'static [crate::auth::Role];
 
-    fn version(row: &Self::Row) -> i32;
     fn archived(row: &Self::Row) -> bool;
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     /// The audit event of archiving, with the record as it was.
     fn archive_event(before: &Self::Row, after: &Self::Row) -> crate::audit::Event;
@@ -309,10 +338,7 @@ pub async fn archive<R: Archivable>(
     let row = crate::db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = R::get_for_update(conn, &scope, id)?;
-            if expected.is_some_and(|v| v != R::version(&current)) {
-                return Err(stale(&R::Dto::from(current)));
-            }
+            let current: R::Row = claim(conn, &scope, id, expected)?;
             if R::archived(&current) {
                 return Ok(current);
             }
@@ -323,16 +349,38 @@ pub async fn archive<R: Archivable>(
     })
     .await?;
     Ok(actix_web::HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(R::version(&row))))
-        .json(R::Dto::from(row)))
+        .insert_header((header::ETAG, etag(row.version())))
+        .json(row.dto()))
 }
 
 /// The queries every record table with `area_path`, `version` and
 /// `archived_at` runs the same way: a read by primary key (a statement
 /// diesel prepares once) with the area checked in memory, the same for an
-/// update, and archiving.
+/// update, and archiving; and the row as a [`Versioned`] record, read
+/// as `$dto`.
 macro_rules! record_queries {
-    ($t:ident, $row:ty) => {
+    ($t:ident, $row:ty, $dto:ty) => {
+        impl $crate::records::Versioned for $row {
+            type Key = ::uuid::Uuid;
+            type Dto = $dto;
+
+            fn lock(
+                conn: &mut ::diesel::PgConnection,
+                scope: &$crate::auth::Scope,
+                id: ::uuid::Uuid,
+            ) -> Result<Self, $crate::error::ApiError> {
+                get_for_update(conn, scope, id)
+            }
+
+            fn version(&self) -> i32 {
+                self.version
+            }
+
+            fn dto(&self) -> $dto {
+                <$dto>::from(self.clone())
+            }
+        }
+
         pub fn get(
             conn: &mut ::diesel::PgConnection,
             scope: &$crate::auth::Scope,

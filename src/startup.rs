@@ -67,7 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(trainings::routes)
             .configure(periods::routes)
             .configure(sync::routes),
-    );
+    )
+    .configure(crate::web::routes);
 }
 
 impl Application {

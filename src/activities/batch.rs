@@ -26,8 +26,8 @@ use diesel::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::http::{Activity, NewRecord, create_in, event};
-use super::{Created, id_reused};
+use super::Created;
+use super::http::{Activity, NewRecord, create_in, event, resend};
 use crate::audit::{self, Ctx};
 use crate::auth::{AuthUser, Scope};
 use crate::db::PgPool;
@@ -81,7 +81,7 @@ impl<A: Activity> Writer<A> {
                         }));
                         if stored.is_err() {
                             tracing::error!(
-                                entity = A::ENTITY,
+                                entity = A::ENTITY.as_str(),
                                 "activity writer panicked on a batch"
                             );
                         }
@@ -113,7 +113,7 @@ impl<A: Activity> Writer<A> {
             .await
             .map_err(|_| ApiError::internal("the activity writer has stopped"))?;
         let waiting = self.queue.max_capacity() - self.queue.capacity();
-        crate::metrics::writer_queued(A::ENTITY, waiting);
+        crate::metrics::writer_queued(A::ENTITY.as_str(), waiting);
         answer
             .await
             .map_err(|_| ApiError::internal("the activity writer dropped a record"))?
@@ -131,7 +131,7 @@ fn next_batch<A: Activity>(jobs: &Mutex<mpsc::Receiver<Job<A>>>) -> Option<Vec<J
             Err(_) => break,
         }
     }
-    crate::metrics::writer_batch(A::ENTITY, batch.len(), jobs.len());
+    crate::metrics::writer_batch(A::ENTITY.as_str(), batch.len(), jobs.len());
     Some(batch)
 }
 
@@ -163,7 +163,7 @@ fn store_batch<A: Activity>(pool: &PgPool, jobs: Vec<Job<A>>) {
             }
         }
         Err(e) => {
-            tracing::warn!(entity = A::ENTITY, records = records.len(), error = %e,
+            tracing::warn!(entity = A::ENTITY.as_str(), records = records.len(), error = %e,
                 "batch of records failed as a whole; storing them one by one");
             for (r, reply) in records.iter().zip(replies) {
                 let answer = conn.transaction(|conn| {
@@ -193,40 +193,77 @@ pub fn write_batch<A: Activity>(
     conn: &mut PgConnection,
     jobs: &[Record<A>],
 ) -> Result<Vec<Answer<A>>, ApiError> {
-    let inputs: Vec<&A::Input> = jobs.iter().map(|j| &j.input).collect();
-    let known = A::prefetch(conn, &inputs)?;
-
-    // Each record checked on its own, against what was fetched for all.
+    let mut answers: Vec<Option<Answer<A>>> = jobs.iter().map(|_| None).collect();
     let mut scopes = Vec::with_capacity(jobs.len());
-    let mut checked = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let parsed = Scope::of(conn, &job.user).and_then(|scope| {
-            let changes = A::parse(conn, &scope, &job.input, None, &known)?;
-            Ok((scope, changes))
-        });
-        match parsed {
-            Ok((scope, changes)) => {
-                scopes.push(Some(scope));
-                checked.push(Ok(changes));
-            }
+    for (answer, job) in answers.iter_mut().zip(jobs) {
+        match Scope::of(conn, &job.user) {
+            Ok(scope) => scopes.push(Some(scope)),
             Err(e) if database_failed(&e) => return Err(e),
             Err(e) => {
                 scopes.push(None);
-                checked.push(Err(e));
+                *answer = Some(Err(e));
+            }
+        }
+    }
+
+    // Resends first, with one query for the batch: a record already stored
+    // under its id is answered with what is stored, before any check, so
+    // that whatever changed since (its team dissolved, its household
+    // archived, a member left, its month locked) the phone hears what it
+    // would have heard the first time.
+    let ids: Vec<Uuid> = jobs.iter().map(|j| A::input_id(&j.input)).collect();
+    let mut earlier: HashMap<Uuid, A::Row> = A::by_client_ids(conn, &ids)?
+        .into_iter()
+        .map(|row| (A::meta(&row).id, row))
+        .collect();
+    for ((answer, job), scope) in answers.iter_mut().zip(jobs).zip(&scopes) {
+        if let (None, Some(scope), Some(row)) =
+            (&answer, scope, earlier.get(&A::input_id(&job.input)))
+        {
+            *answer = Some(resend::<A>(scope, row, &job.hash));
+        }
+    }
+
+    // Each new record checked on its own, against what was fetched for all.
+    let fresh: Vec<&A::Input> = jobs
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| a.is_none())
+        .map(|(j, _)| &j.input)
+        .collect();
+    let known = if fresh.is_empty() {
+        A::Known::default()
+    } else {
+        A::prefetch(conn, &fresh)?
+    };
+    let mut checked: Vec<Option<A::Changes>> = Vec::with_capacity(jobs.len());
+    for ((answer, job), scope) in answers.iter_mut().zip(jobs).zip(&scopes) {
+        let (None, Some(scope)) = (&answer, scope) else {
+            checked.push(None);
+            continue;
+        };
+        match A::parse(conn, scope, &job.input, None, &known) {
+            Ok(changes) => checked.push(Some(changes)),
+            Err(e) if database_failed(&e) => return Err(e),
+            Err(e) => {
+                *answer = Some(Err(e));
+                checked.push(None);
             }
         }
     }
     let places: Vec<(String, chrono::NaiveDate)> = checked
         .iter()
-        .filter_map(|c| c.as_ref().ok().map(A::place))
+        .flatten()
+        .map(A::place)
         .map(|(path, date)| (path.to_string(), date))
         .collect();
     let mut locks = super::locks_on(conn, &places)?.into_iter();
-    for c in checked.iter_mut() {
-        if c.is_ok()
+    for (answer, c) in answers.iter_mut().zip(checked.iter_mut()) {
+        if c.is_some()
             && let Some(Some(lock)) = locks.next()
         {
-            *c = Err(lock);
+            *c = None;
+            *answer = Some(Err(lock));
         }
     }
 
@@ -239,7 +276,7 @@ pub fn write_batch<A: Activity>(
         .enumerate()
         .filter_map(|(i, (job, c))| {
             let id = A::input_id(&job.input);
-            let changes = c.as_ref().ok()?;
+            let changes = c.as_ref()?;
             if inserter.contains_key(&id) {
                 return None;
             }
@@ -262,50 +299,48 @@ pub fn write_batch<A: Activity>(
         .map(|row| (A::meta(&row).id, row))
         .collect();
 
-    // Every record not stored now is looked up by its id, at once: a
-    // resend (of an earlier request, or twice in this batch) or a mistake.
-    let missing: Vec<Uuid> = jobs
+    // An id that passed but was not inserted was stored meanwhile by a
+    // concurrent request: looked up, at once, and answered as a resend.
+    let taken: Vec<Uuid> = new
         .iter()
-        .map(|j| A::input_id(&j.input))
+        .map(|n| n.id)
         .filter(|id| !stored.contains_key(id))
         .collect();
-    let mut earlier: HashMap<Uuid, A::Row> = if missing.is_empty() {
-        HashMap::new()
-    } else {
-        A::by_client_ids(conn, &missing)?
-            .into_iter()
-            .map(|row| (A::meta(&row).id, row))
-            .collect()
-    };
+    if !taken.is_empty() {
+        earlier.extend(
+            A::by_client_ids(conn, &taken)?
+                .into_iter()
+                .map(|row| (A::meta(&row).id, row)),
+        );
+    }
 
-    let mut answers = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();
-    for (i, ((job, c), scope)) in jobs.iter().zip(checked).zip(&scopes).enumerate() {
+    for (i, ((job, c), scope)) in jobs.iter().zip(&checked).zip(&scopes).enumerate() {
+        if answers[i].is_some() {
+            continue;
+        }
+        let (Some(_), Some(scope)) = (c, scope) else {
+            return Err(ApiError::internal("a checked record lost its check"));
+        };
         let id = A::input_id(&job.input);
         if inserter.get(&id) == Some(&i)
             && let Some(row) = stored.remove(&id)
         {
-            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            let e = event::<A>(crate::audit::Action::Create, &row).after(A::Dto::from(row.clone()));
             events.push((&job.ctx, e));
             // Later records of the batch under this id compare with it.
             earlier.insert(id, row.clone());
-            answers.push(Ok((row, Created::Created)));
+            answers[i] = Some(Ok((row, Created::Created)));
             continue;
         }
-        answers.push(match (earlier.get(&id), scope, c) {
-            (Some(row), Some(scope), _) => {
-                if A::body_hash(row) == job.hash.as_slice()
-                    && scope.contains_path(&A::meta(row).area_path)
-                {
-                    Ok((row.clone(), Created::AlreadyHad))
-                } else {
-                    Err(id_reused(&serde_json::json!({ "id": id })))
-                }
-            }
-            (_, _, Err(e)) => Err(e),
-            (_, _, Ok(_)) => return Err(ApiError::internal("a conflicting record vanished")),
+        answers[i] = Some(match earlier.get(&id) {
+            Some(row) => resend::<A>(scope, row, &job.hash),
+            None => return Err(ApiError::internal("a conflicting record vanished")),
         });
     }
     audit::record_many(conn, &events)?;
-    Ok(answers)
+    answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| ApiError::internal("a record of the batch was left unanswered")))
+        .collect()
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::batch::Writer;
 use super::{CHECKERS, Created, RECORDERS, ReasonBody, Status};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
@@ -36,12 +36,12 @@ pub struct Meta {
 
 /// A kind of activity (training session, assistance visit).
 pub trait Activity: 'static {
-    type Row: Clone + Send + 'static;
+    type Row: Clone + Send + records::Versioned<Key = Uuid, Dto = Self::Dto> + 'static;
     type Dto: Serialize + From<Self::Row>;
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
     type Filters: DeserializeOwned + Send + 'static;
-    const ENTITY: &'static str;
+    const ENTITY: Entity;
 
     /// The `status` filter, checked before the query runs.
     fn status_filter(filters: &Self::Filters) -> Option<&str>;
@@ -56,11 +56,6 @@ pub trait Activity: 'static {
 
     fn meta(row: &Self::Row) -> Meta;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     fn set_status(
         conn: &mut PgConnection,
@@ -119,6 +114,22 @@ pub struct NewRecord<'a, C> {
     pub body_hash: &'a [u8],
 }
 
+/// The answer to a record sent under an id already stored: the stored
+/// record if this is the same request (the same body hash, from inside the
+/// area the record lies in), else 409 naming only the id.
+pub fn resend<A: Activity>(
+    scope: &Scope,
+    existing: &A::Row,
+    hash: &[u8],
+) -> Result<(A::Row, Created), ApiError> {
+    let m = A::meta(existing);
+    if A::body_hash(existing) == hash && scope.contains_path(&m.area_path) {
+        Ok((existing.clone(), Created::AlreadyHad))
+    } else {
+        Err(super::id_reused(&serde_json::json!({ "id": m.id })))
+    }
+}
+
 /// Stores a new record under the phone's id, or recognises a resend of it.
 pub fn create_in<A: Activity>(
     conn: &mut PgConnection,
@@ -128,33 +139,15 @@ pub fn create_in<A: Activity>(
     input: &A::Input,
     hash: &[u8],
 ) -> Result<(A::Row, Created), ApiError> {
-    let resend = |existing: A::Row| {
-        if A::body_hash(&existing) == hash && scope.contains_path(&A::meta(&existing).area_path) {
-            Ok((existing, Created::AlreadyHad))
-        } else {
-            Err(super::id_reused(
-                &serde_json::json!({ "id": A::meta(&existing).id }),
-            ))
-        }
-    };
     let id = A::input_id(input);
-    // The common case, a new record, costs no lookup: the id is looked up
-    // only when the record cannot be stored, to tell a resend (whose
-    // household, team or month may have changed since) from a mistake.
-    let checked = A::parse(conn, scope, input, None, &A::Known::default()).and_then(|changes| {
-        let (path, date) = A::place(&changes);
-        super::check_not_locked(conn, path, date)?;
-        Ok(changes)
-    });
-    let changes = match checked {
-        Ok(changes) => changes,
-        Err(e) => {
-            return match A::by_client_ids(conn, &[id])?.pop() {
-                Some(existing) => resend(existing),
-                None => Err(e),
-            };
-        }
-    };
+    // A resend is answered with what is stored, before any check: its
+    // household, team or month may have changed since.
+    if let Some(existing) = A::by_client_ids(conn, &[id])?.pop() {
+        return resend::<A>(scope, &existing, hash);
+    }
+    let changes = A::parse(conn, scope, input, None, &A::Known::default())?;
+    let (path, date) = A::place(&changes);
+    super::check_not_locked(conn, path, date)?;
     let new = NewRecord {
         id,
         changes: &changes,
@@ -164,13 +157,13 @@ pub fn create_in<A: Activity>(
     };
     match A::insert_many(conn, &[new])?.pop() {
         Some(row) => {
-            let e = event::<A>("create", &row).after(A::Dto::from(row.clone()));
+            let e = event::<A>(Action::Create, &row).after(A::Dto::from(row.clone()));
             audit::record(conn, ctx, e)?;
             Ok((row, Created::Created))
         }
         // Stored by a concurrent resend between the lookup and the insert.
         None => match A::by_client_ids(conn, &[id])?.pop() {
-            Some(existing) => resend(existing),
+            Some(existing) => resend::<A>(scope, &existing, hash),
             None => Err(ApiError::internal("a conflicting record vanished")),
         },
     }
@@ -186,11 +179,8 @@ pub fn update_in<A: Activity>(
     expected: i32,
     patch: Value,
 ) -> Result<A::Row, ApiError> {
-    let current = A::get_for_update(conn, scope, id)?;
+    let current: A::Row = records::claim(conn, scope, id, Some(expected))?;
     let m = A::meta(&current);
-    if m.version != expected {
-        return Err(stale::<A>(current));
-    }
     records::refuse_archived(m.archived_at)?;
     super::check_editable(user, m.recorded_by, &m.status)?;
     let base = A::input_of(&current);
@@ -207,7 +197,7 @@ pub fn update_in<A: Activity>(
     let (path, date) = A::place(&changes);
     super::check_not_locked(conn, path, date)?;
     let row = A::update(conn, id, &changes)?;
-    let e = event::<A>("update", &row)
+    let e = event::<A>(Action::Update, &row)
         .before(A::Dto::from(current))
         .after(A::Dto::from(row.clone()));
     audit::record(conn, ctx, e)?;
@@ -215,7 +205,7 @@ pub fn update_in<A: Activity>(
 }
 
 /// The audit event of an activity, placed at its village.
-pub fn event<A: Activity>(action: &'static str, row: &A::Row) -> Event {
+pub fn event<A: Activity>(action: Action, row: &A::Row) -> Event {
     let m = A::meta(row);
     let mut e = Event::new(action, A::ENTITY, m.id);
     e.unit_id = records::last_unit(&m.area_path);
@@ -228,10 +218,6 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, records::etag(version)))
         .json(A::Dto::from(row))
-}
-
-fn stale<A: Activity>(row: A::Row) -> ApiError {
-    records::stale(&A::Dto::from(row))
 }
 
 pub async fn list<A: Activity>(
@@ -342,18 +328,15 @@ pub async fn archive<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.archived_at.is_some() {
                 return Ok(current);
             }
             super::check_editable(&user, m.recorded_by, &m.status)?;
             super::check_not_locked(conn, &m.area_path, m.date)?;
             let row = A::archive(conn, id)?;
-            let e = event::<A>("archive", &row).before(A::Dto::from(current));
+            let e = event::<A>(Action::Archive, &row).before(A::Dto::from(current));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -369,17 +352,17 @@ async fn transition<A: Activity>(
     req: HttpRequest,
     id: Uuid,
     body: &[u8],
-    action: &'static str,
+    action: Action,
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let body = records::optional_body::<ReasonBody>(&req, body)?;
     let (from, to) = match action {
-        "verify" => (Status::Submitted, Status::Verified),
-        "reject" => (Status::Submitted, Status::Rejected),
+        Action::Verify => (Status::Submitted, Status::Verified),
+        Action::Reject => (Status::Submitted, Status::Rejected),
         _ => (Status::Verified, Status::Submitted),
     };
     let reason = match (&body, action) {
-        (_, "verify") => body
+        (_, Action::Verify) => body
             .as_ref()
             .and_then(|b| b.reason.clone())
             .filter(|r| !r.trim().is_empty()),
@@ -402,11 +385,8 @@ async fn transition<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = A::get_for_update(conn, &scope, id)?;
+            let current: A::Row = records::claim(conn, &scope, id, expected)?;
             let m = A::meta(&current);
-            if expected.is_some_and(|v| v != m.version) {
-                return Err(stale::<A>(current));
-            }
             if m.status != from.as_str() || m.archived_at.is_some() {
                 return Err(ApiError::Conflict {
                     detail: format!("{action} needs a {from} record; this one is {}", m.status),
@@ -433,7 +413,7 @@ pub async fn verify<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "verify").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Verify).await
 }
 
 pub async fn reject<A: Activity>(
@@ -443,7 +423,7 @@ pub async fn reject<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "reject").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Reject).await
 }
 
 pub async fn reopen<A: Activity>(
@@ -453,5 +433,5 @@ pub async fn reopen<A: Activity>(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    transition::<A>(state, user, req, id.into_inner(), &body, "reopen").await
+    transition::<A>(state, user, req, id.into_inner(), &body, Action::Reopen).await
 }

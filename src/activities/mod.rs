@@ -227,8 +227,8 @@ pub fn locks_on(
 /// reads by id (scope checked in memory), the lookup by the phone's id, the
 /// idempotent insert, edits, archiving and status changes.
 macro_rules! activity_queries {
-    ($t:ident, $row:ty, $changes:ty) => {
-        $crate::records::record_queries!($t, $row);
+    ($t:ident, $row:ty, $changes:ty, $dto:ty) => {
+        $crate::records::record_queries!($t, $row, $dto);
 
         /// The records stored under these phone ids, wherever they are.
         pub fn by_client_ids(
@@ -354,14 +354,6 @@ macro_rules! activity_storage {
             id: ::uuid::Uuid,
         ) -> Result<Self::Row, $crate::error::ApiError> {
             repo::get(conn, scope, id)
-        }
-
-        fn get_for_update(
-            conn: &mut ::diesel::PgConnection,
-            scope: &$crate::auth::Scope,
-            id: ::uuid::Uuid,
-        ) -> Result<Self::Row, $crate::error::ApiError> {
-            repo::get_for_update(conn, scope, id)
         }
 
         fn archive(

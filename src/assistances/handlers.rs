@@ -11,6 +11,7 @@ use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
 use crate::activities::http::Activity;
 use crate::activities::{self};
+use crate::audit::Entity;
 use crate::auth::Scope;
 use crate::db::schema::teams;
 use crate::domain::{Check, Invalid, short_text};
@@ -19,7 +20,7 @@ use crate::households::model::HouseholdRow;
 
 crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
 
-const ENTITY: &str = "assistance";
+const ENTITY: Entity = Entity::Assistance;
 
 /// The earliest visit date accepted: the teams began in 2020.
 fn earliest() -> NaiveDate {
@@ -283,7 +284,7 @@ impl Activity for Visit {
     type Dto = AssistanceDto;
     type Input = AssistanceInput;
     type Filters = AssistanceFilters;
-    const ENTITY: &'static str = ENTITY;
+    const ENTITY: Entity = ENTITY;
 
     crate::activities::activity_storage!(visited_on);
 

@@ -61,4 +61,9 @@ pub fn list(
 
 // get, get_for_update, by_client_id, insert, update, archive, set_status:
 // the same for both kinds of activity (see activities::activity_queries).
-crate::activities::activity_queries!(assistances, AssistanceRow, AssistanceChanges);
+crate::activities::activity_queries!(
+    assistances,
+    AssistanceRow,
+    AssistanceChanges,
+    crate::assistances::dto::AssistanceDto
+);

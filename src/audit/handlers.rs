@@ -8,9 +8,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::chain;
+use super::kinds::{Action, Entity};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
+use crate::domain::Invalid;
 use crate::error::ApiError;
 use crate::json::Query;
 use crate::pagination;
@@ -49,6 +51,17 @@ pub struct AuditDto {
     pub seq: Option<i64>,
 }
 
+/// A filter given by name, refused by name when it is not one.
+fn filter<T>(
+    field: &'static str,
+    raw: Option<&str>,
+    parse: fn(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(parse)
+        .transpose()
+        .map_err(|e| ApiError::validation(field, e.code, e.message))
+}
+
 /// Newest first. Officers see the events of their area; events with no
 /// area (logins, accounts of admins) only admins see.
 pub async fn list(
@@ -60,6 +73,8 @@ pub async fn list(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before = pagination::decode::<i64>(q.cursor.as_deref())?;
+    let entity = filter("entity", q.entity.as_deref(), Entity::parse)?;
+    let action = filter("action", q.action.as_deref(), Action::parse)?;
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let mut query = audit_events::table.into_boxed();
@@ -81,14 +96,14 @@ pub async fn list(
         if let Some(a) = q.actor_id {
             query = query.filter(audit_events::actor_id.eq(a));
         }
-        if let Some(e) = q.entity {
-            query = query.filter(audit_events::entity.eq(e));
+        if let Some(e) = entity {
+            query = query.filter(audit_events::entity.eq(e.as_str()));
         }
         if let Some(e) = q.entity_id {
             query = query.filter(audit_events::entity_id.eq(e));
         }
-        if let Some(a) = q.action {
-            query = query.filter(audit_events::action.eq(a));
+        if let Some(a) = action {
+            query = query.filter(audit_events::action.eq(a.as_str()));
         }
         if let Some(f) = q.from {
             query = query.filter(audit_events::at.ge(f));

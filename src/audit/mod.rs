@@ -6,8 +6,10 @@
 
 pub mod chain;
 pub mod handlers;
+pub mod kinds;
 pub mod record;
 
+pub use kinds::{Action, Entity};
 pub use record::{Ctx, Event, record, record_many};
 
 use actix_web::web;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use super::kinds::{Action, Entity};
 use crate::auth::AuthUser;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
@@ -76,10 +77,10 @@ impl Ctx {
 }
 
 /// What happened to which record.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Event {
-    pub action: &'static str,
-    pub entity: &'static str,
+    pub action: Action,
+    pub entity: Entity,
     pub entity_id: Option<String>,
     pub unit_id: Option<Uuid>,
     pub area_path: Option<String>,
@@ -88,12 +89,23 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(action: &'static str, entity: &'static str, entity_id: impl ToString) -> Event {
+    pub fn new(action: Action, entity: Entity, entity_id: impl ToString) -> Event {
+        Event {
+            entity_id: Some(entity_id.to_string()),
+            ..Event::of(action, entity)
+        }
+    }
+
+    /// An event about no one record (a list read, an import, a failed login).
+    pub fn of(action: Action, entity: Entity) -> Event {
         Event {
             action,
             entity,
-            entity_id: Some(entity_id.to_string()),
-            ..Event::default()
+            entity_id: None,
+            unit_id: None,
+            area_path: None,
+            before: None,
+            after: None,
         }
     }
 
@@ -220,8 +232,8 @@ pub fn record_many(conn: &mut PgConnection, events: &[(&Ctx, Event)]) -> Result<
                 actor_kind: ctx.actor_kind,
                 actor_id: ctx.actor_id,
                 actor_name: ctx.actor_name.as_deref(),
-                action: event.action,
-                entity: event.entity,
+                action: event.action.as_str(),
+                entity: event.entity.as_str(),
                 entity_id: event.entity_id.as_deref(),
                 unit_id: event.unit_id,
                 area_path: event.area_path.as_deref(),
@@ -237,8 +249,8 @@ pub fn record_many(conn: &mut PgConnection, events: &[(&Ctx, Event)]) -> Result<
                 audit_events::actor_kind.eq(ctx.actor_kind),
                 audit_events::actor_id.eq(ctx.actor_id),
                 audit_events::actor_name.eq(ctx.actor_name.as_deref()),
-                audit_events::action.eq(event.action),
-                audit_events::entity.eq(event.entity),
+                audit_events::action.eq(event.action.as_str()),
+                audit_events::entity.eq(event.entity.as_str()),
                 audit_events::entity_id.eq(event.entity_id.as_deref()),
                 audit_events::unit_id.eq(event.unit_id),
                 audit_events::area_path.eq(event.area_path.as_deref()),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::tokens::TokenService;
 use super::{AuthUser, Role, password, repo};
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
 use crate::json::Json;
@@ -78,7 +78,7 @@ async fn check_secret<C, L>(
     key: String,
     secret: String,
     lookup: L,
-    (action, entity): (&'static str, &'static str),
+    (action, entity): (Action, Entity),
     failed: &'static str,
 ) -> Result<C, ApiError>
 where
@@ -99,7 +99,7 @@ where
     })
     .await?;
     if let Some(retry_after) = wait {
-        tracing::warn!(action, "throttled");
+        tracing::warn!(action = action.as_str(), "throttled");
         crate::metrics::login_throttled();
         return Err(ApiError::TooManyRequests {
             detail: "too many failed attempts; try again later".into(),
@@ -124,19 +124,11 @@ where
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::record_failure(conn, &key, &address)?;
-            audit::record(
-                conn,
-                &ctx,
-                Event {
-                    action,
-                    entity,
-                    ..Event::default()
-                },
-            )
+            audit::record(conn, &ctx, Event::of(action, entity))
         })
     })
     .await?;
-    tracing::info!(action, "refused");
+    tracing::info!(action = action.as_str(), "refused");
     crate::metrics::login_failed();
     Err(ApiError::Unauthorized(failed.into()))
 }
@@ -171,7 +163,7 @@ pub async fn login(
                 (c, hash, active)
             }))
         },
-        ("login_failed", "user"),
+        (Action::LoginFailed, Entity::User),
         LOGIN_FAILED,
     )
     .await?;
@@ -186,7 +178,7 @@ pub async fn login(
         conn.transaction(|conn| {
             repo::clear_failures(conn, &username)?;
             repo::store_refresh(conn, user_id, Uuid::now_v7(), &hash, ttl)?;
-            let mut e = Event::new("login", "user", user_id);
+            let mut e = Event::new(Action::Login, Entity::User, user_id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }
@@ -278,7 +270,11 @@ pub async fn logout(
             if let Some(stored) = repo::find_refresh_for_update(conn, &presented)? {
                 repo::revoke_family(conn, stored.family_id)?;
                 ctx.actor_id = Some(stored.user_id);
-                audit::record(conn, &ctx, Event::new("logout", "user", stored.user_id))?;
+                audit::record(
+                    conn,
+                    &ctx,
+                    Event::new(Action::Logout, Entity::User, stored.user_id),
+                )?;
             }
             Ok(())
         })
@@ -411,7 +407,7 @@ pub async fn client_token(
                 }),
             )
         },
-        ("token_failed", "client"),
+        (Action::TokenFailed, Entity::Client),
         CLIENT_FAILED,
     )
     .await?;
@@ -421,7 +417,7 @@ pub async fn client_token(
     db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             repo::clear_failures(conn, &key)?;
-            let mut e = Event::new("token", "client", id);
+            let mut e = Event::new(Action::Token, Entity::Client, id);
             if let Some(a) = area {
                 e = e.at_unit(conn, a)?;
             }

@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Ctx, Event};
-use crate::auth::{AuthUser, Role};
+use crate::audit::{self, Action, Ctx, Entity, Event};
+use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::db::schema::catalog_entries;
 use crate::domain::{Check, Name};
 use crate::error::ApiError;
 use crate::json::{Json, Query};
+use crate::records;
 use crate::state::AppState;
 
 /// The kind named in the path, as stored.
@@ -30,6 +31,40 @@ pub struct Entry {
     pub name_vi: String,
     pub name_en: String,
     pub retired_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+/// A catalogue entry is named by its kind and code.
+impl records::Versioned for Entry {
+    type Key = (&'static str, String);
+    type Dto = Entry;
+
+    /// The catalogue is the whole country's: every admin's scope.
+    fn lock(
+        conn: &mut PgConnection,
+        _scope: &Scope,
+        (kind, code): (&'static str, String),
+    ) -> Result<Entry, ApiError> {
+        Ok(catalog_entries::table
+            .find((kind, code))
+            .select(Entry::as_select())
+            .for_update()
+            .first(conn)?)
+    }
+
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    fn dto(&self) -> Entry {
+        self.clone()
+    }
+}
+
+fn respond(status: actix_web::http::StatusCode, entry: Entry) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((actix_web::http::header::ETAG, records::etag(entry.version)))
+        .json(entry)
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +87,8 @@ pub struct EntryPatch {
     pub name_vi: Option<String>,
     pub name_en: Option<String>,
     pub retired: Option<bool>,
+    /// The version the change is based on, unless `If-Match` says it.
+    pub version: Option<i64>,
 }
 
 /// Codes are short snake_case words: they travel in records and URLs.
@@ -154,14 +191,18 @@ pub async fn create(
                     )),
                     other => other,
                 })?;
-            let e = Event::new("create", "catalog_entry", format!("{kind}/{}", entry.code))
-                .after(&entry);
+            let e = Event::new(
+                Action::Create,
+                Entity::CatalogEntry,
+                format!("{kind}/{}", entry.code),
+            )
+            .after(&entry);
             audit::record(conn, &ctx, e)?;
             Ok(entry)
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(entry))
+    Ok(respond(actix_web::http::StatusCode::CREATED, entry))
 }
 
 pub async fn update(
@@ -175,6 +216,7 @@ pub async fn update(
     let (kind, code) = path.into_inner();
     let kind = kind_of(&kind)?;
     let body = body.into_inner();
+    let expected = records::expected_version(&req, body.version)?;
     let mut check = Check::new();
     let name_vi = check.take_opt("name_vi", body.name_vi, |n| Name::parse(&n));
     let name_en = check.take_opt("name_en", body.name_en, |n| Name::parse(&n));
@@ -187,8 +229,9 @@ pub async fn update(
     let ctx = Ctx::user(&user, &req);
     let entry = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
+            let current: Entry =
+                records::claim(conn, &Scope::All, (kind, code.clone()), Some(expected))?;
             let target = catalog_entries::table.find((kind, &code));
-            let current: Entry = target.select(Entry::as_select()).for_update().first(conn)?;
             let retired_at = match body.retired {
                 Some(true) => current.retired_at.or(Some(Utc::now())),
                 Some(false) => None,
@@ -201,17 +244,22 @@ pub async fn update(
                     catalog_entries::name_en
                         .eq(name_en.map_or(current.name_en.clone(), Name::into_inner)),
                     catalog_entries::retired_at.eq(retired_at),
+                    catalog_entries::version.eq(catalog_entries::version + 1),
                     catalog_entries::updated_at.eq(diesel::dsl::now),
                 ))
                 .returning(Entry::as_returning())
                 .get_result(conn)?;
-            let e = Event::new("update", "catalog_entry", format!("{kind}/{code}"))
-                .before(&current)
-                .after(&entry);
+            let e = Event::new(
+                Action::Update,
+                Entity::CatalogEntry,
+                format!("{kind}/{code}"),
+            )
+            .before(&current)
+            .after(&entry);
             audit::record(conn, &ctx, e)?;
             Ok(entry)
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(entry))
+    Ok(respond(actix_web::http::StatusCode::OK, entry))
 }

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::audit::{Action, Entity};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
@@ -20,22 +21,6 @@ use crate::error::ApiError;
 use crate::json::Query;
 use crate::pagination;
 use crate::state::AppState;
-
-/// The kinds of record the feed reports.
-pub const ENTITIES: &[&str] = &[
-    "unit",
-    "team",
-    "member",
-    "household",
-    "training",
-    "assistance",
-    "period",
-];
-/// Changes, as opposed to reads, logins and the like.
-const ACTIONS: &[&str] = &[
-    "create", "update", "archive", "move_out", "move_in", "consent", "erase", "import", "verify",
-    "reject", "reopen", "lock", "unlock",
-];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/changes").route(web::get().to(list)));
@@ -78,25 +63,30 @@ pub async fn list(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = pagination::decode::<i64>(q.cursor.as_deref())?.unwrap_or(0);
-    if let Some(e) = q.entity.as_deref()
-        && !ENTITIES.contains(&e)
-    {
-        return Err(ApiError::validation(
-            "entity",
-            "not_allowed",
-            format!("must be one of {}", ENTITIES.join(", ")),
-        ));
-    }
-    let entity = q.entity;
+    let feed = Entity::feed();
+    let entity = match q.entity.as_deref() {
+        None => None,
+        Some(raw) => match Entity::parse(raw) {
+            Ok(e) if e.in_feed() => Some(e),
+            _ => {
+                let names: Vec<&str> = feed.iter().map(|e| e.as_str()).collect();
+                return Err(ApiError::validation(
+                    "entity",
+                    "not_allowed",
+                    format!("must be one of {}", names.join(", ")),
+                ));
+            }
+        },
+    };
     let rows: Vec<Change> = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let mut query = audit_events::table
             .filter(audit_events::seq.gt(after))
-            .filter(audit_events::action.eq_any(ACTIONS))
+            .filter(audit_events::action.eq_any(Action::changes()))
             .into_boxed();
         query = match entity {
-            Some(e) => query.filter(audit_events::entity.eq(e)),
-            None => query.filter(audit_events::entity.eq_any(ENTITIES)),
+            Some(e) => query.filter(audit_events::entity.eq(e.as_str())),
+            None => query.filter(audit_events::entity.eq_any(feed.iter().map(|e| e.as_str()))),
         };
         if let Scope::Subtree { lo, hi } = &scope {
             query = query

@@ -70,6 +70,7 @@ diesel::table! {
         retired_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -125,6 +126,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        body_hash -> Nullable<Bytea>,
     }
 }
 

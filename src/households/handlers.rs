@@ -13,7 +13,7 @@ use super::dto::{
 };
 use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{
@@ -30,9 +30,9 @@ use crate::state::AppState;
 pub const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
 const ERASERS: &[Role] = &[Role::Admin, Role::Officer];
 
-const ENTITY: &str = "household";
+const ENTITY: Entity = Entity::Household;
 
-fn event(action: &'static str, row: &HouseholdRow) -> Event {
+fn event(action: Action, row: &HouseholdRow) -> Event {
     Event::new(action, ENTITY, row.id).at(row.village_id, &row.area_path)
 }
 
@@ -214,12 +214,14 @@ pub fn matches(
         && c.has_internet == row.has_internet)
 }
 
-/// Creates a household after the duplicate check (API and sync).
+/// Creates a household after the duplicate check (API and sync, which
+/// passes the hash of its item).
 pub fn create_in(
     conn: &mut PgConnection,
     scope: &Scope,
     id: Uuid,
     input: &HouseholdInput,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     let changes = parse(conn, scope, input)?;
     let candidates = repo::likely_duplicates(conn, &changes, None)?;
@@ -229,7 +231,7 @@ pub fn create_in(
     {
         return Err(duplicates_conflict(scope, candidates));
     }
-    repo::insert(conn, id, &changes)
+    repo::insert(conn, id, &changes, body_hash)
 }
 
 /// Applies a merge patch to a household the caller may change (API and sync).
@@ -240,10 +242,7 @@ pub fn update_in(
     expected: i32,
     patch: Value,
 ) -> Result<(HouseholdRow, HouseholdRow), ApiError> {
-    let current = repo::get_for_update(conn, scope, id)?;
-    if current.version != expected {
-        return Err(records::stale(&HouseholdDto::from(current)));
-    }
+    let current: HouseholdRow = records::claim(conn, scope, id, Some(expected))?;
     records::refuse_archived(current.archived_at)?;
     refuse_erased(&current)?;
     let input = records::apply_patch(&HouseholdInput::from_row(&current), patch)?;
@@ -279,11 +278,7 @@ pub async fn list(
         let scope = Scope::of(conn, &user)?;
         let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut list_read = Event {
-            action: "read",
-            entity: ENTITY,
-            ..Event::default()
-        };
+        let mut list_read = Event::of(Action::Read, ENTITY);
         if let Scope::Subtree { lo, .. } = &scope {
             list_read.area_path = Some(lo.clone());
             list_read.unit_id = crate::records::last_unit(lo);
@@ -311,7 +306,7 @@ pub async fn get(
     let row = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let row = repo::get(conn, &scope, id)?;
-        read_event(conn, &ctx, event("read", &row))?;
+        read_event(conn, &ctx, event(Action::Read, &row))?;
         Ok(row)
     })
     .await?;
@@ -330,11 +325,11 @@ pub async fn create(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let row = create_in(conn, &scope, Uuid::now_v7(), &input)?;
+            let row = create_in(conn, &scope, Uuid::now_v7(), &input, None)?;
             audit::record(
                 conn,
                 &ctx,
-                event("create", &row).after(super::dto::audit_view(&row)),
+                event(Action::Create, &row).after(super::dto::audit_view(&row)),
             )?;
             Ok(row)
         })
@@ -369,7 +364,7 @@ pub async fn update(
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let (before, row) = update_in(conn, &scope, id, expected, body)?;
-            let e = event("update", &row)
+            let e = event(Action::Update, &row)
                 .after(json!({
                     "record": super::dto::audit_view(&row),
                     "personal_fields_changed": super::dto::changed_personal_fields(&before, &row),
@@ -394,7 +389,7 @@ pub async fn consents(
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let household = repo::get(conn, &scope, id)?;
-        read_event(conn, &ctx, event("read_consents", &household))?;
+        read_event(conn, &ctx, event(Action::ReadConsents, &household))?;
         repo::consents(conn, id)
     })
     .await?;
@@ -456,7 +451,7 @@ pub async fn record_consent(
                 },
             )?;
             // Who gave consent is a person's name: the trail keeps the rest.
-            let e = event("consent", &household).after(json!({
+            let e = event(Action::Consent, &household).after(json!({
                 "id": row.id, "given": row.given, "given_on": row.given_on,
                 "purposes": row.purposes, "recorded_by": row.recorded_by,
             }));
@@ -482,7 +477,7 @@ pub async fn export(
         let scope = Scope::of(conn, &user)?;
         let household = repo::get(conn, &scope, id)?;
         let consents = repo::consents(conn, id)?;
-        audit::record(conn, &ctx, event("export", &household))?;
+        audit::record(conn, &ctx, event(Action::Export, &household))?;
         Ok((household, consents))
     })
     .await?;
@@ -526,7 +521,7 @@ pub async fn erase(
             let row = repo::erase(conn, id, user.id, &reason)?;
             // The event names the household and the reason, never the
             // personal data that was erased.
-            let e = event("erase", &row).after(json!({ "reason": reason }));
+            let e = event(Action::Erase, &row).after(json!({ "reason": reason }));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -540,23 +535,10 @@ pub struct Household;
 
 impl records::Archivable for Household {
     type Row = HouseholdRow;
-    type Dto = HouseholdDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &HouseholdRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &HouseholdRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<HouseholdRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<HouseholdRow, ApiError> {
@@ -564,6 +546,6 @@ impl records::Archivable for Household {
     }
 
     fn archive_event(before: &HouseholdRow, after: &HouseholdRow) -> Event {
-        event("archive", after).before(super::dto::audit_view(before))
+        event(Action::Archive, after).before(super::dto::audit_view(before))
     }
 }

@@ -16,7 +16,7 @@ use super::dto::HouseholdInput;
 use super::handlers::{WRITERS, check_fields};
 use super::model::HouseholdChanges;
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::{households, units};
@@ -473,12 +473,8 @@ pub async fn handle(
             }
             let inserted = repo::insert_many(conn, &checked)?;
             let ids: Vec<Uuid> = checked.iter().map(|(id, _)| *id).collect();
-            let mut e = Event {
-                action: "import",
-                entity: "household",
-                ..Event::default()
-            }
-            .after(json!({ "inserted": inserted, "ids": ids }));
+            let mut e = Event::of(Action::Import, Entity::Household)
+                .after(json!({ "inserted": inserted, "ids": ids }));
             if let Scope::Subtree { lo, .. } = &scope {
                 e.area_path = Some(lo.clone());
                 e.unit_id = crate::records::last_unit(lo);

@@ -68,7 +68,11 @@ pub fn list(
 }
 
 // get, get_for_update and archive, as for every record table.
-crate::records::record_queries!(households, HouseholdRow);
+crate::records::record_queries!(
+    households,
+    HouseholdRow,
+    crate::households::dto::HouseholdDto
+);
 
 /// Live households that look like the same one: the same code in the
 /// commune, or the same head name (ignoring accents and case) in the village.
@@ -144,16 +148,35 @@ fn code_conflict(e: diesel::result::Error) -> ApiError {
     }
 }
 
+/// Stores a new household; `body_hash` is that of the sync item that made
+/// it, which recognises a resend.
 pub fn insert(
     conn: &mut PgConnection,
     id: Uuid,
     changes: &HouseholdChanges,
+    body_hash: Option<&[u8]>,
 ) -> Result<HouseholdRow, ApiError> {
     diesel::insert_into(households::table)
-        .values((households::id.eq(id), changes))
+        .values((
+            households::id.eq(id),
+            changes,
+            households::body_hash.eq(body_hash),
+        ))
         .returning(HouseholdRow::as_returning())
         .get_result(conn)
         .map_err(code_conflict)
+}
+
+/// A stored household and the hash of the sync item that made it, if one did.
+pub type WithHash = (HouseholdRow, Option<Vec<u8>>);
+
+/// The household stored under `id`, wherever it is, with its item's hash.
+pub fn by_client_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<WithHash>, ApiError> {
+    Ok(households::table
+        .find(id)
+        .select((HouseholdRow::as_select(), households::body_hash))
+        .first(conn)
+        .optional()?)
 }
 
 /// Many households in one statement per thousand rows (imports).

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::dto::{MemberDto, MemberFilters, MemberInput, MoveRequest, page};
 use super::model::{MemberChanges, MemberRow};
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{
@@ -27,8 +27,8 @@ use crate::text;
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
 
 /// Members are placed by their team's village, whose id the path ends with.
-fn event(action: &'static str, row: &MemberRow) -> Event {
-    let mut e = Event::new(action, "member", row.id);
+fn event(action: Action, row: &MemberRow) -> Event {
+    let mut e = Event::new(action, Entity::Member, row.id);
     e.area_path = Some(row.area_path.clone());
     e.unit_id = crate::records::last_unit(&row.area_path);
     e
@@ -209,7 +209,7 @@ pub async fn create(
             audit::record(
                 conn,
                 &ctx,
-                event("create", &row).after(MemberDto::from(row.clone())),
+                event(Action::Create, &row).after(MemberDto::from(row.clone())),
             )?;
             Ok(row)
         })
@@ -233,10 +233,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&MemberDto::from(current)));
-            }
+            let current: MemberRow = records::claim(conn, &scope, id, Some(expected))?;
             records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&MemberInput::from(&current), body)?;
             if input.team_id != current.team_id {
@@ -248,7 +245,7 @@ pub async fn update(
             }
             let changes = parse(conn, &scope, input, false)?;
             let row = repo::update(conn, id, &changes)?;
-            let e = event("update", &row)
+            let e = event(Action::Update, &row)
                 .before(MemberDto::from(current))
                 .after(MemberDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
@@ -275,10 +272,7 @@ pub async fn move_to_team(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&MemberDto::from(current)));
-            }
+            let current: MemberRow = records::claim(conn, &scope, id, Some(expected))?;
             let mut check = Check::new();
             if current.left_on.is_some() || current.archived_at.is_some() {
                 check.fail("id", "not_current", "this membership has already ended");
@@ -301,7 +295,7 @@ pub async fn move_to_team(
             old.left_on = Some(body.on);
             let closing = parse(conn, &scope, old.clone(), false)?;
             let closed = repo::update(conn, id, &closing)?;
-            let e = event("move_out", &closed)
+            let e = event(Action::MoveOut, &closed)
                 .before(MemberDto::from(current.clone()))
                 .after(MemberDto::from(closed.clone()));
             audit::record(conn, &ctx, e)?;
@@ -319,7 +313,7 @@ pub async fn move_to_team(
             audit::record(
                 conn,
                 &ctx,
-                event("move_in", &row).after(MemberDto::from(row.clone())),
+                event(Action::MoveIn, &row).after(MemberDto::from(row.clone())),
             )?;
             Ok(row)
         })
@@ -333,23 +327,10 @@ pub struct Member;
 
 impl records::Archivable for Member {
     type Row = MemberRow;
-    type Dto = MemberDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &MemberRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &MemberRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<MemberRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<MemberRow, ApiError> {
@@ -357,6 +338,6 @@ impl records::Archivable for Member {
     }
 
     fn archive_event(before: &MemberRow, after: &MemberRow) -> Event {
-        event("archive", after).before(MemberDto::from(before.clone()))
+        event(Action::Archive, after).before(MemberDto::from(before.clone()))
     }
 }

@@ -62,7 +62,7 @@ pub fn list(
 }
 
 // get, get_for_update and archive, as for every record table.
-crate::records::record_queries!(members, MemberRow);
+crate::records::record_queries!(members, MemberRow, crate::members::dto::MemberDto);
 
 /// Every membership of one person that the caller may see, oldest first.
 pub fn history(

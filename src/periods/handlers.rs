@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::activities::CHECKERS;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::{period_locks, units};
@@ -30,6 +30,16 @@ pub struct Lock {
     pub locked_at: DateTime<Utc>,
 }
 
+/// A lock as answered and audited: the lock, whether it was forced, and
+/// what it left unchecked.
+#[derive(Debug, Serialize)]
+pub struct LockAnswer {
+    #[serde(flatten)]
+    pub lock: Lock,
+    pub forced: bool,
+    pub unchecked: Unchecked,
+}
+
 fn month_text<S: serde::Serializer>(m: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&m.format("%Y-%m").to_string())
 }
@@ -38,6 +48,96 @@ fn month_text<S: serde::Serializer>(m: &NaiveDate, s: S) -> Result<S::Ok, S::Err
 #[serde(deny_unknown_fields)]
 pub struct LockBody {
     pub reason: Option<String>,
+}
+
+/// The body of a lock: a reason, and `force` to lock a month whose records
+/// are not all checked (a reason is then required).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The trainings and visits of a month still `submitted` under a unit,
+/// in all and per child unit (the unit itself for a village).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Unchecked {
+    pub trainings: i64,
+    pub assistances: i64,
+    pub by_unit: Vec<UncheckedIn>,
+}
+
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct UncheckedIn {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub unit_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub unit_name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub trainings: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub assistances: i64,
+}
+
+/// Counts what a lock of `month` on the unit at `path` would leave
+/// unchecked. Records lie in villages: each is counted under the unit one
+/// level below the locked one on its path (itself, for a village).
+fn unchecked(conn: &mut PgConnection, path: &str, month: NaiveDate) -> Result<Unchecked, ApiError> {
+    use diesel::sql_types::{Date, Text};
+    let scope = Scope::from_path(path);
+    let (lo, hi) = match &scope {
+        Scope::Subtree { lo, hi } => (lo.clone(), hi.clone()),
+        Scope::All => return Err(ApiError::internal("a unit's path gave no range")),
+    };
+    // One segment is 32 hex digits and a '/'.
+    let by_unit: Vec<UncheckedIn> = diesel::sql_query(
+        "WITH r AS ( \
+           SELECT left(area_path, length($1) + 33) AS child, 1 AS t, 0 AS a FROM trainings \
+            WHERE status = 'submitted' AND archived_at IS NULL \
+              AND held_on >= $3 AND held_on < ($3 + interval '1 month')::date \
+              AND area_path >= $1 AND area_path < $2 \
+           UNION ALL \
+           SELECT left(area_path, length($1) + 33), 0, 1 FROM assistances \
+            WHERE status = 'submitted' AND archived_at IS NULL \
+              AND visited_on >= $3 AND visited_on < ($3 + interval '1 month')::date \
+              AND area_path >= $1 AND area_path < $2) \
+         SELECT u.id AS unit_id, u.name AS unit_name, \
+                sum(r.t)::bigint AS trainings, sum(r.a)::bigint AS assistances \
+           FROM r JOIN units u ON u.path = r.child \
+          GROUP BY u.id, u.name ORDER BY u.name, u.id",
+    )
+    .bind::<Text, _>(&lo)
+    .bind::<Text, _>(&hi)
+    .bind::<Date, _>(month)
+    .load(conn)?;
+    Ok(Unchecked {
+        trainings: by_unit.iter().map(|u| u.trainings).sum(),
+        assistances: by_unit.iter().map(|u| u.assistances).sum(),
+        by_unit,
+    })
+}
+
+/// 409 naming what is still submitted in the month, and where.
+fn not_checked(month: NaiveDate, left: &Unchecked) -> ApiError {
+    let places: Vec<String> = left
+        .by_unit
+        .iter()
+        .map(|u| format!("{} in {}", u.trainings + u.assistances, u.unit_name))
+        .collect();
+    let counted =
+        |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    ApiError::Conflict {
+        detail: format!(
+            "{} and {} of {} are still submitted ({}); verify or reject them first, or lock anyway with \"force\": true and a reason",
+            counted(left.trainings, "training", "trainings"),
+            counted(left.assistances, "visit", "visits"),
+            month.format("%Y-%m"),
+            places.join(", ")
+        ),
+        current: Some(serde_json::json!({ "unchecked": left })),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,11 +226,19 @@ pub async fn lock(
     user.require(CHECKERS)?;
     let (unit_id, month) = path.into_inner();
     let month = parse_month(&month)?;
-    let body = records::optional_body::<LockBody>(&req, &body)?.unwrap_or_default();
+    let body = records::optional_body::<LockRequest>(&req, &body)?.unwrap_or_default();
     let reason = short_text(body.reason.as_deref().unwrap_or(""), 500)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?;
+    let force = body.force;
+    if force && reason.is_none() {
+        return Err(ApiError::validation(
+            "reason",
+            "required",
+            "say why the month is locked with records still unchecked",
+        ));
+    }
     let ctx = Ctx::user(&user, &req);
-    let (lock, created) = db::run(&state.pool, move |conn| {
+    let (lock, created, left) = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
             let (unit_id, path) = unit_in_scope(conn, &scope, unit_id)?;
@@ -139,6 +247,20 @@ pub async fn lock(
             diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<diesel::sql_types::BigInt, _>(crate::activities::month_key(month))
                 .execute(conn)?;
+            let existing: Option<Lock> = period_locks::table
+                .find((unit_id, month))
+                .select(Lock::as_select())
+                .first(conn)
+                .optional()?;
+            // Locked already: answered as it is, nothing written.
+            if let Some(lock) = existing {
+                let left = unchecked(conn, &path, month)?;
+                return Ok((lock, false, left));
+            }
+            let left = unchecked(conn, &path, month)?;
+            if left.trainings + left.assistances > 0 && !force {
+                return Err(not_checked(month, &left));
+            }
             let inserted: Option<Lock> = diesel::insert_into(period_locks::table)
                 .values((
                     period_locks::unit_id.eq(unit_id),
@@ -154,21 +276,27 @@ pub async fn lock(
             match inserted {
                 Some(lock) => {
                     let e = Event::new(
-                        "lock",
-                        "period",
+                        Action::Lock,
+                        Entity::Period,
                         format!("{unit_id}/{}", month.format("%Y-%m")),
                     )
                     .at(unit_id, &path)
-                    .after(&lock);
+                    .after(LockAnswer {
+                        lock: lock.clone(),
+                        forced: force,
+                        unchecked: left.clone(),
+                    });
                     audit::record(conn, &ctx, e)?;
-                    Ok((lock, true))
+                    Ok((lock, true, left))
                 }
+                // Set meanwhile by another officer (the advisory lock makes
+                // this rare): the stored lock.
                 None => {
                     let lock = period_locks::table
                         .find((unit_id, month))
                         .select(Lock::as_select())
                         .first(conn)?;
-                    Ok((lock, false))
+                    Ok((lock, false, left))
                 }
             }
         })
@@ -179,7 +307,11 @@ pub async fn lock(
     } else {
         HttpResponse::Ok()
     }
-    .json(lock))
+    .json(LockAnswer {
+        lock,
+        forced: force && created,
+        unchecked: left,
+    }))
 }
 
 pub async fn unlock(
@@ -211,8 +343,8 @@ pub async fn unlock(
                 return Err(ApiError::conflict("this month is not locked for this unit"));
             };
             let e = Event::new(
-                "unlock",
-                "period",
+                Action::Unlock,
+                Entity::Period,
                 format!("{unit_id}/{}", month.format("%Y-%m")),
             )
             .at(unit_id, &path)

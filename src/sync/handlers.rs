@@ -11,7 +11,7 @@ use crate::activities::batch::{Record, write_batch};
 use crate::activities::http::Activity;
 use crate::activities::{self, Created, RECORDERS};
 use crate::assistances::handlers::Visit;
-use crate::audit::{Ctx, Event, record};
+use crate::audit::{Action, Ctx, Entity, Event, record};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, FieldError};
 use crate::json::Json;
@@ -140,20 +140,32 @@ fn apply(
         )),
         (Kind::Household, Op::Create) => {
             user.require(households::handlers::WRITERS)?;
-            let input: households::dto::HouseholdInput = parse(item.data.clone())?;
-            if let Ok(existing) = households::repo::get(conn, scope, item.id) {
-                if !households::handlers::matches(conn, scope, &existing, &input)? {
-                    return Err(activities::id_reused(&households::dto::HouseholdDto::from(
-                        existing,
-                    )));
+            let hash = activities::body_hash(&item.data);
+            // A resend is answered with what is stored, before any check,
+            // whatever was changed since: the same item (by its hash) or,
+            // for a household made otherwise, the same fields.
+            if let Some((existing, stored_hash)) = households::repo::by_client_id(conn, item.id)? {
+                let same = scope.contains_path(&existing.area_path)
+                    && match stored_hash {
+                        Some(stored) => stored == hash,
+                        None => households::handlers::matches(
+                            conn,
+                            scope,
+                            &existing,
+                            &parse(item.data.clone())?,
+                        )?,
+                    };
+                if !same {
+                    return Err(activities::id_reused(&serde_json::json!({ "id": item.id })));
                 }
                 return Ok((
                     Outcome::AlreadyHad,
                     to_value(households::dto::HouseholdDto::from(existing)).unwrap_or_default(),
                 ));
             }
-            let row = households::handlers::create_in(conn, scope, item.id, &input)?;
-            let e = Event::new("create", "household", row.id)
+            let input: households::dto::HouseholdInput = parse(item.data.clone())?;
+            let row = households::handlers::create_in(conn, scope, item.id, &input, Some(&hash))?;
+            let e = Event::new(Action::Create, Entity::Household, row.id)
                 .at(row.village_id, &row.area_path)
                 .after(households::dto::audit_view(&row));
             record(conn, ctx, e)?;
@@ -203,7 +215,7 @@ fn apply(
                 required_version(item)?,
                 item.data.clone(),
             )?;
-            let e = Event::new("update", "household", row.id)
+            let e = Event::new(Action::Update, Entity::Household, row.id)
                 .at(row.village_id, &row.area_path)
                 .after(serde_json::json!({
                     "record": households::dto::audit_view(&row),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::dto::{TeamDto, TeamFilters, TeamInput};
 use super::model::{TeamChanges, TeamRow};
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{Check, Name, TeamStatus, short_text};
@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::text;
 
 const WRITERS: &[Role] = &[Role::Admin, Role::Officer];
-const ENTITY: &str = "team";
+const ENTITY: Entity = Entity::Team;
 
 fn respond(status: actix_web::http::StatusCode, row: TeamRow) -> HttpResponse {
     HttpResponse::build(status)
@@ -144,7 +144,7 @@ pub async fn create(
             let scope = Scope::of(conn, &user)?;
             let changes = parse(conn, &scope, input)?;
             let row = repo::insert(conn, Uuid::now_v7(), &changes)?;
-            let e = Event::new("create", ENTITY, row.id)
+            let e = Event::new(Action::Create, ENTITY, row.id)
                 .at(row.village_id, &row.area_path)
                 .after(TeamDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
@@ -170,10 +170,7 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = repo::get_for_update(conn, &scope, id)?;
-            if current.version != expected {
-                return Err(records::stale(&TeamDto::from(current)));
-            }
+            let current: TeamRow = records::claim(conn, &scope, id, Some(expected))?;
             records::refuse_archived(current.archived_at)?;
             let input = records::apply_patch(&TeamInput::from(&current), body)?;
             if input.village_id != current.village_id {
@@ -186,7 +183,7 @@ pub async fn update(
             }
             let changes = parse(conn, &scope, input)?;
             let row = repo::update(conn, id, &changes)?;
-            let e = Event::new("update", ENTITY, id)
+            let e = Event::new(Action::Update, ENTITY, id)
                 .at(row.village_id, &row.area_path)
                 .before(TeamDto::from(current))
                 .after(TeamDto::from(row.clone()));
@@ -225,23 +222,10 @@ pub struct Team;
 
 impl records::Archivable for Team {
     type Row = TeamRow;
-    type Dto = TeamDto;
     const WRITERS: &'static [Role] = WRITERS;
-
-    fn version(row: &TeamRow) -> i32 {
-        row.version
-    }
 
     fn archived(row: &TeamRow) -> bool {
         row.archived_at.is_some()
-    }
-
-    fn get_for_update(
-        conn: &mut PgConnection,
-        scope: &Scope,
-        id: Uuid,
-    ) -> Result<TeamRow, ApiError> {
-        repo::get_for_update(conn, scope, id)
     }
 
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<TeamRow, ApiError> {
@@ -249,7 +233,7 @@ impl records::Archivable for Team {
     }
 
     fn archive_event(before: &TeamRow, after: &TeamRow) -> Event {
-        Event::new("archive", ENTITY, after.id)
+        Event::new(Action::Archive, ENTITY, after.id)
             .at(after.village_id, &after.area_path)
             .before(TeamDto::from(before.clone()))
     }

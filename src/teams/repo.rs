@@ -48,7 +48,7 @@ pub fn list(
 }
 
 // get, get_for_update and archive, as for every record table.
-crate::records::record_queries!(teams, TeamRow);
+crate::records::record_queries!(teams, TeamRow, crate::teams::dto::TeamDto);
 
 fn one_active_per_village(e: diesel::result::Error) -> ApiError {
     use diesel::result::{DatabaseErrorKind, Error};

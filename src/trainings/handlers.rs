@@ -9,13 +9,14 @@ use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
 use crate::activities::http::Activity;
 use crate::activities::{self};
+use crate::audit::Entity;
 use crate::auth::Scope;
 use crate::db::schema::households;
 use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::records;
 
-const ENTITY: &str = "training";
+const ENTITY: Entity = Entity::Training;
 
 /// The earliest date accepted: the teams began in 2020.
 fn earliest() -> NaiveDate {
@@ -205,7 +206,7 @@ impl Activity for Session {
     type Dto = TrainingDto;
     type Input = TrainingInput;
     type Filters = TrainingFilters;
-    const ENTITY: &'static str = ENTITY;
+    const ENTITY: Entity = ENTITY;
 
     crate::activities::activity_storage!(held_on);
 

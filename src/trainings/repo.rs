@@ -58,4 +58,9 @@ pub fn list(
 
 // get, get_for_update, by_client_id, insert, update, archive, set_status:
 // the same for both kinds of activity (see activities::activity_queries).
-crate::activities::activity_queries!(trainings, TrainingRow, TrainingChanges);
+crate::activities::activity_queries!(
+    trainings,
+    TrainingRow,
+    TrainingChanges,
+    crate::trainings::dto::TrainingDto
+);

@@ -167,9 +167,13 @@ pub async fn create_village(
                 unit_type.as_str(),
                 repo::today(),
             )?;
-            let e = crate::audit::Event::new("create", "unit", row.id)
-                .at(row.id, &row.path)
-                .after(UnitDto::from(row.clone()));
+            let e = crate::audit::Event::new(
+                crate::audit::Action::Create,
+                crate::audit::Entity::Unit,
+                row.id,
+            )
+            .at(row.id, &row.path)
+            .after(UnitDto::from(row.clone()));
             crate::audit::record(conn, &ctx, e)?;
             Ok(row)
         })

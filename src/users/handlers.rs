@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::dto::{NewUser, UserDto, UserFilters, UserPatch};
 use super::model::UserRow;
 use super::repo;
-use crate::audit::{self, Ctx, Event};
+use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role, Scope, password};
 use crate::db;
 use crate::db::schema::{units, users};
@@ -26,10 +26,10 @@ const FIELD_ROLES: &[Role] = &[Role::TeamLeader, Role::Member];
 /// An account's event, placed at its area.
 pub fn account_event(
     conn: &mut PgConnection,
-    action: &'static str,
+    action: Action,
     row: &UserRow,
 ) -> Result<Event, ApiError> {
-    let mut e = Event::new(action, "user", row.id);
+    let mut e = Event::new(action, Entity::User, row.id);
     if let Some(area) = row.area_unit_id {
         e = e.at_unit(conn, area)?;
     }
@@ -106,7 +106,32 @@ fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<User
     .ok_or(ApiError::NotFound)
 }
 
-/// Checks an area and a member link for a role, within the caller's scope.
+impl records::Versioned for UserRow {
+    type Key = Uuid;
+    type Dto = UserDto;
+
+    fn lock(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<UserRow, ApiError> {
+        // The row lock first; the read after it sees the last commit.
+        users::table
+            .find(id)
+            .select(users::id)
+            .for_update()
+            .first::<Uuid>(conn)?;
+        find_visible(conn, scope, id)
+    }
+
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    fn dto(&self) -> UserDto {
+        UserDto::from(self.clone())
+    }
+}
+
+/// Checks an area and a member link for a role, within the caller's scope:
+/// the area must lie inside it, and a caller with an area cannot leave the
+/// account's area out.
 fn check_placement(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -120,6 +145,13 @@ fn check_placement(
         None => None,
     };
     match (area, &area_path) {
+        // A caller with an area makes and keeps every account inside it,
+        // admins' too: an account without an area would see the country.
+        (None, _) if matches!(scope, Scope::Subtree { .. }) => check.fail(
+            "area_id",
+            "required",
+            "an account you manage needs an area inside yours",
+        ),
         (Some(_), None) => check.fail("area_id", "unknown_unit", "no such unit in your area"),
         (Some(_), Some(p)) if !scope.contains_path(p) => {
             check.fail("area_id", "unknown_unit", "no such unit in your area")
@@ -257,7 +289,7 @@ pub async fn create(
                 Some(m) => repo::set_member(conn, row.id, Some(m))?,
                 None => row,
             };
-            let e = account_event(conn, "create", &row)?.after(UserDto::from(row.clone()));
+            let e = account_event(conn, Action::Create, &row)?.after(UserDto::from(row.clone()));
             audit::record(conn, &ctx, e)?;
             Ok(row)
         })
@@ -313,15 +345,12 @@ pub async fn update(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current = find_visible(conn, &scope, id)?;
+            let current: UserRow = records::claim(conn, &scope, id, Some(expected))?;
             let current_role: Role = current.role.parse().map_err(ApiError::internal)?;
             if user.role == Role::Officer && !FIELD_ROLES.contains(&current_role) {
                 return Err(ApiError::Forbidden(
                     "officers manage team_leader and member accounts only".into(),
                 ));
-            }
-            if current.version != expected {
-                return Err(records::stale(&UserDto::from(current)));
             }
             if let Some(p) = &patch.password
                 && let Err(why) = password::check_rules(p, &current.username)
@@ -357,7 +386,7 @@ pub async fn update(
                 // That it changed, never what it is.
                 after["password_changed"] = serde_json::Value::Bool(true);
             }
-            let e = account_event(conn, "update", &row)?
+            let e = account_event(conn, Action::Update, &row)?
                 .before(UserDto::from(current))
                 .after(after);
             audit::record(conn, &ctx, e)?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::village;
-use crate::helpers::{PASSWORD, TestApp, count, problem};
+use crate::helpers::{PASSWORD, TestApp, count, fields, pairs, problem};
 
 /// An account and an access token for it.
 async fn account(app: &TestApp, username: &str, role: &str, area: Option<&str>) -> (Uuid, String) {
@@ -751,5 +751,34 @@ async fn a_nul_byte_is_the_clients_mistake_and_a_failed_login_is_recorded() {
             "SELECT count(*) AS n FROM audit_events WHERE action = 'login_failed' AND actor_kind = 'anonymous'"
         ),
         1
+    );
+}
+
+/// The trail's filters take the names of actions and kinds of record it
+/// writes; any other name is refused, naming the filter, rather than
+/// answering an empty page that looks like "nothing happened".
+#[actix_web::test]
+async fn an_unknown_action_or_entity_filter_is_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let res = app.get("/api/v1/audit?entity=person", &admin).await;
+    let body = problem(res, 422).await;
+    assert_eq!(fields(&body), pairs(&[("entity", "not_allowed")]));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("household")
+    );
+    let res = app.get("/api/v1/audit?action=delete", &admin).await;
+    let body = problem(res, 422).await;
+    assert_eq!(fields(&body), pairs(&[("action", "not_allowed")]));
+    // The names it writes are accepted.
+    let logins = events(&app, &admin, "?action=login&entity=user").await;
+    assert!(!logins.is_empty());
+    assert!(
+        logins
+            .iter()
+            .all(|e| e["action"] == "login" && e["entity"] == "user")
     );
 }

@@ -83,7 +83,7 @@ async fn admins_add_and_retire_entries_and_others_cannot() {
         .client
         .patch(app.url("/api/v1/catalog/assistance-kinds/agri_app"))
         .bearer_auth(&admin)
-        .json(&json!({ "retired": true }))
+        .json(&json!({ "retired": true, "version": 1 }))
         .send()
         .await
         .unwrap();
@@ -114,7 +114,7 @@ async fn admins_add_and_retire_entries_and_others_cannot() {
         .client
         .patch(app.url("/api/v1/catalog/assistance-kinds/nothing_here"))
         .bearer_auth(&admin)
-        .json(&json!({ "retired": true }))
+        .json(&json!({ "retired": true, "version": 1 }))
         .send()
         .await
         .unwrap();

@@ -160,6 +160,18 @@ async fn locked(res: Response, unit: &UnitRow, month: &str) {
     assert_eq!(body["current"]["lock"]["unit_name"], unit.name.as_str());
 }
 
+/// An officer verifies a visit.
+async fn verify(app: &TestApp, token: &str, id: &str) {
+    let res = app
+        .post_json(
+            &format!("/api/v1/assistances/{id}/verify"),
+            Some(token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "verify {id}");
+}
+
 fn n(app: &TestApp, sql: &str) -> i64 {
     count(&mut app.conn(), sql)
 }
@@ -179,16 +191,19 @@ async fn a_locked_month_refuses_changes_to_its_visits() {
     let august_2 = create_visit(&app, &w.leader, &w.house_a, "2025-08-20").await;
     let september = create_visit(&app, &w.leader, &w.house_a, "2025-09-05").await;
 
+    // Both August visits are still submitted: locked only by force.
     let res = lock(
         &app,
         &w.officer,
         w.thuc_phan.id,
         "2025-08",
-        json!({ "reason": "Báo cáo tháng 8 đã gửi huyện" }),
+        json!({ "reason": "Báo cáo tháng 8 đã gửi huyện", "force": true }),
     )
     .await;
     assert_eq!(res.status(), 201);
     let l: Value = res.json().await.unwrap();
+    assert_eq!(l["forced"], true);
+    assert_eq!(l["unchecked"]["assistances"], 2, "{l}");
     assert_eq!(l["unit_id"], w.thuc_phan.id.to_string());
     assert_eq!(l["month"], "2025-08");
     assert_eq!(l["reason"], "Báo cáo tháng 8 đã gửi huyện");
@@ -321,14 +336,7 @@ async fn a_locked_month_refuses_changes_to_its_visits() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .post_json(
-            &format!("/api/v1/assistances/{august_2}/verify"),
-            Some(&w.officer),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    verify(&app, &w.officer, &august_2).await;
     assert_eq!(n(&app, "SELECT count(*) AS n FROM assistances"), 6);
     assert_eq!(
         n(
@@ -592,5 +600,180 @@ async fn a_lock_waits_for_writes_in_flight_in_its_month() {
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM period_locks"),
         1
+    );
+}
+
+/// A month whose trainings and visits are not all checked is locked only
+/// with `"force": true` and a reason; the refusal names how many are left
+/// and where, the forced lock and its event say how many it left.
+#[actix_web::test]
+async fn a_month_not_checked_is_locked_only_by_force() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    // October: two submitted visits and a training in Nà Pình (commune
+    // Thục Phán), one visit in Khuổi Ky (commune Nùng Trí Cao); a verified
+    // and an archived visit, and a November one, which do not count.
+    create_visit(&app, &w.leader, &w.house_a, "2025-10-03").await;
+    create_visit(&app, &w.leader, &w.house_a, "2025-10-31").await;
+    create_visit(&app, &w.admin, &w.house_b, "2025-10-12").await;
+    let verified = create_visit(&app, &w.leader, &w.house_a, "2025-10-05").await;
+    verify(&app, &w.officer, &verified).await;
+    let archived = create_visit(&app, &w.leader, &w.house_a, "2025-10-06").await;
+    let res = delete(&app, &w.leader, &format!("/api/v1/assistances/{archived}")).await;
+    assert_eq!(res.status(), 200);
+    let november = create_visit(&app, &w.leader, &w.house_a, "2025-11-02").await;
+    let res = app
+        .post_json(
+            "/api/v1/trainings",
+            Some(&w.leader),
+            &json!({
+                "id": Uuid::new_v4(),
+                "team_id": w.team_a,
+                "held_on": "2025-10-20",
+                "duration_minutes": 90,
+                "topics": ["digital_skills"],
+                "attendees": { "total": 20, "women": 11, "ethnic_minority": 18, "poor": 5 },
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // The province: per commune.
+    let body = problem(
+        lock(&app, &w.officer, w.cao_bang.id, "2025-10", json!({})).await,
+        409,
+    )
+    .await;
+    let left = &body["current"]["unchecked"];
+    assert_eq!(left["trainings"], 1, "{body}");
+    assert_eq!(left["assistances"], 3, "{body}");
+    let mut by_unit: Vec<(String, i64, i64)> = left["by_unit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["unit_id"].as_str().unwrap().to_string(),
+                u["trainings"].as_i64().unwrap(),
+                u["assistances"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    by_unit.sort();
+    let mut expected = vec![
+        (w.thuc_phan.id.to_string(), 1, 2),
+        (w.nung_tri_cao.id.to_string(), 0, 1),
+    ];
+    expected.sort();
+    assert_eq!(by_unit, expected, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1 training and 3 visits of 2025-10")
+            && detail.contains(&format!("3 in {}", w.thuc_phan.name)),
+        "{detail}"
+    );
+    // The commune: per village.
+    let body = problem(
+        lock(&app, &w.officer, w.thuc_phan.id, "2025-10", json!({})).await,
+        409,
+    )
+    .await;
+    let left = &body["current"]["unchecked"];
+    assert_eq!(left["by_unit"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(left["by_unit"][0]["unit_id"], w.na_pinh.id.to_string());
+    assert_eq!(left["by_unit"][0]["unit_name"], w.na_pinh.name.as_str());
+    assert_eq!(left["by_unit"][0]["trainings"], 1);
+    assert_eq!(left["by_unit"][0]["assistances"], 2);
+    // The village itself.
+    let body = problem(
+        lock(&app, &w.officer, w.na_pinh.id, "2025-10", json!({})).await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        body["current"]["unchecked"]["by_unit"][0]["unit_id"],
+        w.na_pinh.id.to_string()
+    );
+
+    // Bad bodies: force without a reason, a blank one, a force that is not
+    // a boolean, a field nobody knows.
+    for bad in [
+        json!({ "force": true }),
+        json!({ "force": true, "reason": "   " }),
+    ] {
+        let body = problem(
+            lock(&app, &w.officer, w.cao_bang.id, "2025-10", bad).await,
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "reason", "{body}");
+        assert_eq!(body["errors"][0]["code"], "required", "{body}");
+    }
+    for bad in [
+        json!({ "force": "yes", "reason": "Hết hạn báo cáo" }),
+        json!({ "forced": true, "reason": "Hết hạn báo cáo" }),
+    ] {
+        problem(
+            lock(&app, &w.officer, w.cao_bang.id, "2025-10", bad).await,
+            422,
+        )
+        .await;
+    }
+    // Nothing was locked or written by any of those.
+    assert_eq!(n(&app, "SELECT count(*) AS n FROM period_locks"), 0);
+    assert_eq!(
+        n(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'period'"
+        ),
+        0
+    );
+
+    // By force, with a reason: locked, and the answer and the event say
+    // what was left.
+    let res = lock(
+        &app,
+        &w.officer,
+        w.cao_bang.id,
+        "2025-10",
+        json!({ "force": true, "reason": "Hết hạn báo cáo quý" }),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let l: Value = res.json().await.unwrap();
+    assert_eq!(l["forced"], true);
+    assert_eq!(l["reason"], "Hết hạn báo cáo quý");
+    assert_eq!(l["unchecked"]["trainings"], 1);
+    assert_eq!(l["unchecked"]["assistances"], 3);
+    assert_eq!(
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM period_locks WHERE unit_id = '{}' AND month = '2025-10-01'",
+                w.cao_bang.id
+            )
+        ),
+        1
+    );
+    assert_eq!(
+        n(
+            &app,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'period' AND action = 'lock' \
+             AND (after->>'forced')::boolean AND after->'unchecked'->>'trainings' = '1' \
+             AND after->'unchecked'->>'assistances' = '3' \
+             AND jsonb_array_length(after->'unchecked'->'by_unit') = 2"
+        ),
+        1
+    );
+
+    // A month whose records are all checked locks without force.
+    verify(&app, &w.officer, &november).await;
+    let res = lock(&app, &w.officer, w.cao_bang.id, "2025-11", json!({})).await;
+    assert_eq!(res.status(), 201);
+    let l: Value = res.json().await.unwrap();
+    assert_eq!(l["forced"], false);
+    assert_eq!(
+        l["unchecked"],
+        json!({ "trainings": 0, "assistances": 0, "by_unit": [] })
     );
 }

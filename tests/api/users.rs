@@ -275,3 +275,238 @@ async fn a_display_name_is_changed_or_cleared() {
         1
     );
 }
+
+/// Where a new account is placed, relative to a caller of Cao Bằng (04).
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Nowhere,
+    /// The province itself.
+    Province,
+    /// Commune Thục Phán (01273) inside it.
+    Commune,
+    /// A village of that commune.
+    Village,
+    /// Hà Nội (01), outside it.
+    Outside,
+}
+
+struct Places {
+    province: String,
+    commune: String,
+    village: String,
+    outside: String,
+}
+
+impl Places {
+    fn new(app: &TestApp) -> Places {
+        Places {
+            province: unit_id(app, "04"),
+            commune: unit_id(app, "01273"),
+            village: village(app, "01273", "Thôn Nà Pình").id.to_string(),
+            outside: unit_id(app, "01"),
+        }
+    }
+
+    fn id(&self, place: Place) -> Value {
+        match place {
+            Place::Nowhere => Value::Null,
+            Place::Province => json!(self.province),
+            Place::Commune => json!(self.commune),
+            Place::Village => json!(self.village),
+            Place::Outside => json!(self.outside),
+        }
+    }
+}
+
+/// The callers: an admin of the country, an admin of Cao Bằng and an
+/// officer of Cao Bằng.
+async fn callers(app: &TestApp) -> [(&'static str, String); 3] {
+    [
+        ("national admin", app.admin_token().await),
+        (
+            "provincial admin",
+            app.token_for("admin.caobang", "admin", Some("04")).await,
+        ),
+        (
+            "provincial officer",
+            app.token_for("canbo.caobang", "officer", Some("04")).await,
+        ),
+    ]
+}
+
+#[actix_web::test]
+async fn every_caller_creates_accounts_only_inside_its_own_area() {
+    use Place::*;
+    let app = TestApp::spawn().await;
+    let places = Places::new(&app);
+    let callers = callers(&app).await;
+    // (role, place, what the national admin, the provincial admin and the
+    // provincial officer get)
+    let cases: &[(&str, Place, [u16; 3])] = &[
+        ("admin", Nowhere, [201, 422, 403]),
+        ("admin", Province, [201, 201, 403]),
+        ("admin", Commune, [201, 201, 403]),
+        ("admin", Outside, [201, 422, 403]),
+        ("officer", Nowhere, [422, 422, 403]),
+        ("officer", Province, [201, 201, 403]),
+        ("officer", Commune, [201, 201, 403]),
+        ("officer", Outside, [201, 422, 403]),
+        ("team_leader", Nowhere, [422, 422, 422]),
+        ("team_leader", Village, [201, 201, 201]),
+        ("team_leader", Commune, [422, 422, 422]),
+        ("member", Nowhere, [422, 422, 422]),
+        ("member", Village, [201, 201, 201]),
+    ];
+    let mut n = 0;
+    for (role, place, expected) in cases {
+        for ((who, token), want) in callers.iter().zip(expected) {
+            n += 1;
+            let username = format!("account.{n}");
+            let mut body = json!({ "username": username, "password": PASSWORD, "role": role });
+            if !matches!(place, Nowhere) {
+                body["area_id"] = places.id(*place);
+            }
+            let res = app.post_json("/api/v1/users", Some(token), &body).await;
+            let case = format!("{who} creating a {role} at {place:?}");
+            assert_eq!(res.status().as_u16(), *want, "{case}");
+            let mut conn = app.conn();
+            let stored = count(
+                &mut conn,
+                &format!("SELECT count(*) AS n FROM users WHERE username = '{username}'"),
+            );
+            if *want == 201 {
+                let created: Value = res.json().await.unwrap();
+                assert_eq!(created["area_id"], places.id(*place), "{case}");
+                assert_eq!(stored, 1, "{case}");
+            } else {
+                let body = problem(res, *want).await;
+                if *want == 422 {
+                    assert_eq!(body["errors"][0]["field"], "area_id", "{case}: {body}");
+                }
+                assert_eq!(stored, 0, "{case}");
+            }
+        }
+    }
+    // The provincial admin was told plainly why an admin without an area
+    // is refused.
+    let body = json!({ "username": "country.admin", "password": PASSWORD, "role": "admin" });
+    let res = app
+        .post_json("/api/v1/users", Some(&callers[1].1), &body)
+        .await;
+    let body = problem(res, 422).await;
+    assert_eq!(body["errors"][0]["code"], "required", "{body}");
+    let mut conn = app.conn();
+    // The only accounts without an area are the national admin and the
+    // admin it made.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM users WHERE area_unit_id IS NULL"
+        ),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn every_caller_changes_accounts_only_inside_its_own_area() {
+    use Place::*;
+    let app = TestApp::spawn().await;
+    let places = Places::new(&app);
+    let callers = callers(&app).await;
+    // (the account's role and place, the patch's role and place, what each
+    // caller gets)
+    let cases: &[PatchCase] = &[
+        // Made an admin where it is.
+        ("officer", Commune, Some("admin"), None, [200, 200, 403]),
+        // Moved out of Cao Bằng.
+        ("officer", Commune, None, Some(Outside), [200, 422, 403]),
+        ("admin", Commune, None, Some(Outside), [200, 422, 403]),
+        // Moved inside it.
+        ("officer", Commune, None, Some(Province), [200, 200, 403]),
+        (
+            "admin",
+            Province,
+            Some("officer"),
+            Some(Commune),
+            [200, 200, 403],
+        ),
+        // Accounts outside the caller's area are not found.
+        // (an officer is refused a role change before anything is looked up)
+        ("officer", Outside, Some("admin"), None, [200, 404, 403]),
+        (
+            "admin",
+            Nowhere,
+            Some("officer"),
+            Some(Commune),
+            [200, 404, 403],
+        ),
+        ("team_leader", Village, None, Some(Outside), [422, 422, 403]),
+        // An officer edits field accounts of its area, but never role or
+        // area.
+        (
+            "team_leader",
+            Village,
+            Some("member"),
+            None,
+            [200, 200, 403],
+        ),
+    ];
+    let mut n = 0;
+    for (role, place, new_role, new_place, expected) in cases {
+        for ((who, token), want) in callers.iter().zip(expected) {
+            n += 1;
+            let username = format!("target.{n}");
+            let area = match place {
+                Nowhere => None,
+                Province => Some("04".to_string()),
+                Commune => Some("01273".to_string()),
+                Outside => Some("01".to_string()),
+                Village => Some(village_code(&app, &places)),
+            };
+            let id = app.create_user(&username, role, area.as_deref()).await;
+            let mut body = json!({ "version": 1 });
+            if let Some(r) = new_role {
+                body["role"] = json!(r);
+            }
+            if let Some(p) = new_place {
+                body["area_id"] = places.id(*p);
+            }
+            let res = patch(&app, token, &id.to_string(), body).await;
+            let case =
+                format!("{who} changing a {role} at {place:?} to {new_role:?} at {new_place:?}");
+            let mut conn = app.conn();
+            let version = count(
+                &mut conn,
+                &format!("SELECT version::bigint AS n FROM users WHERE id = '{id}'"),
+            );
+            if *want == 200 {
+                assert_eq!(res.status(), 200, "{case}");
+                let after: Value = res.json().await.unwrap();
+                assert_eq!(after["role"], json!(new_role.unwrap_or(role)), "{case}");
+                if let Some(p) = new_place {
+                    assert_eq!(after["area_id"], places.id(*p), "{case}");
+                }
+                assert_eq!(version, 2, "{case}");
+            } else {
+                problem(res, *want).await;
+                assert_eq!(version, 1, "{case}: the account is unchanged");
+            }
+        }
+    }
+}
+
+/// An account's role and place, the patch's role and place, and what each
+/// caller gets.
+type PatchCase = (
+    &'static str,
+    Place,
+    Option<&'static str>,
+    Option<Place>,
+    [u16; 3],
+);
+
+fn village_code(app: &TestApp, places: &Places) -> String {
+    let mut conn = app.conn();
+    let id: uuid::Uuid = places.village.parse().unwrap();
+    banso::units::repo::get(&mut conn, id).unwrap().code
+}
