@@ -36,6 +36,12 @@ pub struct Settings {
     /// Take the client's address from `Forwarded` / `X-Forwarded-For`
     /// (behind a reverse proxy that sets them) instead of the TCP peer.
     pub trust_forwarded: bool,
+    /// `BANSO_METRICS_ALLOW`: the networks that may read `/metrics` without
+    /// a token (default: this machine only).
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    /// `BANSO_INSTANCE`: this process's name in `/metrics` and the log
+    /// (default: the host name and the listening port).
+    pub instance: String,
 }
 
 impl fmt::Debug for Settings {
@@ -57,6 +63,8 @@ impl fmt::Debug for Settings {
             .field("workers", &self.workers)
             .field("log_format", &self.log_format)
             .field("trust_forwarded", &self.trust_forwarded)
+            .field("metrics_allow", &self.metrics_allow)
+            .field("instance", &self.instance)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +168,18 @@ impl Settings {
             }
         };
 
+        let metrics_allow = parse_networks(
+            get("BANSO_METRICS_ALLOW")
+                .as_deref()
+                .unwrap_or("127.0.0.1,::1"),
+        )
+        .unwrap_or_else(|bad| {
+            errors.push(format!(
+                "BANSO_METRICS_ALLOW: {bad:?} is not an address or network (such as 10.0.0.5 or 10.0.0.0/24)"
+            ));
+            Vec::new()
+        });
+
         let database_url = get("DATABASE_URL");
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -203,10 +223,35 @@ impl Settings {
                 log_format,
                 admin_password,
                 trust_forwarded,
+                metrics_allow,
+                instance: get("BANSO_INSTANCE").unwrap_or_else(|| {
+                    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .map(|h| h.trim().to_string())
+                        .unwrap_or_default();
+                    let host = if host.is_empty() {
+                        "banso".into()
+                    } else {
+                        host
+                    };
+                    format!("{host}:{}", listen.port())
+                }),
             }),
             _ => Err(ConfigError(errors)),
         }
     }
+}
+
+/// A comma-separated list of addresses and networks; the first bad entry.
+fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "none")
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| s.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -66,12 +66,16 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("invalid input")]
     Validation(Vec<FieldError>),
+    /// Query or path parameters of the wrong form (400), each named.
+    #[error("invalid parameters")]
+    InvalidParameters(Vec<FieldError>),
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after: u64 },
     #[error("the database is unavailable")]
     Unavailable,
-    /// Anything unexpected. The cause is logged and never shown.
-    #[error("internal error")]
+    /// Anything unexpected. The cause is kept for the log (`Display` shows
+    /// it) and never shown to the client, whose body is a fixed text.
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
@@ -103,6 +107,7 @@ impl ApiError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             ApiError::Validation(_) => ("validation", "Invalid input"),
+            ApiError::InvalidParameters(_) => ("bad-request", "Bad request"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
@@ -128,6 +133,21 @@ fn problem_type(slug: &str) -> String {
     format!("/problems/{slug}")
 }
 
+/// A problem document with no field errors and no current record.
+fn simple_problem(status: StatusCode, slug: &str, title: &str, detail: String) -> HttpResponse {
+    problem_response(
+        status,
+        &Problem {
+            kind: problem_type(slug),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors: None,
+            current: None,
+        },
+    )
+}
+
 pub fn problem_response(status: StatusCode, problem: &Problem) -> HttpResponse {
     let body = serde_json::to_string(problem).unwrap_or_else(|_| {
         r#"{"type":"/problems/internal","title":"Internal error","status":500,"detail":"internal error"}"#.to_string()
@@ -148,6 +168,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidParameters(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,10 +192,16 @@ impl ResponseError for ApiError {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
+            ApiError::InvalidParameters(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid parameters: {}", fields.join(", "))
+            }
             other => other.to_string(),
         };
         let (errors, current) = match self {
-            ApiError::Validation(errors) => (Some(errors.clone()), None),
+            ApiError::Validation(errors) | ApiError::InvalidParameters(errors) => {
+                (Some(errors.clone()), None)
+            }
             ApiError::Conflict { current, .. } => (None, current.clone()),
             _ => (None, None),
         };
@@ -209,44 +236,6 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind as K, Error as E};
-        match e {
-            E::NotFound => ApiError::NotFound,
-            E::DatabaseError(K::UniqueViolation, info) => ApiError::conflict(format!(
-                "a record with the same key exists ({})",
-                info.constraint_name().unwrap_or("unique key")
-            )),
-            E::DatabaseError(K::UnableToSendCommand | K::ClosedConnection, _) => {
-                ApiError::Unavailable
-            }
-            E::DatabaseError(K::SerializationFailure, _) => ApiError::Unavailable,
-            // PostgreSQL text cannot hold NUL; whatever field carried one
-            // came from the client.
-            E::DatabaseError(_, info) if info.message().contains("0x00") => {
-                ApiError::BadRequest("text must not contain NUL characters".into())
-            }
-            E::DatabaseError(_, info)
-                if info.message().contains("terminating connection")
-                    || info.message().contains("statement timeout")
-                    || info.message().contains("lock timeout")
-                    || info.message().contains("server closed the connection")
-                    || info.message().contains("the database system is") =>
-            {
-                ApiError::Unavailable
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(_: diesel::r2d2::PoolError) -> Self {
-        ApiError::Unavailable
-    }
-}
-
 /// Extractor failures: malformed JSON is 400, a body of the wrong shape 422,
 /// a body too large 413 and the wrong content type 415.
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -259,7 +248,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
             "expected a body with Content-Type: application/json".into(),
         ),
         J::Deserialize(e) if e.is_data() => {
-            ApiError::Validation(vec![FieldError::new("body", "invalid", e.to_string())])
+            ApiError::Validation(vec![crate::json::field_error("", &e.to_string())])
         }
         J::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {e}")),
         J::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge {
@@ -270,15 +259,40 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
     api.into()
 }
 
+/// For `web::Query` (the handlers use `json::Query`, which names the
+/// parameter).
 pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
 ) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid query parameters: {err}")).into()
+    let actix_web::error::QueryPayloadError::Deserialize(e) = err else {
+        return ApiError::BadRequest("invalid query string".into()).into();
+    };
+    let mut fe = crate::json::field_error("", &e.to_string());
+    if fe.field == "body" {
+        fe.field = "query".into();
+    }
+    ApiError::InvalidParameters(vec![fe]).into()
 }
 
-pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid path parameter: {err}")).into()
+/// A path segment of the wrong form: every route's path parameters are
+/// UUIDs but for a few named ones (a month), so the segment that is not a
+/// UUID is the one named.
+pub fn path_error(_err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let bad = req
+        .match_info()
+        .iter()
+        .find(|(_, value)| uuid::Uuid::parse_str(value).is_err())
+        .map(|(name, _)| name.to_string());
+    match bad {
+        Some(name) => ApiError::InvalidParameters(vec![FieldError::new(
+            name,
+            "invalid",
+            "must be a UUID, such as 0192f0c1-7d3e-7a4b-9c5d-6e7f8a9b0c1d",
+        )]),
+        None => ApiError::BadRequest("a part of the path has the wrong form".into()),
+    }
+    .into()
 }
 
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
@@ -288,7 +302,8 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
         U::ContentType => {
             ApiError::UnsupportedMediaType("expected application/x-www-form-urlencoded".into())
         }
-        other => ApiError::BadRequest(format!("invalid form body: {other}")),
+        U::Parse(e) => ApiError::Validation(vec![crate::json::field_error("", &e.to_string())]),
+        _ => ApiError::BadRequest("the form body could not be read".into()),
     }
     .into()
 }
@@ -331,20 +346,16 @@ pub fn render_plain_error<B>(
             s.canonical_reason().unwrap_or("error").to_string(),
         ),
     };
+    // A client's mistake is not the service's: 4xx are logged only by the
+    // request line (and here at debug level), 5xx as warnings.
     if let Some(err) = res.response().error() {
-        tracing::warn!(status = status.as_u16(), error = %err, "request failed");
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), error = %err, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), error = %err, "request refused");
+        }
     }
-    let problem = problem_response(
-        status,
-        &Problem {
-            kind: problem_type(slug),
-            title: title.to_string(),
-            status: status.as_u16(),
-            detail,
-            errors: None,
-            current: None,
-        },
-    );
+    let problem = simple_problem(status, slug, title, detail);
     let (req, old) = res.into_parts();
     let mut new = problem.map_into_boxed_body();
     for (name, value) in old.headers() {
@@ -358,4 +369,67 @@ pub fn render_plain_error<B>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body(),
     ))
+}
+
+/// The longest request target (path and query) served; a longer one is
+/// answered 414.
+pub const MAX_TARGET_BYTES: usize = 8 * 1024;
+/// The longest header line (name and value) served; a longer one, or more
+/// than `MAX_HEADER_TOTAL_BYTES` or `MAX_HEADERS` in all, is answered 431.
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+pub const MAX_HEADER_TOTAL_BYTES: usize = 32 * 1024;
+pub const MAX_HEADERS: usize = 64;
+
+/// Middleware: a request line or headers too long get a problem document.
+///
+/// actix-http refuses a request head only beyond 128 KiB or 96 headers, and
+/// then with an empty 431 before any middleware runs; these tighter limits
+/// answer every ordinary case here, as problem+json.
+pub async fn limit_head<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let headers = req.headers();
+    let too_long = headers
+        .iter()
+        .find(|(name, value)| name.as_str().len() + value.len() > MAX_HEADER_BYTES)
+        .map(|(name, _)| name.as_str().to_string());
+    let total: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let refusal = if target > MAX_TARGET_BYTES {
+        Some((
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI too long",
+            format!("the request path and query must be at most {MAX_TARGET_BYTES} bytes"),
+        ))
+    } else if let Some(name) = too_long {
+        Some((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header-too-large",
+            "Request header fields too large",
+            format!("the header {name} is longer than {MAX_HEADER_BYTES} bytes"),
+        ))
+    } else if total > MAX_HEADER_TOTAL_BYTES || headers.len() > MAX_HEADERS {
+        Some((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header-too-large",
+            "Request header fields too large",
+            format!(
+                "send at most {MAX_HEADERS} headers of at most {MAX_HEADER_TOTAL_BYTES} bytes in all"
+            ),
+        ))
+    } else {
+        None
+    };
+    match refusal {
+        None => Ok(next.call(req).await?.map_into_left_body()),
+        Some((status, slug, title, detail)) => {
+            let problem = simple_problem(status, slug, title, detail);
+            Ok(req.into_response(problem).map_into_right_body())
+        }
+    }
 }

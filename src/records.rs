@@ -143,13 +143,9 @@ pub fn optional_body<T: serde::de::DeserializeOwned>(
             "expected a body with Content-Type: application/json".into(),
         ));
     }
-    serde_json::from_slice(body).map(Some).map_err(|e| {
-        if e.is_data() {
-            ApiError::validation("body", "invalid", e.to_string())
-        } else {
-            ApiError::BadRequest(format!("malformed JSON: {e}"))
-        }
-    })
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    crate::json::from_value(value).map(Some)
 }
 
 /// The unit a materialised path ends with (the record's village).
@@ -312,8 +308,7 @@ where
     map.remove("version");
     let mut merged = serde_json::to_value(current).map_err(ApiError::internal)?;
     merge_patch(&mut merged, &patch);
-    serde_json::from_value(merged)
-        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))
+    crate::json::from_value(merged)
 }
 
 /// The `version` field of a JSON body, if any.

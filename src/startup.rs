@@ -104,6 +104,7 @@ impl Application {
                 .app_data(sessions.clone())
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
                 .wrap(Compress::default())
+                .wrap(from_fn(error::limit_head))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(configure)
         })

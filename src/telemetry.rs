@@ -54,9 +54,16 @@ pub async fn request_span(
         status = tracing::field::Empty,
     );
     req.extensions_mut().insert(RequestId(id));
+    let method = req.method().to_string();
     let started = Instant::now();
+    crate::metrics::request_started();
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    crate::metrics::request_finished(&route, &method, status.as_u16(), started.elapsed());
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();
@@ -73,7 +80,11 @@ pub async fn request_span(
             Ok(res)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "request failed");
+            if status.is_server_error() {
+                tracing::warn!(status = status.as_u16(), error = %e, "request failed");
+            } else {
+                tracing::info!(status = status.as_u16(), "request");
+            }
             Err(e)
         }
     }

@@ -38,8 +38,14 @@ pub fn database(name: &str) -> Bench {
             let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-pg");
             // Durable settings, as in production: the comparison with
             // pgbench is only fair on the same fsync behaviour.
-            let pg = EmbeddedPostgres::start(&root, &Options { ephemeral: false })
-                .expect("start the benchmark cluster");
+            let pg = EmbeddedPostgres::start(
+                &root,
+                &Options {
+                    ephemeral: false,
+                    ..Default::default()
+                },
+            )
+            .expect("start the benchmark cluster");
             (pg.url("{db}"), Some(pg))
         }
     };

@@ -112,6 +112,8 @@ impl<A: Activity> Writer<A> {
             .send(job)
             .await
             .map_err(|_| ApiError::internal("the activity writer has stopped"))?;
+        let waiting = self.queue.max_capacity() - self.queue.capacity();
+        crate::metrics::writer_queued(A::ENTITY.as_str(), waiting);
         answer
             .await
             .map_err(|_| ApiError::internal("the activity writer dropped a record"))?
@@ -129,6 +131,7 @@ fn next_batch<A: Activity>(jobs: &Mutex<mpsc::Receiver<Job<A>>>) -> Option<Vec<J
             Err(_) => break,
         }
     }
+    crate::metrics::writer_batch(A::ENTITY.as_str(), batch.len(), jobs.len());
     Some(batch)
 }
 

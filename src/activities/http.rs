@@ -18,6 +18,7 @@ use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
+use crate::json::Query;
 use crate::records;
 use crate::state::AppState;
 
@@ -222,8 +223,8 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
 pub async fn list<A: Activity>(
     state: web::Data<AppState>,
     user: AuthUser,
-    params: web::Query<records::ListParams>,
-    filters: web::Query<A::Filters>,
+    params: Query<records::ListParams>,
+    filters: Query<A::Filters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
@@ -275,8 +276,7 @@ pub async fn create<A: Activity>(
     user.require(RECORDERS)?;
     let body = body.into_inner();
     let hash = super::body_hash(&body);
-    let input: A::Input = serde_json::from_value(body)
-        .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?;
+    let input: A::Input = crate::json::from_value(body)?;
     let ctx = Ctx::user(&user, &req);
     let (row, created) = writer.create(user, ctx, input, hash).await?;
     let mut res = respond::<A>(StatusCode::CREATED, row);

@@ -16,6 +16,7 @@ use crate::db;
 use crate::db::schema::audit_events;
 use crate::domain::Invalid;
 use crate::error::ApiError;
+use crate::json::Query;
 use crate::pagination;
 use crate::state::AppState;
 
@@ -68,7 +69,7 @@ fn filter<T>(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::Officer])?;
     let q = query.into_inner();

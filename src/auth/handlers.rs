@@ -10,6 +10,7 @@ use super::{AuthUser, Role, password, repo};
 use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::db;
 use crate::error::ApiError;
+use crate::json::Json;
 use crate::state::AppState;
 use crate::units::dto::UnitSummary;
 
@@ -99,6 +100,7 @@ where
     .await?;
     if let Some(retry_after) = wait {
         tracing::warn!(action = action.as_str(), "throttled");
+        crate::metrics::login_throttled();
         return Err(ApiError::TooManyRequests {
             detail: "too many failed attempts; try again later".into(),
             retry_after,
@@ -127,6 +129,7 @@ where
     })
     .await?;
     tracing::info!(action = action.as_str(), "refused");
+    crate::metrics::login_failed();
     Err(ApiError::Unauthorized(failed.into()))
 }
 
@@ -134,7 +137,7 @@ pub async fn login(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
     // What is stored of an attempt (the throttle's key, the audit's actor)
@@ -202,7 +205,7 @@ pub const REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 pub async fn refresh(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
     let (secret, new_hash) = repo::new_refresh_secret()?;
@@ -283,7 +286,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
     req: HttpRequest,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = repo::hash_refresh(body.refresh_token.trim());
     // Whose token it is is known only inside; the request's id and address
@@ -494,10 +497,12 @@ pub async fn client_token(
         .trim()
         .to_ascii_lowercase();
     let form: ClientTokenRequest = match ctype.as_str() {
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid form body: {e}")))?,
-        "application/json" => serde_json::from_slice(&body)
-            .map_err(|e| ApiError::validation("body", "invalid", e.to_string()))?,
+        "application/x-www-form-urlencoded" => crate::json::from_form(&body)?,
+        "application/json" => {
+            let value: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+            crate::json::from_value(value)?
+        }
         _ => {
             return Err(ApiError::UnsupportedMediaType(
                 "send application/x-www-form-urlencoded or application/json".into(),

@@ -11,6 +11,7 @@ use crate::db;
 use crate::db::schema::catalog_entries;
 use crate::domain::{Check, Name};
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::records;
 use crate::state::AppState;
 
@@ -131,7 +132,7 @@ pub async fn list(
     state: web::Data<AppState>,
     _user: AuthUser,
     kind: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let kind = kind_of(&kind)?;
     let include_retired = query.include_retired;
@@ -156,7 +157,7 @@ pub async fn create(
     user: AuthUser,
     req: HttpRequest,
     kind: web::Path<String>,
-    body: web::Json<NewEntry>,
+    body: Json<NewEntry>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let kind = kind_of(&kind)?;
@@ -209,7 +210,7 @@ pub async fn update(
     user: AuthUser,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<EntryPatch>,
+    body: Json<EntryPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let (kind, code) = path.into_inner();

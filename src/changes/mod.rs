@@ -18,6 +18,7 @@ use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::db::schema::audit_events;
 use crate::error::ApiError;
+use crate::json::Query;
 use crate::pagination;
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ pub struct ChangesPage {
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<ChangesQuery>,
+    query: Query<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;

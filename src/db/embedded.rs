@@ -45,6 +45,9 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
 pub struct Options {
     /// Trade durability for speed (test clusters): fsync off and friends.
     pub ephemeral: bool,
+    /// Extra environment for the server process (for instance `LANGUAGE`,
+    /// which picks the language of its messages).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running private cluster. Stopped by [`EmbeddedPostgres::stop`] or when
@@ -229,6 +232,7 @@ impl EmbeddedPostgres {
         if let Some(o) = owner {
             cmd.uid(o.uid).gid(o.gid);
         }
+        cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
         cmd.current_dir(&root)
             .stdin(Stdio::null())
             .stdout(

@@ -2,6 +2,7 @@
 //! of work on the blocking pool, and the embedded migrations.
 
 pub mod embedded;
+pub mod errors;
 pub mod schema;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ struct SessionSettings {
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        errors::pin_messages(conn).map_err(diesel::r2d2::Error::QueryError)?;
         conn.batch_execute(&format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC'",
             self.statement_timeout_ms,
@@ -68,7 +70,11 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get()?;
+        let idle = pool.state().idle_connections > 0;
+        let started = std::time::Instant::now();
+        let conn = pool.get();
+        crate::metrics::pool_checkout(started.elapsed(), idle, conn.is_ok());
+        let mut conn = conn?;
         work(&mut conn)
     })
     .await

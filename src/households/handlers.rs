@@ -21,6 +21,7 @@ use crate::domain::{
     self, Check, Invalid, Name, Phone, PovertyStatus, YesNoUnknown, short_text, this_year, year,
 };
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::records::{self, ListParams};
 use crate::state::AppState;
@@ -282,8 +283,8 @@ pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    params: web::Query<ListParams>,
-    filters: web::Query<HouseholdFilters>,
+    params: Query<ListParams>,
+    filters: Query<HouseholdFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
@@ -337,7 +338,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<HouseholdInput>,
+    body: Json<HouseholdInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
@@ -414,7 +415,7 @@ pub async fn record_consent(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<ConsentInput>,
+    body: Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let id = id.into_inner();
@@ -493,6 +494,7 @@ pub async fn export(
         Ok((household, consents))
     })
     .await?;
+    crate::metrics::export_served("household");
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_DISPOSITION,
@@ -523,7 +525,7 @@ pub async fn erase(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<EraseRequest>,
+    body: Json<EraseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(ERASERS)?;
     let id = id.into_inner();

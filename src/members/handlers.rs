@@ -16,6 +16,7 @@ use crate::domain::{
     Affiliation, Check, Gender, Invalid, Name, Phone, TeamRole, short_text, this_year, year,
 };
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::records::{self, ListParams};
 use crate::state::AppState;
@@ -145,8 +146,8 @@ fn parse(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    params: web::Query<ListParams>,
-    filters: web::Query<MemberFilters>,
+    params: Query<ListParams>,
+    filters: Query<MemberFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
@@ -195,7 +196,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<MemberInput>,
+    body: Json<MemberInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
@@ -261,7 +262,7 @@ pub async fn move_to_team(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<MoveRequest>,
+    body: Json<MoveRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let id = id.into_inner();

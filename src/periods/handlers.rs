@@ -13,6 +13,7 @@ use crate::db;
 use crate::db::schema::{period_locks, units};
 use crate::domain::short_text;
 use crate::error::ApiError;
+use crate::json::Query;
 use crate::records;
 use crate::state::AppState;
 
@@ -172,7 +173,7 @@ fn unit_in_scope(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let month = q.month.as_deref().map(parse_month).transpose()?;

@@ -14,6 +14,7 @@ use crate::assistances::handlers::Visit;
 use crate::audit::{Action, Ctx, Entity, Event, record};
 use crate::auth::{AuthUser, Scope};
 use crate::error::{ApiError, FieldError};
+use crate::json::Json;
 use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{assistances, db, households, trainings};
@@ -111,8 +112,7 @@ fn with_id(data: &Value, id: Uuid) -> Result<Value, ApiError> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::validation("data", "invalid", e.to_string()))
+    crate::json::from_value(value)
 }
 
 fn required_version(item: &Item) -> Result<i32, ApiError> {
@@ -322,7 +322,7 @@ pub async fn sync(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<Batch>,
+    body: Json<Batch>,
 ) -> Result<HttpResponse, ApiError> {
     let batch = body.into_inner();
     if batch.items.len() > MAX_ITEMS {

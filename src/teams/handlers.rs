@@ -14,6 +14,7 @@ use crate::auth::{AuthUser, Role, Scope};
 use crate::db;
 use crate::domain::{Check, Name, TeamStatus, short_text};
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::records::{self, ListParams};
 use crate::state::AppState;
@@ -92,8 +93,8 @@ fn parse(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    params: web::Query<ListParams>,
-    filters: web::Query<TeamFilters>,
+    params: Query<ListParams>,
+    filters: Query<TeamFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
@@ -133,7 +134,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<TeamInput>,
+    body: Json<TeamInput>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
     let input = body.into_inner();
@@ -198,8 +199,8 @@ pub async fn members(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    params: web::Query<ListParams>,
-    filters: web::Query<crate::members::dto::MemberFilters>,
+    params: Query<ListParams>,
+    filters: Query<crate::members::dto::MemberFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (params, mut filters) = (params.into_inner(), filters.into_inner());

@@ -8,6 +8,7 @@ use super::repo::{self, UnitFilter};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ fn page_of(rows: Vec<super::model::UnitRow>, limit: i64) -> pagination::Page<Uni
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
@@ -89,7 +90,7 @@ pub async fn children(
     state: web::Data<AppState>,
     _user: AuthUser,
     id: web::Path<Uuid>,
-    query: web::Query<ChildrenQuery>,
+    query: Query<ChildrenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let query = query.into_inner();
@@ -137,7 +138,7 @@ pub async fn create_village(
     state: web::Data<AppState>,
     user: AuthUser,
     req: actix_web::HttpRequest,
-    body: web::Json<NewVillage>,
+    body: Json<NewVillage>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::auth::{Role, Scope};
     use crate::domain::{Check, Name};

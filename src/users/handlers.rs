@@ -14,6 +14,7 @@ use crate::db;
 use crate::db::schema::{units, users};
 use crate::domain::{Check, Name};
 use crate::error::ApiError;
+use crate::json::{Json, Query};
 use crate::pagination;
 use crate::records::{self, ListParams};
 use crate::state::AppState;
@@ -176,8 +177,8 @@ fn check_placement(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    params: web::Query<ListParams>,
-    filters: web::Query<UserFilters>,
+    params: Query<ListParams>,
+    filters: Query<UserFilters>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(MANAGERS)?;
     let (params, filters) = (params.into_inner(), filters.into_inner());
@@ -219,7 +220,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<NewUser>,
+    body: Json<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(MANAGERS)?;
     let body = body.into_inner();
@@ -298,7 +299,7 @@ pub async fn update(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<UserPatch>,
+    body: Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(MANAGERS)?;
     let id = id.into_inner();

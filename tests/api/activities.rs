@@ -422,13 +422,13 @@ async fn every_bad_field_of_a_visit_is_named_in_one_422() {
     let res = app
         .post_json("/api/v1/assistances", Some(&leader), &body)
         .await;
-    assert_eq!(problem(res, 422).await["errors"][0]["field"], "body");
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "colour");
     let mut body = visit(&w.house_a, "2025-10-01");
     body["id"] = json!("not-a-uuid");
     let res = app
         .post_json("/api/v1/assistances", Some(&leader), &body)
         .await;
-    problem(res, 422).await;
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "id");
 
     assert_eq!(n(&app, "SELECT count(*) AS n FROM assistances"), 0);
     assert_eq!(

@@ -5,12 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use banso::db::embedded::{EmbeddedPostgres, Options};
+use banso::db::embedded::Options;
 use diesel::{Connection, PgConnection};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{PASSWORD, count, temp_dir, test_settings};
+use crate::helpers::{PASSWORD, count, own_cluster, temp_dir, test_settings};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Answer {
@@ -24,14 +24,11 @@ enum Answer {
 async fn a_database_restart_loses_no_answered_write_and_stores_none_twice() {
     // A cluster of this test's own, so restarting it disturbs no other test.
     let root = temp_dir("faults-pg");
-    let start = {
-        let root = root.clone();
-        move || {
-            EmbeddedPostgres::start(&root, &Options { ephemeral: false })
-                .expect("start the cluster")
-        }
+    let durable = Options {
+        ephemeral: false,
+        ..Default::default()
     };
-    let pg = actix_web::web::block(start.clone()).await.unwrap();
+    let pg = own_cluster(&root, durable.clone()).await;
     pg.ensure_database("banso").unwrap();
     let url = pg.url("banso");
     let mut conn = PgConnection::establish(&url).unwrap();
@@ -137,7 +134,7 @@ async fn a_database_restart_loses_no_answered_write_and_stores_none_twice() {
     // Writers run through a restart: stop after a moment, start again 2 s later.
     let restart = actix_web::rt::spawn({
         let mut pg = pg;
-        let start = start.clone();
+        let root = root.clone();
         async move {
             actix_web::rt::time::sleep(Duration::from_millis(400)).await;
             let pg = actix_web::web::block(move || {
@@ -148,7 +145,7 @@ async fn a_database_restart_loses_no_answered_write_and_stores_none_twice() {
             .unwrap();
             actix_web::rt::time::sleep(Duration::from_secs(2)).await;
             drop(pg);
-            actix_web::web::block(start).await.unwrap()
+            own_cluster(&root, durable).await
         }
     });
     let mut sent: Vec<(Uuid, Answer)> = Vec::new();

@@ -473,7 +473,7 @@ async fn every_bad_field_is_named_in_one_422() {
     let res = app
         .post_json("/api/v1/households", Some(&officer), &wrong)
         .await;
-    assert_eq!(problem(res, 422).await["errors"][0]["field"], "body");
+    assert_eq!(problem(res, 422).await["errors"][0]["field"], "income");
     assert_eq!(households(&app), 0);
 }
 

@@ -141,7 +141,13 @@ fn start_private_cluster() -> String {
     // The cluster is started from a thread that lives as long as the test
     // process, so the kernel stops it when the process ends.
     std::thread::spawn(move || {
-        match EmbeddedPostgres::start(&root, &Options { ephemeral: true }) {
+        match EmbeddedPostgres::start(
+            &root,
+            &Options {
+                ephemeral: true,
+                ..Default::default()
+            },
+        ) {
             Ok(pg) => {
                 let _ = tx.send(Ok(pg.url("{db}")));
                 loop {

@@ -52,6 +52,28 @@ pub fn test_settings(
     Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid")
 }
 
+/// Starts a cluster of a test's own under `root`, from a thread that never
+/// ends: the server's parent-death signal follows the thread that started
+/// it, and a blocking-pool thread ends after a few idle seconds, which
+/// would stop the cluster in the middle of the test.
+pub async fn own_cluster(
+    root: &std::path::Path,
+    options: banso::db::embedded::Options,
+) -> banso::db::embedded::EmbeddedPostgres {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let root = root.to_path_buf();
+    std::thread::spawn(move || {
+        let pg = banso::db::embedded::EmbeddedPostgres::start(&root, &options);
+        let _ = tx.send(pg);
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.await
+        .expect("the cluster thread")
+        .expect("start the cluster")
+}
+
 /// A fresh folder under the system's temporary folder. Short on purpose:
 /// a cluster's Unix socket path inside it must stay under 108 bytes, however
 /// deep the checkout is.
@@ -183,7 +205,12 @@ impl TestApp {
     }
 }
 
-fn start_server(settings: &Settings, database_url: &str) -> (String, actix_web::dev::ServerHandle) {
+/// Starts the real server on `database_url` (keys from `settings`); its
+/// address and a handle to stop it.
+pub fn start_server(
+    settings: &Settings,
+    database_url: &str,
+) -> (String, actix_web::dev::ServerHandle) {
     let keys = load_keys(&settings.keys_dir).expect("signing keys");
     let tokens = TokenService::new(
         &keys,
