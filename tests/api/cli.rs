@@ -187,7 +187,8 @@ fn serve(mut cmd: Command) -> (Child, String, Vec<String>, mpsc::Receiver<String
             let _ = tx.send(line);
         }
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    // The first `serve --demo` loads two years of Cao Bằng's activities.
+    let deadline = std::time::Instant::now() + Duration::from_secs(360);
     let mut seen = Vec::new();
     loop {
         let line = rx
