@@ -59,7 +59,7 @@ async fn german_server() -> Server {
         "the server's messages are not German ({err}); is PostgreSQL's German catalogue installed?"
     );
     banso::db::migrate(&mut conn).unwrap();
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled()).unwrap();
+    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None).unwrap();
     let commune = banso::units::repo::find_by_code(&mut conn, "01273", banso::units::repo::today())
         .unwrap()
         .remove(0);
