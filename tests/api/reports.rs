@@ -6,6 +6,7 @@
 use banso::units::import::unit_id;
 use banso::units::model::UnitRow;
 use chrono::NaiveDate;
+use diesel::{Connection, PgConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -627,14 +628,20 @@ fn old_village(app: &TestApp, commune_code: &str, name: &str) -> UnitRow {
 }
 
 /// The bundled lists imported again, as a later list would be: villages of
-/// merged communes follow them.
-fn import_again(app: &TestApp) {
-    banso::units::import::import(
-        &mut app.conn(),
-        banso::units::import::Source::bundled(),
-        None,
-    )
-    .unwrap();
+/// merged communes follow them. Run off the test's thread, which also runs
+/// the server: blocking it for the import's seconds would let the server's
+/// keep-alive lapse under the client's pooled connection.
+async fn import_again(app: &TestApp) {
+    let url = app.db.url.clone();
+    actix_web::web::block(move || {
+        let mut conn = PgConnection::establish(&url).expect("connect to the test database");
+        banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None)
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    })
+    .await
+    .expect("the import's thread")
+    .expect("import the bundled lists again");
 }
 
 #[actix_web::test]
@@ -670,7 +677,7 @@ async fn a_merged_commune_answers_for_its_old_communes() {
         json!([{ "kind": "cashless", "outcome": "done" }]),
     )
     .await;
-    import_again(&app);
+    import_again(&app).await;
     let thuc_phan = unit(&app, "01273");
     let moved = banso::units::repo::get(&mut app.conn(), song_hien.id).unwrap();
     assert_eq!(moved.parent_id, Some(thuc_phan.id));
@@ -763,7 +770,7 @@ async fn a_split_communes_villages_wait_for_an_officer() {
         json!([{ "kind": "vneid", "outcome": "done" }]),
     )
     .await;
-    import_again(&app);
+    import_again(&app).await;
     let waiting = banso::units::repo::get(&mut app.conn(), split.id).unwrap();
     assert_eq!(
         waiting.path, split.path,
