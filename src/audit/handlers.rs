@@ -128,7 +128,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
     user: AuthUser,
-    query: web::Query<VerifyQuery>,
+    query: crate::json::Query<VerifyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let bad = |message: &str| ApiError::validation("checkpoint", "invalid", message.to_string());

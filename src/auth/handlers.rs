@@ -379,7 +379,7 @@ pub async fn change_password(
     tokens: web::Data<TokenService>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<PasswordChange>,
+    body: crate::json::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     if user.role == Role::Client {
         return Err(ApiError::Forbidden(

@@ -213,7 +213,7 @@ pub async fn assign_village(
     user: AuthUser,
     req: actix_web::HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<super::dto::VillagePatch>,
+    body: crate::json::Json<super::dto::VillagePatch>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::auth::{Role, Scope};
     use crate::db::schema::units;
