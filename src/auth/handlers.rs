@@ -89,13 +89,20 @@ where
 {
     let address = client_address(req);
     let (k, a) = (key.clone(), address.clone());
-    let (wait, found) = db::run(&state.pool, move |conn| {
-        let wait = repo::throttled(conn, &k, &a)?;
-        let found = match wait {
-            Some(_) => None,
-            None => lookup(conn)?,
-        };
-        Ok((wait, found))
+    // The attempt is counted as a failure before its secret is checked, in
+    // one transaction under a lock on its key: attempts sent in parallel
+    // each see the ones before them, so no more than the limit get past.
+    // A right secret withdraws its own row again.
+    let (wait, found, attempt) = db::run(&state.pool, move |conn| {
+        conn.transaction(|conn| {
+            repo::lock_key(conn, &k)?;
+            let wait = repo::throttled(conn, &k, &a)?;
+            if wait.is_some() {
+                return Ok((wait, None, None));
+            }
+            let attempt = repo::record_failure(conn, &k, &a)?;
+            Ok((None, lookup(conn)?, Some(attempt)))
+        })
     })
     .await?;
     if let Some(retry_after) = wait {
@@ -118,14 +125,14 @@ where
     .await
     .map_err(ApiError::internal)?;
     if let Some(value) = verified {
+        if let Some(id) = attempt {
+            db::run(&state.pool, move |conn| repo::withdraw_failure(conn, id)).await?;
+        }
         return Ok(value);
     }
     let ctx = Ctx::anonymous(&key, req);
     db::run(&state.pool, move |conn| {
-        conn.transaction(|conn| {
-            repo::record_failure(conn, &key, &address)?;
-            audit::record(conn, &ctx, Event::of(action, entity))
-        })
+        audit::record(conn, &ctx, Event::of(action, entity))
     })
     .await?;
     tracing::info!(action = action.as_str(), "refused");

@@ -106,21 +106,38 @@ pub fn throttled(
     }))
 }
 
+/// Serialises the attempts on one username (or client id) until the end of
+/// the caller's transaction.
+pub fn lock_key(conn: &mut PgConnection, key: &str) -> Result<(), ApiError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('login:' || $1)::bigint)")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Counts an attempt as a failure; its id, to withdraw it if it succeeds.
 pub fn record_failure(
     conn: &mut PgConnection,
     username: &str,
     address: &str,
-) -> Result<(), ApiError> {
-    diesel::insert_into(login_failures::table)
+) -> Result<i64, ApiError> {
+    let id = diesel::insert_into(login_failures::table)
         .values((
             login_failures::username.eq(username),
             login_failures::address.eq(address),
         ))
-        .execute(conn)?;
+        .returning(login_failures::id)
+        .get_result(conn)?;
     // Old rows serve no window any more.
     diesel::delete(login_failures::table)
         .filter(login_failures::at.lt(Utc::now() - ChronoDuration::days(1)))
         .execute(conn)?;
+    Ok(id)
+}
+
+/// An attempt counted by `record_failure` whose secret was right after all.
+pub fn withdraw_failure(conn: &mut PgConnection, id: i64) -> Result<(), ApiError> {
+    diesel::delete(login_failures::table.find(id)).execute(conn)?;
     Ok(())
 }
 

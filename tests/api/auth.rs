@@ -443,6 +443,35 @@ async fn five_failures_throttle_the_username_across_a_restart() {
     );
 }
 
+/// Wrong passwords sent all at once are each counted before the next is
+/// checked: no more than the limit get a 401, and the database holds exactly
+/// the five failures that were let through.
+#[actix_web::test]
+async fn thirty_wrong_passwords_at_once_get_at_most_five_tries() {
+    let app = TestApp::spawn().await;
+    app.create_user("target.user", "officer", Some("04")).await;
+    let answers = futures_util::future::join_all(
+        (0..30).map(|_| app.login("target.user", "wrong password!")),
+    )
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    let refused = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert!(refused <= 5, "{statuses:?}");
+    assert_eq!(refused + throttled, 30, "{statuses:?}");
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM login_failures WHERE username = 'target.user'"
+        ),
+        refused as i64
+    );
+    // The right password is refused too until the window passes.
+    problem(app.login("target.user", PASSWORD).await, 429).await;
+}
+
 #[actix_web::test]
 async fn twenty_failures_from_one_address_throttle_every_username() {
     let app = TestApp::spawn().await;
