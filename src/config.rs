@@ -38,6 +38,9 @@ pub struct Settings {
     /// peer and ignores the header; N takes the N-th entry from its right
     /// end, the address the outermost trusted proxy saw.
     pub trusted_proxy_hops: usize,
+    /// `BANSO_CORS_ORIGINS`: the browser origins (`https://host[:port]`)
+    /// that may call the API from another site; none by default.
+    pub cors_origins: Vec<String>,
     /// `BANSO_METRICS_ALLOW`: the networks that may read `/metrics` without
     /// a token (default: this machine only).
     pub metrics_allow: Vec<ipnet::IpNet>,
@@ -65,6 +68,7 @@ impl fmt::Debug for Settings {
             .field("workers", &self.workers)
             .field("log_format", &self.log_format)
             .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("cors_origins", &self.cors_origins)
             .field("metrics_allow", &self.metrics_allow)
             .field("instance", &self.instance)
             .finish_non_exhaustive()
@@ -178,6 +182,17 @@ impl Settings {
             },
         };
 
+        let cors_origins = get("BANSO_CORS_ORIGINS")
+            .map(|raw| parse_origins(&raw))
+            .transpose()
+            .unwrap_or_else(|bad| {
+                errors.push(format!(
+                    "BANSO_CORS_ORIGINS: {bad:?} is not an origin; write scheme, host and optional port only, such as https://portal.caobang.gov.vn"
+                ));
+                None
+            })
+            .unwrap_or_default();
+
         let metrics_allow = parse_networks(
             get("BANSO_METRICS_ALLOW")
                 .as_deref()
@@ -233,6 +248,7 @@ impl Settings {
                 log_format,
                 admin_password,
                 trusted_proxy_hops,
+                cors_origins,
                 metrics_allow,
                 instance: get("BANSO_INSTANCE").unwrap_or_else(|| {
                     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -260,6 +276,30 @@ fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
             s.parse::<ipnet::IpNet>()
                 .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| s.to_string())
+        })
+        .collect()
+}
+
+/// Comma-separated origins, each `http(s)://host[:port]` with nothing
+/// after; the first that is not is returned as the error.
+fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| origin.to_string())?;
+            let host_ok = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if host_ok {
+                Ok(origin.to_ascii_lowercase())
+            } else {
+                Err(origin.to_string())
+            }
         })
         .collect()
 }
@@ -313,6 +353,33 @@ mod tests {
             assert!(text.contains(key), "{key} missing from {text}");
         }
         assert_eq!(err.0.len(), 7);
+    }
+
+    #[test]
+    fn cors_origins_are_origins_only() {
+        let s = settings(&[(
+            "BANSO_CORS_ORIGINS",
+            "https://Portal.CaoBang.gov.vn, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_origins,
+            ["https://portal.caobang.gov.vn", "http://localhost:3000"]
+        );
+        assert!(settings(&[]).unwrap().cors_origins.is_empty());
+        for bad in [
+            "*",
+            "portal.gov.vn",
+            "https://portal.gov.vn/",
+            "https://a.vn/path",
+            "https://",
+        ] {
+            let err = settings(&[("BANSO_CORS_ORIGINS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("BANSO_CORS_ORIGINS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]
