@@ -11,6 +11,7 @@ mod auth;
 mod catalog;
 mod changes;
 mod cli;
+mod client_admin;
 mod clients;
 mod concurrent;
 mod conditional;
