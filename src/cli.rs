@@ -494,6 +494,17 @@ fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
         eprintln!("banso: listening on http://{addr}");
         app.run_until_stopped().await
     });
-    drop(database);
+    stop_database(database);
     result.map_err(|e| format!("server error: {e}").into())
+}
+
+/// Stops the embedded cluster if this process started it, and says so.
+fn stop_database(mut database: Database) {
+    match database.embedded.as_mut().map(EmbeddedPostgres::stop) {
+        Some(true) => tracing::info!("stopped: the embedded PostgreSQL cluster is down"),
+        Some(false) => tracing::info!(
+            "stopped: the embedded PostgreSQL cluster was started by another command and keeps running"
+        ),
+        None => tracing::info!("stopped: the database (DATABASE_URL) is left running"),
+    }
 }
