@@ -229,17 +229,17 @@ pub fn serve_beside(
     serve(c)
 }
 
+/// What `/metrics` of the server at `addr` says (to this machine).
+pub async fn metrics_text(client: &reqwest::Client, addr: &str) -> String {
+    let res = client.get(format!("{addr}/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
 /// `banso_http_requests_in_flight` as `/metrics` says it (the scrape
 /// itself is one of them).
 async fn in_flight(client: &reqwest::Client, addr: &str) -> i64 {
-    let text = client
-        .get(format!("{addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(client, addr).await;
     text.lines()
         .find_map(|l| l.strip_prefix("banso_http_requests_in_flight "))
         .and_then(|v| v.trim().parse().ok())

@@ -20,6 +20,7 @@ mod faults;
 mod health;
 mod households;
 mod import;
+mod instances;
 mod localized;
 mod members;
 mod metrics;
