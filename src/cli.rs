@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `units import`, `user create`,
-//! `user set-password`, `client create`, `keys` and `audit rehash`. Every
+//! `user set-password`, `client create`, `keys`, `audit rehash`, `backup`
+//! and `restore`. Every
 //! command works against `DATABASE_URL` when it is set, else against the
 //! embedded cluster under the data folder.
 
@@ -64,6 +65,17 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Back up the database to FILE (pg_dump's custom format); FILE must
+    /// not exist. Safe while `banso serve` runs.
+    Backup { file: PathBuf },
+    /// Restore a backup made by `banso backup` into the database, which
+    /// must be empty unless --replace; stop `banso serve` first.
+    Restore {
+        file: PathBuf,
+        /// Replace what the database holds with the backup's contents.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -234,6 +246,8 @@ fn migrate(conn: &mut PgConnection) -> Result<(), Failure> {
 fn run(command: Command, settings: Settings) -> Result<(), Failure> {
     match command {
         Command::Serve { demo } => serve(settings, demo),
+        Command::Backup { file } => backup(&settings, &file),
+        Command::Restore { file, replace } => restore(&settings, &file, replace),
         Command::Migrate => {
             let db = open_database(&settings)?;
             migrate(&mut connect(&db)?)?;
@@ -588,6 +602,53 @@ pub fn set_password(
     })
 }
 
+/// `banso backup FILE`: of `DATABASE_URL`, or of the embedded cluster
+/// (started for the while if `banso serve` is not running).
+fn backup(settings: &Settings, file: &std::path::Path) -> Result<(), Failure> {
+    if settings.database_url.is_none() && !settings.data_dir.join("pg/data/PG_VERSION").exists() {
+        return Err(format!(
+            "there is nothing to back up: {} holds no database (set BANSO_DATA_DIR to the data folder of `banso serve`, or DATABASE_URL)",
+            settings.data_dir.display()
+        )
+        .into());
+    }
+    let db = open_database(settings)?;
+    let done = crate::db::backup::backup(&db.url, file)?;
+    println!(
+        "backed up the database to {} ({:.1} MB); keep a copy of {} with it",
+        file.display(),
+        done.bytes as f64 / 1e6,
+        crate::audit::checkpoint::file(&settings.data_dir).display()
+    );
+    Ok(())
+}
+
+/// `banso restore FILE [--replace]`, then the migrations a backup of an
+/// older version lacks.
+fn restore(settings: &Settings, file: &std::path::Path, replace: bool) -> Result<(), Failure> {
+    // Checked before a cluster is made for it.
+    crate::db::backup::check_dump(file)?;
+    let db = open_database(settings)?;
+    let done = crate::db::backup::restore(&db.url, file, replace)?;
+    migrate(&mut connect(&db)?)?;
+    println!(
+        "restored {} ({} tables, audit chain up to seq {})",
+        file.display(),
+        done.tables,
+        done.audit_head
+    );
+    let newest =
+        crate::audit::checkpoint::recent(&crate::audit::checkpoint::file(&settings.data_dir), 1)
+            .unwrap_or_default();
+    if let Some(cp) = newest.first().filter(|cp| cp.seq > done.audit_head) {
+        println!(
+            "note: the newest audit checkpoint of this data folder reached seq {} at {}: the backup is older, so GET /api/v1/audit/verify will say the chain is truncated by the events since (see docs/operations.md)",
+            cp.seq, cp.at
+        );
+    }
+    Ok(())
+}
+
 fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
     let database = open_database(&settings)?;
     {
@@ -619,6 +680,17 @@ fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
         eprintln!("banso: listening on http://{addr}");
         app.run_until_stopped().await
     });
-    drop(database);
+    stop_database(database);
     result.map_err(|e| format!("server error: {e}").into())
+}
+
+/// Stops the embedded cluster if this process started it, and says so.
+fn stop_database(mut database: Database) {
+    match database.embedded.as_mut().map(EmbeddedPostgres::stop) {
+        Some(true) => tracing::info!("stopped: the embedded PostgreSQL cluster is down"),
+        Some(false) => tracing::info!(
+            "stopped: the embedded PostgreSQL cluster was started by another command and keeps running"
+        ),
+        None => tracing::info!("stopped: the database (DATABASE_URL) is left running"),
+    }
 }
