@@ -345,6 +345,63 @@ pub async fn archive<A: Activity>(
     Ok(respond::<A>(StatusCode::OK, row))
 }
 
+/// The statuses a status change goes from and to.
+fn from_to(action: Action) -> (Status, Status) {
+    match action {
+        Action::Verify => (Status::Submitted, Status::Verified),
+        Action::Reject => (Status::Submitted, Status::Rejected),
+        _ => (Status::Verified, Status::Submitted),
+    }
+}
+
+/// The reason a status change records: optional for verifying (kept when
+/// not blank), required for rejecting and reopening.
+pub fn reason_for(action: Action, body: Option<&ReasonBody>) -> Result<Option<String>, ApiError> {
+    match (body, action) {
+        (_, Action::Verify) => Ok(body
+            .and_then(|b| b.reason.clone())
+            .filter(|r| !r.trim().is_empty())),
+        (Some(b), _) => Ok(Some(super::reason(b)?)),
+        (None, _) => Err(ApiError::validation(
+            "reason",
+            "required",
+            "give the reason",
+        )),
+    }
+}
+
+/// Verifies, rejects or reopens one record in the caller's transaction: the
+/// row locked and its version compared (when one is expected), its status
+/// checked, its month not locked, then the change and its audit event.
+#[allow(clippy::too_many_arguments)]
+pub fn change_status<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    id: Uuid,
+    expected: Option<i32>,
+    action: Action,
+    reason: Option<&str>,
+) -> Result<A::Row, ApiError> {
+    let (from, to) = from_to(action);
+    let current: A::Row = records::claim(conn, scope, id, expected)?;
+    let m = A::meta(&current);
+    if m.status != from.as_str() || m.archived_at.is_some() {
+        return Err(ApiError::Conflict {
+            detail: format!("{action} needs a {from} record; this one is {}", m.status),
+            current: serde_json::to_value(A::Dto::from(current)).ok(),
+        });
+    }
+    super::check_not_locked(conn, &m.area_path, m.date)?;
+    let row = A::set_status(conn, id, to.as_str(), reason, user.id)?;
+    let e = event::<A>(action, &row)
+        .before(serde_json::json!({ "status": m.status }))
+        .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
+}
+
 /// Verify, reject or reopen: officers and admins, inside their area.
 async fn transition<A: Activity>(
     state: web::Data<AppState>,
@@ -356,25 +413,7 @@ async fn transition<A: Activity>(
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let body = records::optional_body::<ReasonBody>(&req, body)?;
-    let (from, to) = match action {
-        Action::Verify => (Status::Submitted, Status::Verified),
-        Action::Reject => (Status::Submitted, Status::Rejected),
-        _ => (Status::Verified, Status::Submitted),
-    };
-    let reason = match (&body, action) {
-        (_, Action::Verify) => body
-            .as_ref()
-            .and_then(|b| b.reason.clone())
-            .filter(|r| !r.trim().is_empty()),
-        (Some(b), _) => Some(super::reason(b)?),
-        (None, _) => {
-            return Err(ApiError::validation(
-                "reason",
-                "required",
-                "give the reason",
-            ));
-        }
-    };
+    let reason = reason_for(action, body.as_ref())?;
     let body_version = body.as_ref().and_then(|b| b.version);
     let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
         Some(records::expected_version(&req, body_version)?)
@@ -385,21 +424,16 @@ async fn transition<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current: A::Row = records::claim(conn, &scope, id, expected)?;
-            let m = A::meta(&current);
-            if m.status != from.as_str() || m.archived_at.is_some() {
-                return Err(ApiError::Conflict {
-                    detail: format!("{action} needs a {from} record; this one is {}", m.status),
-                    current: serde_json::to_value(A::Dto::from(current)).ok(),
-                });
-            }
-            super::check_not_locked(conn, &m.area_path, m.date)?;
-            let row = A::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
-            let e = event::<A>(action, &row)
-                .before(serde_json::json!({ "status": m.status }))
-                .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
+            change_status::<A>(
+                conn,
+                &scope,
+                &user,
+                &ctx,
+                id,
+                expected,
+                action,
+                reason.as_deref(),
+            )
         })
     })
     .await?;

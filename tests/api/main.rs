@@ -8,6 +8,7 @@ mod activities;
 mod audit;
 mod audit_trust;
 mod auth;
+mod bulk;
 mod catalog;
 mod changes;
 mod cli;
