@@ -3,6 +3,8 @@
 //! Each kind of activity says how its rows are read and written through
 //! [`Activity`]; the rules of the trade are here, once.
 
+use std::collections::HashMap;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +20,7 @@ use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
+use crate::households;
 use crate::json::Query;
 use crate::records;
 use crate::state::AppState;
@@ -55,6 +58,12 @@ pub trait Activity: 'static {
     ) -> Result<Vec<Self::Row>, ApiError>;
 
     fn meta(row: &Self::Row) -> Meta;
+    /// The households a record is about, for `include=household`: a
+    /// visit's one, or the households of a session's attendees.
+    fn household_ids(row: &Self::Row) -> Vec<Uuid>;
+    /// Where an item carries them: `household` (one, or `null`) or
+    /// `households` (a list).
+    const HOUSEHOLD_KEY: &'static str;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     fn set_status(
@@ -223,6 +232,7 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
 pub async fn list<A: Activity>(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     params: Query<records::ListParams>,
     filters: Query<A::Filters>,
 ) -> Result<HttpResponse, ApiError> {
@@ -239,18 +249,78 @@ pub async fn list<A: Activity>(
     if let Some(s) = A::status_filter(&filters) {
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
     }
+    let with_households = params.includes("household", &["household"])?;
     let limit = crate::pagination::limit(params.limit)?;
     let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
+    let ctx = Ctx::user(&user, &req);
+    let (rows, names) = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        A::list(conn, &scope, &params, &filters, after, limit)
+        let rows = A::list(conn, &scope, &params, &filters, after, limit)?;
+        let names = if with_households {
+            Some(household_names::<A>(conn, &scope, &ctx, &rows, limit)?)
+        } else {
+            None
+        };
+        Ok((rows, names))
     })
     .await?;
     let page = crate::pagination::page(rows, limit, |r| A::meta(r).id);
-    Ok(HttpResponse::Ok().json(crate::pagination::Page {
-        items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
-        next_cursor: page.next_cursor,
-    }))
+    let Some(names) = names else {
+        return Ok(HttpResponse::Ok().json(crate::pagination::Page {
+            items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
+            next_cursor: page.next_cursor,
+        }));
+    };
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|row| {
+            let found: Vec<&households::repo::HouseholdName> = A::household_ids(&row)
+                .iter()
+                .filter_map(|id| names.get(id))
+                .collect();
+            let mut item = serde_json::to_value(A::Dto::from(row)).unwrap_or_default();
+            item[A::HOUSEHOLD_KEY] = if A::HOUSEHOLD_KEY == "household" {
+                serde_json::to_value(found.first()).unwrap_or_default()
+            } else {
+                serde_json::to_value(found).unwrap_or_default()
+            };
+            item
+        })
+        .collect();
+    // Names of households: never kept by a cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(crate::pagination::Page {
+            items,
+            next_cursor: page.next_cursor,
+        }))
+}
+
+/// The names of the households of a page (the rows past `limit` are the
+/// next page's), read as one audited read of those households.
+fn household_names<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    ctx: &Ctx,
+    rows: &[A::Row],
+    limit: i64,
+) -> Result<HashMap<Uuid, households::repo::HouseholdName>, ApiError> {
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .take(limit as usize)
+        .flat_map(A::household_ids)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let names = households::repo::names(conn, scope, &ids)?;
+    if !names.is_empty() {
+        let read: Vec<Uuid> = names.iter().map(|h| h.id).collect();
+        let e = households::handlers::list_read(scope)
+            .after(serde_json::json!({ "ids": read, "via": A::ENTITY.as_str() }));
+        households::handlers::read_event(conn, ctx, e)?;
+    }
+    Ok(names.into_iter().map(|h| (h.id, h)).collect())
 }
 
 pub async fn get<A: Activity>(

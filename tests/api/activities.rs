@@ -1675,3 +1675,127 @@ async fn a_visit_waiting_on_a_lock_being_set_sees_it() {
         0
     );
 }
+
+/// The `after` of the household read events, oldest first.
+fn household_reads(app: &TestApp) -> Vec<Value> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        after: Value,
+    }
+    let rows: Vec<Row> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT after FROM audit_events WHERE action = 'read' AND entity = 'household' \
+             AND entity_id IS NULL ORDER BY id",
+        ),
+        &mut app.conn(),
+    )
+    .unwrap();
+    rows.into_iter().map(|r| r.after).collect()
+}
+
+#[actix_web::test]
+async fn lists_carry_household_names_as_one_audited_read() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (_, officer) = account(&app, "canbo.caobang", "officer", Some("04")).await;
+    let a = create_visit(&app, &w.admin, &visit(&w.house_a, "2025-11-01")).await;
+    let b = create_visit(&app, &w.admin, &visit(&w.house_b, "2025-11-02")).await;
+    create_visit(&app, &w.admin, &visit(&w.house_far, "2025-11-02")).await;
+    let mut t = training(&w.team_a, "2025-11-03");
+    t["household_ids"] = json!([w.house_a]);
+    assert_eq!(
+        app.post_json("/api/v1/trainings", Some(&w.admin), &t)
+            .await
+            .status(),
+        201
+    );
+    let reads = household_reads(&app).len();
+
+    // Without include: no names, no read.
+    let plain = items(&app, &officer, "/api/v1/assistances").await;
+    assert_eq!(plain.len(), 2);
+    assert!(plain.iter().all(|i| i.get("household").is_none()));
+    assert_eq!(household_reads(&app).len(), reads);
+
+    let res = app
+        .get("/api/v1/assistances?include=household", &officer)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page: Value = res.json().await.unwrap();
+    let by_id = |id: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| &i["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let ha = by_id(&a["id"])["household"].clone();
+    assert_eq!(ha["id"], w.house_a.as_str());
+    assert_eq!(ha["head_name"], "Nông Văn Dũng");
+    assert_eq!(ha["village_id"], w.na_pinh.id.to_string());
+    assert_eq!(ha["village_name"], "Thôn Nà Pình");
+    assert!(ha.get("area_path").is_none());
+    assert_eq!(by_id(&b["id"])["household"]["head_name"], "Lục Văn Tài");
+    assert_eq!(
+        by_id(&b["id"])["household"]["village_name"],
+        "Thôn Khuổi Ky"
+    );
+    // One read event naming the households read, and no names.
+    let after = household_reads(&app);
+    assert_eq!(after.len(), reads + 1);
+    let event = &after[reads];
+    assert_eq!(event["via"], "assistance");
+    assert_eq!(
+        sorted(&[
+            event["ids"][0].as_str().unwrap(),
+            event["ids"][1].as_str().unwrap()
+        ]),
+        sorted(&[&w.house_a, &w.house_b])
+    );
+    assert!(!event.to_string().contains("Nông"), "{event}");
+
+    // A page of one reads the household of that page only.
+    let res = app
+        .get("/api/v1/assistances?include=household&limit=1", &officer)
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let after = household_reads(&app);
+    assert_eq!(after.len(), reads + 2);
+    assert_eq!(
+        after[reads + 1]["ids"],
+        json!([page["items"][0]["household_id"]])
+    );
+
+    // Sessions carry the households of their attendees.
+    let res = app
+        .get("/api/v1/trainings?include=household", &officer)
+        .await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page: Value = res.json().await.unwrap();
+    let hs = &page["items"][0]["households"];
+    assert_eq!(hs.as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(hs[0]["head_name"], "Nông Văn Dũng");
+    assert_eq!(hs[0]["village_name"], "Thôn Nà Pình");
+    assert_eq!(household_reads(&app).len(), reads + 3);
+
+    // Anything else to include is refused, by name.
+    for bad in ["team", "household,team"] {
+        let res = app
+            .get(&format!("/api/v1/assistances?include={bad}"), &officer)
+            .await;
+        let body = problem(res, 422).await;
+        assert_eq!(fields(&body), pairs(&[("include", "invalid")]));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("household")
+        );
+    }
+    assert_eq!(household_reads(&app).len(), reads + 3);
+}
