@@ -9,6 +9,7 @@ mod audit;
 mod audit_trust;
 mod auth;
 mod backup;
+mod bulk;
 mod catalog;
 mod changes;
 mod cli;
