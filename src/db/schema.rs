@@ -303,6 +303,7 @@ diesel::table! {
 
 diesel::joinable!(assistances -> households (household_id));
 diesel::joinable!(assistances -> teams (team_id));
+diesel::joinable!(assistances -> users (status_by));
 diesel::joinable!(clients -> units (area_unit_id));
 diesel::joinable!(household_consents -> households (household_id));
 diesel::joinable!(household_consents -> users (recorded_by));
@@ -314,6 +315,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(teams -> units (village_id));
 diesel::joinable!(trainings -> teams (team_id));
 diesel::joinable!(trainings -> units (village_id));
+diesel::joinable!(trainings -> users (status_by));
 diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
 diesel::joinable!(village_communes -> users (assigned_by));
