@@ -19,15 +19,17 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, count, temp_dir, village};
+use crate::helpers::{PASSWORD, TestApp, count, id_of, temp_dir, village};
+use crate::reports::post as post_ok;
 
 /// One browser at a time: they are heavy, and the timings must not be
 /// shared with another one.
@@ -45,6 +47,9 @@ const WAIT: Duration = Duration::from_secs(40);
 const PASS: u8 = 0;
 const CUT: u8 = 1;
 const SWALLOW_SYNC_ANSWER: u8 = 2;
+/// Requests to `/sync` are cut before they reach the server: what the
+/// phone recorded keeps waiting while the rest of the network works.
+const CUT_SYNC: u8 = 3;
 
 /// A TCP relay from the browser to the server.
 struct Relay {
@@ -52,6 +57,9 @@ struct Relay {
     mode: Arc<AtomicU8>,
     received: Arc<AtomicU64>,
     swallowed: Arc<AtomicU64>,
+    /// When set, `GET /sw.js` is answered with this script instead of the
+    /// server's: a new version of the app, as far as the browser can tell.
+    worker: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl Relay {
@@ -63,11 +71,13 @@ impl Relay {
             mode: Arc::new(AtomicU8::new(PASS)),
             received: Arc::new(AtomicU64::new(0)),
             swallowed: Arc::new(AtomicU64::new(0)),
+            worker: Arc::new(Mutex::new(None)),
         };
-        let (mode, received, swallowed) = (
+        let (mode, received, swallowed, worker) = (
             relay.mode.clone(),
             relay.received.clone(),
             relay.swallowed.clone(),
+            relay.worker.clone(),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -76,9 +86,13 @@ impl Relay {
                     drop(client);
                     continue;
                 }
-                let (mode, received, swallowed) =
-                    (mode.clone(), received.clone(), swallowed.clone());
-                std::thread::spawn(move || relay_one(client, target, mode, received, swallowed));
+                let ends = Ends {
+                    mode: mode.clone(),
+                    received: received.clone(),
+                    swallowed: swallowed.clone(),
+                    worker: worker.clone(),
+                };
+                std::thread::spawn(move || relay_one(client, target, ends));
             }
         });
         relay
@@ -93,17 +107,27 @@ impl Relay {
     }
 }
 
-fn relay_one(
-    client: TcpStream,
-    target: u16,
+/// What one relayed connection shares with the relay.
+struct Ends {
     mode: Arc<AtomicU8>,
     received: Arc<AtomicU64>,
     swallowed: Arc<AtomicU64>,
-) {
+    worker: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+fn relay_one(client: TcpStream, target: u16, ends: Ends) {
+    let Ends {
+        mode,
+        received,
+        swallowed,
+        worker,
+    } = ends;
     let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
         return;
     };
-    let (Ok(mut c_in), Ok(mut s_out)) = (client.try_clone(), server.try_clone()) else {
+    let (Ok(mut c_in), Ok(mut s_out), Ok(mut c_reply)) =
+        (client.try_clone(), server.try_clone(), client.try_clone())
+    else {
         return;
     };
     let swallow = Arc::new(AtomicBool::new(false));
@@ -122,6 +146,22 @@ fn relay_one(
             }
             if m == SWALLOW_SYNC_ANSWER && buf[..n].starts_with(b"POST /api/v1/sync ") {
                 up_swallow.store(true, Ordering::SeqCst);
+            }
+            if m == CUT_SYNC && buf[..n].starts_with(b"POST /api/v1/sync ") {
+                break;
+            }
+            let new_worker = worker.lock().map(|w| w.clone()).unwrap_or(None);
+            if let Some(script) = new_worker.filter(|_| buf[..n].starts_with(b"GET /sw.js ")) {
+                // The answer before on this connection is complete (the
+                // browser does not pipeline), so this one may follow it.
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/javascript; charset=utf-8\r\n\
+                     Cache-Control: no-cache\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    script.len()
+                );
+                let _ = c_reply.write_all(head.as_bytes());
+                let _ = c_reply.write_all(&script);
+                break;
             }
             if s_out.write_all(&buf[..n]).is_err() {
                 break;
@@ -244,14 +284,23 @@ impl Browser {
             .await
             .expect("session id")
             .expect("a session");
-        Some(Browser {
+        let browser = Browser {
             client: Some(client),
             driver,
             driver_port,
             session,
             http,
             base: base.to_string(),
-        })
+        };
+        // The clock of a phone in Vietnam, whatever the machine's: "today"
+        // and "this month" are the server's.
+        browser
+            .cdp(
+                "Emulation.setTimezoneOverride",
+                json!({ "timezoneId": "Asia/Ho_Chi_Minh" }),
+            )
+            .await;
+        Some(browser)
     }
 
     fn c(&self) -> &Client {
@@ -369,21 +418,19 @@ impl Browser {
         }
     }
 
-    async fn type_in(&self, css: &str, text: &str) {
+    /// The element `css`, once it is on screen.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.visible(css).await;
-        self.c()
-            .find(Locator::Css(css))
-            .await
-            .expect(css)
-            .send_keys(text)
-            .await
-            .expect(css);
+        self.c().find(Locator::Css(css)).await.expect(css)
+    }
+
+    async fn type_in(&self, css: &str, text: &str) {
+        self.element(css).await.send_keys(text).await.expect(css);
     }
 
     /// Replaces what `css` holds with `text`, as a person typing.
     async fn fill(&self, css: &str, text: &str) {
-        self.visible(css).await;
-        let el = self.c().find(Locator::Css(css)).await.expect(css);
+        let el = self.element(css).await;
         el.clear().await.expect(css);
         el.send_keys(text).await.expect(css);
     }
@@ -401,10 +448,7 @@ impl Browser {
     /// Logs in from the login screen and waits for the home screen with the
     /// village's households on the phone and the service worker in charge.
     async fn log_in(&self, username: &str, households: usize) {
-        self.open("/").await;
-        self.type_in("#username", username).await;
-        self.type_in("#password", PASSWORD).await;
-        self.click("#login button[type=submit]").await;
+        self.submit_login(username).await;
         self.visible("#new-visit").await;
         self.until(
             &format!(
@@ -420,6 +464,31 @@ impl Browser {
             "the service worker",
         )
         .await;
+    }
+
+    async fn submit_login(&self, username: &str) {
+        self.open("/").await;
+        self.type_in("#username", username).await;
+        self.type_in("#password", PASSWORD).await;
+        self.click("#login button[type=submit]").await;
+    }
+
+    /// Logs in as an officer and waits for the dashboard, with the service
+    /// worker in charge.
+    async fn log_in_office(&self, username: &str) {
+        self.submit_login(username).await;
+        self.visible("#dashboard").await;
+        self.until(
+            "return Boolean(navigator.serviceWorker.controller)",
+            "the service worker",
+        )
+        .await;
+    }
+
+    /// Picks `value` in the select `css`.
+    async fn choose(&self, css: &str, value: &str) {
+        let select = self.element(css).await;
+        select.select_by_value(value).await.expect(css);
     }
 
     /// Cuts the network of the page and of its service worker, or brings
@@ -535,6 +604,8 @@ struct Village {
     relay: Relay,
     admin: String,
     households: Vec<String>,
+    village: banso::units::model::UnitRow,
+    team: String,
 }
 
 async fn a_village() -> Village {
@@ -549,6 +620,7 @@ async fn a_village() -> Village {
         )
         .await;
     assert_eq!(res.status(), 201);
+    let team = id_of(&res.json::<Value>().await.unwrap());
     let mut households = Vec::new();
     for (head, code) in [
         ("Nguyễn Văn An", "NP-001"),
@@ -580,6 +652,8 @@ async fn a_village() -> Village {
         relay,
         admin,
         households,
+        village: na_pinh,
+        team,
     }
 }
 
@@ -967,5 +1041,434 @@ async fn screens_fit_a_phone_and_a_desktop() {
         "the English login screen",
     )
     .await;
+    b.close().await;
+}
+
+// ------------------------------------------------------------------ office
+
+/// The village of `a_village` and a second one in the same commune
+/// (Thục Phán, 01273), with visits and a session this month and last, some
+/// verified; and the commune's officer (`canbo.xa`).
+struct Office {
+    v: Village,
+    commune: banso::units::model::UnitRow,
+    khuoi_ky: banso::units::model::UnitRow,
+    officer: uuid::Uuid,
+    /// Visits of this month still waiting for checking.
+    submitted: Vec<String>,
+    /// The session of this month, waiting for checking.
+    training: String,
+}
+
+async fn an_office() -> Office {
+    let v = a_village().await;
+    let (app, admin) = (&v.app, &v.admin);
+    let commune = crate::helpers::unit(app, "01273");
+    let khuoi_ky = village(app, "01273", "Thôn Khuổi Ky");
+    post_ok(
+        app,
+        admin,
+        "/api/v1/teams",
+        json!({ "village_id": khuoi_ky.id, "name": "Tổ CNSCĐ thôn Khuổi Ky" }),
+    )
+    .await;
+    let mut kk = Vec::new();
+    for (head, poverty) in [("Lục Văn Sáng", "poor"), ("Đàm Thị Xuân", "not_poor")] {
+        let body = json!({ "village_id": khuoi_ky.id, "head_name": head, "size": 5,
+                           "poverty_status": poverty });
+        kk.push(id_of(
+            &post_ok(app, admin, "/api/v1/households", body).await,
+        ));
+    }
+    let today = banso::units::repo::today();
+    let last_month = (today.with_day(1).unwrap() - chrono::Days::new(1)).with_day(3);
+    let (today, last_month) = (today.to_string(), last_month.unwrap().to_string());
+    let visit = |household: String, on: String| {
+        let body = json!({ "id": uuid::Uuid::new_v4(), "household_id": household,
+                           "visited_on": on, "help": [{ "kind": "vneid", "outcome": "done" }] });
+        async move { id_of(&post_ok(app, admin, "/api/v1/assistances", body).await) }
+    };
+    let hh = &v.households;
+    let mut verified = Vec::new();
+    for (household, on) in [
+        (hh[0].clone(), today.clone()),
+        (hh[2].clone(), last_month.clone()),
+        (kk[0].clone(), today.clone()),
+    ] {
+        verified.push(visit(household, on).await);
+    }
+    let mut submitted = Vec::new();
+    for household in [hh[1].clone(), kk[1].clone(), kk[0].clone()] {
+        submitted.push(visit(household, today.clone()).await);
+    }
+    for id in &verified {
+        post_ok(
+            app,
+            admin,
+            &format!("/api/v1/assistances/{id}/verify"),
+            json!({}),
+        )
+        .await;
+    }
+    let body = json!({
+        "id": uuid::Uuid::new_v4(), "team_id": v.team, "held_on": today, "duration_minutes": 90,
+        "topics": ["digital_skills"], "place": "Nhà văn hoá thôn",
+        "attendees": { "total": 18, "women": 9, "ethnic_minority": 15, "poor": 4 },
+    });
+    let training = id_of(&post_ok(app, admin, "/api/v1/trainings", body).await);
+    let officer = app.create_user("canbo.xa", "officer", Some("01273")).await;
+    Office {
+        v,
+        commune,
+        khuoi_ky,
+        officer,
+        submitted,
+        training,
+    }
+}
+
+/// The number at `path` (`members.total`) of a summary's indicators;
+/// `null` for the share without poor households.
+fn at_path<'a>(figures: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(figures, |v, k| &v[k])
+}
+
+fn same_number(shown: &str, expected: &Value) -> bool {
+    match expected {
+        Value::Null => shown == "null",
+        v => shown.parse::<f64>().ok() == v.as_f64(),
+    }
+}
+
+impl Browser {
+    /// Reads the dashboard on screen and the report API for the same unit,
+    /// period and status, and checks that every figure, every bar and
+    /// every point of the line are the API's. Returns the API's answer.
+    async fn dashboard_matches(&self, app: &TestApp, token: &str) -> Value {
+        let shown = self
+            .js(r#"
+            const d = document.getElementById('dashboard').dataset;
+            const line = document.getElementById('month-line');
+            return {
+              unit: d.unit, from: d.from, to: d.to, status: d.status,
+              figures: [...document.querySelectorAll('#dashboard [data-figure]')]
+                .map((e) => [e.dataset.figure, e.dataset.value]),
+              bars: [...document.querySelectorAll('#child-bars [data-unit]')]
+                .map((e) => [e.dataset.unit, e.dataset.value]),
+              show: document.getElementById('show').value,
+              line: line ? { from: line.dataset.from, to: line.dataset.to,
+                points: [...line.querySelectorAll('circle')].map((c) => [c.dataset.month, c.dataset.value]) } : null,
+            };
+            "#)
+            .await;
+        let query = |from: &Value, to: &Value, group: &str| {
+            format!(
+                "unit_id={}&from={}&to={}&status={}&group_by={group}",
+                shown["unit"].as_str().unwrap(),
+                from.as_str().unwrap(),
+                to.as_str().unwrap(),
+                shown["status"].as_str().unwrap()
+            )
+        };
+        let api =
+            crate::reports::summary(app, token, &query(&shown["from"], &shown["to"], "child"))
+                .await;
+        let figures = shown["figures"].as_array().unwrap();
+        assert!(figures.len() >= 10, "{shown}");
+        for pair in figures {
+            let (path, value) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            let expected = at_path(&api["totals"], path);
+            assert!(
+                same_number(value, expected),
+                "{path}: shown {value}, the API says {expected}"
+            );
+        }
+        let chart = shown["show"].as_str().unwrap();
+        let rows = api["rows"].as_array().unwrap();
+        let bars = shown["bars"].as_array().unwrap();
+        assert_eq!(bars.len(), rows.len(), "{shown}");
+        for row in rows {
+            let id = row["unit"]["id"].as_str().unwrap();
+            let bar = bars
+                .iter()
+                .find(|b| b[0] == id)
+                .expect("a bar for each row");
+            assert!(
+                same_number(bar[1].as_str().unwrap(), at_path(row, chart)),
+                "{id}: {bar}"
+            );
+        }
+        let line = &shown["line"];
+        let by_month =
+            crate::reports::summary(app, token, &query(&line["from"], &line["to"], "month")).await;
+        let points = line["points"].as_array().unwrap();
+        let months = by_month["rows"].as_array().unwrap();
+        assert_eq!(points.len(), months.len(), "{line}");
+        for (p, m) in points.iter().zip(months) {
+            assert_eq!(p[0], m["month"]);
+            assert!(
+                same_number(p[1].as_str().unwrap(), at_path(m, chart)),
+                "{p} {m}"
+            );
+        }
+        api
+    }
+
+    /// Waits for the dashboard of `unit` with `status`.
+    async fn until_dashboard(&self, unit: &uuid::Uuid, extra: &str) {
+        self.until(
+            &format!(
+                "return Boolean(document.querySelector('#dashboard[data-unit=\"{unit}\"]{extra}'))"
+            ),
+            &format!("the dashboard of {unit} {extra}"),
+        )
+        .await;
+    }
+
+    /// Sets a date field as a date picker does, and tells the page.
+    async fn set_date(&self, css: &str, value: &str) {
+        self.visible(css).await;
+        self.js(&format!(
+            "const e = document.querySelector({}); e.value = {}; e.dispatchEvent(new Event('change', {{ bubbles: true }}));",
+            json!(css),
+            json!(value)
+        ))
+        .await;
+    }
+}
+
+fn poor_reached(summary: &Value) -> i64 {
+    summary["totals"]["poor_households_assisted"]
+        .as_i64()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_the_report_apis_figures_and_drills_down() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    let app = &o.v.app;
+    let token = app.tokens("canbo.xa").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.log_in_office("canbo.xa").await;
+
+    // The first screen: the commune, this month, verified records; the
+    // poor households reached, first. Two poor households had a verified
+    // visit this month (a third, still unchecked, does not count yet).
+    b.until_dashboard(&o.commune.id, "[data-status=verified]")
+        .await;
+    let headline = b
+        .js("return document.getElementById('headline').innerText")
+        .await;
+    assert!(
+        headline.as_str().unwrap().contains("tháng này"),
+        "{headline}"
+    );
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 2, "{s}");
+    assert_eq!(s["rows"].as_array().unwrap().len(), 2);
+
+    // Submitted records too.
+    b.choose("#status", "all").await;
+    b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 3, "{s}");
+    assert_eq!(s["totals"]["visits"], 5);
+
+    // Another figure in the charts.
+    b.choose("#show", "visits").await;
+    b.until_dashboard(&o.commune.id, "[data-show=visits]").await;
+    b.dashboard_matches(app, &token).await;
+
+    // Down to Khuổi Ky, its own figures, and back up.
+    b.click(&format!("#child-bars [data-unit=\"{}\"]", o.khuoi_ky.id))
+        .await;
+    b.until_dashboard(&o.khuoi_ky.id, "[data-status=all]").await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(s["unit"]["name"], "Thôn Khuổi Ky");
+    assert_eq!(s["totals"]["visits"], 3);
+    assert_eq!(poor_reached(&s), 1);
+    b.visible("#no-children").await;
+    b.click(&format!("#crumbs a[data-unit=\"{}\"]", o.commune.id))
+        .await;
+    b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+    assert_eq!(
+        b.js("return document.getElementById('crumbs')").await,
+        Value::Null
+    );
+
+    // Last month: one verified visit, to a poor household of Nà Pình.
+    b.choose("#status", "verified").await;
+    b.until_dashboard(&o.commune.id, "[data-status=verified]")
+        .await;
+    b.choose("#period", "last_month").await;
+    b.until_dashboard(&o.commune.id, "[data-period=last_month]")
+        .await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 1, "{s}");
+    assert_eq!(s["totals"]["visits"], 1);
+
+    // A range of one's own, and one that ends before it starts.
+    b.choose("#period", "custom").await;
+    let from = o.v.village.valid_from.to_string();
+    b.set_date("#to", "2025-01-01").await;
+    b.set_date("#from", "2025-06-01").await;
+    b.until(
+        "return document.getElementById('range-error')?.textContent.length > 0",
+        "the range refused",
+    )
+    .await;
+    b.set_date("#from", &from).await;
+    b.set_date("#to", &banso::units::repo::today().to_string())
+        .await;
+    b.until_dashboard(&o.commune.id, &format!("[data-from=\"{from}\"]"))
+        .await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 3, "{s}");
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    let v = &o.v;
+    b.log_in_office("canbo.xa").await;
+    b.click("#tab-queue").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '3'",
+        "three visits waiting",
+    )
+    .await;
+    let shown: Vec<String> = b
+        .js("return [...document.querySelectorAll('#queue-list li')].map((e) => e.dataset.id)")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let mut expected = o.submitted.clone();
+    expected.sort();
+    let mut sorted = shown.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected);
+
+    // Rejecting needs a reason: nothing changes without one.
+    b.click(&format!("#pick-{}", shown[0])).await;
+    b.click("#reject-selected").await;
+    b.until(
+        "return document.getElementById('reject-reason-error')?.textContent.length > 0",
+        "the reason asked for",
+    )
+    .await;
+    assert_eq!(
+        v.n("SELECT count(*) AS n FROM assistances WHERE status = 'rejected'"),
+        0
+    );
+
+    // All three at once.
+    b.click("#select-all").await;
+    b.until(
+        "return document.getElementById('selected-count')?.dataset.count === '3'",
+        "three selected",
+    )
+    .await;
+    b.click("#verify-selected").await;
+    b.visible("#queue-done[data-done=\"3\"]").await;
+    b.visible("#queue-empty").await;
+    let ids = o
+        .submitted
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id IN ({ids}) AND status = 'verified' \
+             AND status_by = '{}' AND version = 2",
+            o.officer
+        )),
+        3
+    );
+
+    // The month still has a session to check: the lock says so, and
+    // nothing is locked.
+    b.click("#to-months").await;
+    b.visible("#months").await;
+    b.until(
+        "const u = document.getElementById('unchecked'); return u && u.dataset.trainings === '1' && u.dataset.assistances === '0'",
+        "one session unchecked",
+    )
+    .await;
+    b.click("#lock").await;
+    b.visible("#lock-unchecked[data-trainings=\"1\"]").await;
+    let warning = b
+        .js("return document.getElementById('lock-unchecked').innerText")
+        .await;
+    assert!(
+        warning.as_str().unwrap().contains("Thôn Nà Pình"),
+        "{warning}"
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 0);
+
+    // Rejected with a reason, from the queue of sessions.
+    b.click("#unchecked-queue").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '1'",
+        "the session waiting",
+    )
+    .await;
+    b.type_in("#reject-reason", "Thiếu danh sách người tham dự")
+        .await;
+    b.click(".reject-one").await;
+    b.visible("#queue-done[data-done=\"1\"]").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM trainings WHERE id = '{}' AND status = 'rejected' \
+             AND status_reason = 'Thiếu danh sách người tham dự' AND status_by = '{}'",
+            o.training, o.officer
+        )),
+        1
+    );
+
+    // Now everything is checked: the month locks.
+    b.click("#to-months").await;
+    b.visible("#unchecked[data-trainings=\"0\"][data-assistances=\"0\"]")
+        .await;
+    b.type_in("#lock-reason", "Báo cáo tháng đã gửi").await;
+    b.click("#lock").await;
+    b.visible("#lock-state[data-locked=\"true\"]").await;
+    let month = format!("{}-01", &banso::units::repo::today().to_string()[..7]);
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM period_locks WHERE unit_id = '{}' AND month = '{month}' \
+             AND reason = 'Báo cáo tháng đã gửi' AND locked_by = '{}'",
+            o.commune.id, o.officer
+        )),
+        1
+    );
+
+    // Unlocking needs a reason too.
+    b.click("#unlock").await;
+    b.until(
+        "return document.getElementById('lock-reason-error')?.textContent.length > 0",
+        "the reason asked for",
+    )
+    .await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 1);
+    b.type_in("#lock-reason", "Bổ sung hoạt động còn thiếu")
+        .await;
+    b.click("#unlock").await;
+    b.visible("#lock-state[data-locked=\"false\"]").await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 0);
     b.close().await;
 }
