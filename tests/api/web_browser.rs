@@ -1472,3 +1472,258 @@ async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
     assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 0);
     b.close().await;
 }
+
+// ------------------------------------------------------------------ field, continued
+
+/// `editSession(change)`: changes the session the app keeps in IndexedDB,
+/// as the next day (or a revoked token) would find it.
+const EDIT_SESSION: &str = "((change) => new Promise((resolve, reject) => {
+  const r = indexedDB.open('banso');
+  r.onerror = () => reject(r.error);
+  r.onsuccess = () => {
+    const db = r.result;
+    const tx = db.transaction('meta', 'readwrite');
+    const meta = tx.objectStore('meta');
+    const get = meta.get('session');
+    get.onsuccess = () => { const s = get.result; change(s); meta.put(s, 'session'); };
+    tx.oncomplete = () => { db.close(); resolve(true); };
+    tx.onerror = () => { db.close(); reject(tx.error); };
+  };
+}))";
+
+impl Browser {
+    /// Changes the stored session with `change` (JavaScript taking the
+    /// session) and opens the app again, as a phone does the next morning.
+    async fn reopen_with_session(&self, change: &str) {
+        self.js(&format!("return {EDIT_SESSION}({change})")).await;
+        self.c().refresh().await.expect("reload");
+        self.until(
+            "return document.documentElement.dataset.ready === 'true'",
+            "the app again",
+        )
+        .await;
+    }
+
+    /// Records a visit to the household found by `search`, asking for the
+    /// position and waiting for `seen` where it is shown.
+    async fn visit_located(&self, search: &str, seen: &str) -> String {
+        self.click("#new-visit").await;
+        self.type_in("#visit-form input[name=q]", search).await;
+        self.click("#visit-household-results button").await;
+        self.click("#help-vneid").await;
+        self.click("#take-position").await;
+        self.until(
+            &format!(
+                "return document.getElementById('position-text')?.textContent.includes({})",
+                json!(seen)
+            ),
+            seen,
+        )
+        .await;
+        self.click("#save").await;
+        self.newest_record().await
+    }
+}
+
+#[actix_web::test]
+async fn a_phone_stays_logged_in_across_days_with_its_refresh_token() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    let tokens = || {
+        v.n("SELECT count(*) AS n FROM refresh_tokens \
+             WHERE user_id = (SELECT id FROM users WHERE username = 'totruong')")
+    };
+    let used = || {
+        v.n(
+            "SELECT count(*) AS n FROM refresh_tokens WHERE used_at IS NOT NULL \
+             AND user_id = (SELECT id FROM users WHERE username = 'totruong')",
+        )
+    };
+    assert_eq!((tokens(), used()), (1, 0));
+
+    // The next morning the access token has expired: the app renews it
+    // with the refresh token before it sends.
+    b.reopen_with_session("(s) => { s.access_until = 0; }")
+        .await;
+    let first = b.record_visit("hoa").await;
+    b.until_state(&first, "sent").await;
+    assert_eq!((tokens(), used()), (2, 1));
+
+    // An access token the server no longer takes, though the phone thinks
+    // it good: refused once, renewed, and the call made again.
+    b.reopen_with_session(
+        "(s) => { s.access_token = 'not-a-token'; s.access_until = Date.now() + 3600000; }",
+    )
+    .await;
+    let second = b.record_visit("dung").await;
+    b.until_state(&second, "sent").await;
+    assert_eq!((tokens(), used()), (3, 2));
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 2);
+
+    // A refresh token the server refuses (revoked, or past its 30 days):
+    // the login screen, and what waits on the phone stays there.
+    b.online(&v.relay, false).await;
+    let third = b.record_visit("an").await;
+    b.reopen_with_session("(s) => { s.refresh_token = 'revoked'; s.access_until = 0; }")
+        .await;
+    v.relay.set(PASS);
+    b.network(false, None).await;
+    b.visible("#login").await;
+    let kept = b
+        .js(&format!(
+            "return {IDB_COUNT}('records').then((n) => n, () => -1)"
+        ))
+        .await;
+    assert_eq!(kept, json!(3));
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 2);
+
+    // Logged in again, it is sent.
+    b.log_in("totruong", 3).await;
+    b.until_state(&third, "sent").await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 3);
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_visit_keeps_a_position_only_when_asked_for_and_given() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    let origin = v.base();
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({ "origin": origin, "permissions": ["geolocation"] }),
+    )
+    .await;
+    b.cdp(
+        "Emulation.setGeolocationOverride",
+        json!({ "latitude": 22.6657, "longitude": 106.2522, "accuracy": 15 }),
+    )
+    .await;
+    let placed = b.visit_located("hoa", "22,66570").await;
+
+    // The phone refuses to tell: the visit is recorded without it.
+    b.cdp(
+        "Browser.setPermission",
+        json!({ "origin": origin, "permission": { "name": "geolocation" }, "setting": "denied" }),
+    )
+    .await;
+    let unplaced = b.visit_located("dung", "Không lấy được vị trí").await;
+
+    // Not asked for: none either.
+    let plain = b.record_visit("nguyen").await;
+    for id in [&placed, &unplaced, &plain] {
+        b.until_state(id, "sent").await;
+    }
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id = '{placed}' \
+             AND abs(latitude - 22.6657) < 1e-9 AND abs(longitude - 106.2522) < 1e-9 \
+             AND accuracy_m = 15"
+        )),
+        1
+    );
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id IN ('{unplaced}', '{plain}') \
+             AND latitude IS NULL AND longitude IS NULL AND accuracy_m IS NULL"
+        )),
+        2
+    );
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_new_version_takes_over_only_when_no_form_is_open() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    // A visit waits on the phone: its sync never reaches the server.
+    v.relay.set(CUT_SYNC);
+    let waiting = b.record_visit("hoa").await;
+    b.until_state(&waiting, "waiting").await;
+
+    // A form open, half filled in.
+    b.click("#new-visit").await;
+    b.type_in("#visit-form input[name=q]", "dung").await;
+    b.click("#visit-household-results button").await;
+    b.click("#help-vneid").await;
+    b.until(
+        "return document.getElementById('saved')?.textContent.length > 0",
+        "the draft saved",
+    )
+    .await;
+    let draft = b
+        .js("return location.hash.split('/').pop()")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.js("window.bansoBefore = true").await;
+
+    // The server's next version: another service worker script.
+    let current = reqwest::get(v.app.url("/sw.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    *v.relay.worker.lock().unwrap() =
+        Some(format!("{current}\n// the next version\n").into_bytes());
+    b.js(
+        "return navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)",
+    )
+    .await;
+    b.until(
+        "return navigator.serviceWorker.getRegistration().then((r) => Boolean(r.waiting) && r.waiting.state === 'installed')",
+        "the new version installed",
+    )
+    .await;
+
+    // Asked to take over, as another window would, it finds the form
+    // open and keeps waiting; the page is not reloaded.
+    b.js("return navigator.serviceWorker.getRegistration().then((r) => { r.waiting.postMessage('take-over'); return true; })")
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        b.js("return navigator.serviceWorker.getRegistration().then((r) => Boolean(r.waiting))")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        b.js(
+            "return window.bansoBefore === true && Boolean(document.getElementById('visit-form'))"
+        )
+        .await,
+        json!(true)
+    );
+
+    // The form left: the new version takes over, the page reloads into
+    // it, and nothing on the phone is lost.
+    b.click("a.brand").await;
+    b.until(
+        "return window.bansoBefore === undefined && document.documentElement.dataset.ready === 'true'",
+        "the page reloaded into the new version",
+    )
+    .await;
+    b.until(
+        "return navigator.serviceWorker.getRegistration().then((r) => !r.waiting && Boolean(r.active) && Boolean(navigator.serviceWorker.controller))",
+        "the new version in charge",
+    )
+    .await;
+    b.until_state(&waiting, "waiting").await;
+    b.until_state(&draft, "draft").await;
+
+    v.relay.set(PASS);
+    b.click("#sync-now").await;
+    b.until_state(&waiting, "sent").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id = '{waiting}'"
+        )),
+        1
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 1);
+    b.close().await;
+}

@@ -214,13 +214,18 @@ function startSync() {
 function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   const sw = navigator.serviceWorker;
-  const hadController = Boolean(sw.controller);
+  // Whether a version controls this page: not yet on the first visit,
+  // when the first version claims it (and no reload is needed).
+  let controlled = Boolean(sw.controller);
   let reloadWanted = false;
   sw.addEventListener('message', (e) => {
     if (e.data === 'form-open?' && e.ports[0]) e.ports[0].postMessage(formOpen());
   });
   sw.addEventListener('controllerchange', () => {
-    if (!hadController) return;
+    if (!controlled) {
+      controlled = true;
+      return;
+    }
     reloadWanted = true;
     if (!formOpen()) location.reload();
   });
