@@ -916,18 +916,67 @@ async fn the_first_visit_is_small_on_3g_and_the_next_one_needs_no_network() {
     );
     assert!(first_bytes < 100_000, "{first_bytes} bytes");
     assert_eq!(from_worker, Value::Bool(true));
+    // The officers' screens never reached the team leader's phone.
+    let office = b
+        .js("return caches.keys()
+               .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+               .then((lists) => [...lists.flat().map((r) => r.url),
+                                 ...performance.getEntriesByType('resource').map((e) => e.name)]
+                 .filter((u) => u.includes('office')))")
+        .await;
+    assert_eq!(office, json!([]));
     b.close().await;
 }
 
 /// Checks what a phone user needs on the screen in view: no sideways
-/// scrolling, tap targets of 44 px or more, every field labelled.
+/// scrolling, tap targets of 44 px or more, every field labelled, and
+/// every text in contrast AA with what is behind it (4.5:1, or 3:1 for
+/// large text), as WCAG 2 computes it from the colours the browser uses.
 async fn check_screen(b: &Browser, width: u32, name: &str) {
     let report = b
         .js(r#"
         const problems = [];
+        const rgb = (s) => {
+          const m = /rgba?\(([^)]+)\)/.exec(s || '');
+          if (!m) return null;
+          const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+          return { c: p.slice(0, 3), a: p.length > 3 ? p[3] : 1 };
+        };
+        const lum = ([r, g, b]) => {
+          const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const behind = (el) => {
+          for (let e = el; e; e = e.parentElement) {
+            const bg = rgb(getComputedStyle(e).backgroundColor);
+            if (bg && bg.a > 0) return bg.c;
+          }
+          return [255, 255, 255];
+        };
+        let lowest = 21;
+        const walker = document.createTreeWalker(document.getElementById('app'), NodeFilter.SHOW_TEXT);
+        const seen = new Set();
+        while (walker.nextNode()) {
+          const el = walker.currentNode.parentElement;
+          if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+          seen.add(el);
+          const box = el.getBoundingClientRect();
+          if (box.width === 0 || box.height === 0 || el.closest('[hidden], :disabled')) continue;
+          const cs = getComputedStyle(el);
+          const fg = rgb(el instanceof SVGElement ? cs.fill : cs.color);
+          if (!fg) continue;
+          const [a, z] = [lum(fg.c), lum(behind(el))];
+          const ratio = (Math.max(a, z) + 0.05) / (Math.min(a, z) + 0.05);
+          const size = parseFloat(cs.fontSize);
+          const large = size >= 24 || (parseInt(cs.fontWeight, 10) >= 700 && size >= 18.66);
+          lowest = Math.min(lowest, ratio);
+          if (ratio < (large ? 3 : 4.5))
+            problems.push(`contrast ${ratio.toFixed(2)}: ${el.outerHTML.slice(0, 80)}`);
+        }
+        window.bansoLowestContrast = lowest;
         if (document.documentElement.scrollWidth > window.innerWidth)
           problems.push(`scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
-        for (const el of document.querySelectorAll('button, a.button, input, select, textarea, .records a, .row')) {
+        for (const el of document.querySelectorAll('button, a.button, input, select, textarea, .records a, .row, .bar-row')) {
           if (el.offsetParent === null || el.type === 'hidden') continue;
           const r = el.getBoundingClientRect();
           const small = el.type === 'checkbox' || el.type === 'radio'
@@ -941,6 +990,9 @@ async fn check_screen(b: &Browser, width: u32, name: &str) {
         "#)
         .await;
     assert_eq!(report, json!([]), "{name} at {width} px");
+    let lowest = b.js("return window.bansoLowestContrast").await;
+    let lowest = lowest.as_f64().unwrap_or(0.0);
+    eprintln!("{name} at {width} px: lowest text contrast {lowest:.2}:1");
 }
 
 async fn save_picture(b: &Browser, name: &str, width: u32) {
@@ -1725,5 +1777,45 @@ async fn a_new_version_takes_over_only_when_no_form_is_open() {
         1
     );
     assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 1);
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn office_screens_fit_a_phone_and_a_desktop() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    b.log_in_office("canbo.xa").await;
+    for (width, height) in SIZES {
+        b.screen(width, height).await;
+        b.open("/#/dashboard?status=all").await;
+        b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+        b.visible("#child-bars").await;
+        check_screen(&b, width, "dashboard").await;
+        save_picture(&b, "dashboard", width).await;
+
+        b.open("/#/queue").await;
+        b.visible("#queue-list").await;
+        b.click(&format!("#pick-{}", o.submitted[0])).await;
+        check_screen(&b, width, "queue").await;
+        save_picture(&b, "queue", width).await;
+
+        b.open("/#/months").await;
+        b.visible("#lock-state").await;
+        b.click("#lock").await;
+        b.visible("#lock-unchecked").await;
+        check_screen(&b, width, "months").await;
+        save_picture(&b, "months", width).await;
+    }
+    // The officer's figures, in English.
+    b.open("/#/dashboard").await;
+    b.click("#lang").await;
+    b.until(
+        "return document.getElementById('headline')?.innerText.includes('this month')",
+        "the English dashboard",
+    )
+    .await;
     b.close().await;
 }

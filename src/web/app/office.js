@@ -225,8 +225,11 @@ function childBars(summary, path, onPick) {
 function monthLine(summary, path) {
   const rows = summary.rows.filter((r) => r.month);
   if (!rows.length) return h('p', { class: 'hint' }, t('office.no_months'));
-  const W = 640;
-  const H = 220;
+  // As wide as the screen allows, so that its text stays readable on a
+  // phone; the month as 07/26 when space is short.
+  const W = Math.round(Math.min(640, Math.max(300, window.innerWidth - 24)));
+  const H = W < 500 ? 200 : 220;
+  const label = (m) => (W < 500 ? `${m.slice(5)}/${m.slice(2, 4)}` : monthText(m));
   const left = 12;
   const right = 12;
   const top = 28;
@@ -236,7 +239,7 @@ function monthLine(summary, path) {
   const x = (i) => (rows.length > 1 ? left + i * step : W / 2);
   const y = (v) => top + (H - top - bottom) * (1 - v / max);
   const points = rows.map((r, i) => `${x(i).toFixed(1)},${y(figure(r, path)).toFixed(1)}`).join(' ');
-  const every = Math.ceil(rows.length / 12);
+  const every = Math.ceil(rows.length / Math.floor(W / 64));
   const svg = s(
     'svg',
     { class: 'line-svg', id: 'month-line', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('office.by_month'), 'data-from': summary.from, 'data-to': summary.to },
@@ -245,11 +248,12 @@ function monthLine(summary, path) {
     ...rows.flatMap((r, i) => {
       const v = figure(r, path);
       const anchor = rows.length > 1 && i === 0 ? 'start' : rows.length > 1 && i === rows.length - 1 ? 'end' : 'middle';
-      const shown = i % every === 0 || i === rows.length - 1;
+      // Counted back from the last month, which is always labelled.
+      const shown = (rows.length - 1 - i) % every === 0;
       return [
         s('circle', { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 5, class: 'dot', 'data-month': r.month, 'data-value': v }),
         shown ? s('text', { x: x(i).toFixed(1), y: (y(v) - 10).toFixed(1), 'text-anchor': anchor, class: 'value' }, num(v)) : null,
-        shown ? s('text', { x: x(i).toFixed(1), y: H - 10, 'text-anchor': anchor, class: 'label' }, monthText(r.month)) : null,
+        shown ? s('text', { x: x(i).toFixed(1), y: H - 10, 'text-anchor': anchor, class: 'label' }, label(r.month)) : null,
       ];
     }),
   );
