@@ -1382,6 +1382,16 @@ async fn the_dashboard_shows_the_report_apis_figures_and_drills_down() {
         .await;
     let s = b.dashboard_matches(app, &token).await;
     assert_eq!(poor_reached(&s), 3, "{s}");
+
+    // A unit outside the area (or none at all) in the address: the
+    // server's reason, and a way to try again.
+    b.open("/#/dashboard?unit=00000000-0000-0000-0000-000000000000")
+        .await;
+    b.visible("#office-error").await;
+    let said = b
+        .js("return document.getElementById('office-error').innerText")
+        .await;
+    assert!(!said.as_str().unwrap().trim().is_empty(), "{said}");
     b.close().await;
 }
 
