@@ -433,22 +433,23 @@ async function submitted(kind, unit, month) {
   const [from, to] = monthRange(month);
   const day = KINDS[kind].day;
   const q = new URLSearchParams({ unit_id: unit, status: 'submitted', from, to, limit: '500' });
+  // Who was visited, in the same page (one audited read of those households).
+  if (kind === 'assistances') q.set('include', 'household');
   const items = await api.all(`/api/v1/${kind}?${q}`);
   return items.sort((a, b) => (b[day] + b.recorded_at).localeCompare(a[day] + a.recorded_at));
 }
 
-// Verifies or rejects each of `records`; the answers, one per record.
+// Verifies or rejects `records` in calls of up to 500, each record with
+// the version the officer saw; the answers, one per record.
 async function decide(kind, action, records, reason) {
   const results = [];
-  for (const r of records) {
-    const body = { version: r.version };
+  for (let i = 0; i < records.length; i += 500) {
+    const body = { ids: records.slice(i, i + 500).map((r) => ({ id: r.id, version: r.version })) };
     if (reason) body.reason = reason;
-    try {
-      await api.call('POST', `/api/v1/${kind}/${r.id}/${action}`, body);
-      results.push({ id: r.id, ok: true });
-    } catch (err) {
-      if (err instanceof api.Offline || err instanceof api.LoggedOut) throw err;
-      results.push({ id: r.id, ok: false, message: problemText(err) });
+    const answer = await api.call('POST', `/api/v1/${kind}/${action}`, body);
+    for (const a of answer.results) {
+      if (a.status === 'updated') results.push({ id: a.id, ok: true });
+      else results.push({ id: a.id, ok: false, message: a.detail || t(`office.answer.${a.status}`) });
     }
   }
   return results;
@@ -517,7 +518,14 @@ export async function queue(query) {
     const failed = results.filter((r) => !r.ok);
     sessionStorage.setItem(
       'banso-queue-result',
-      JSON.stringify({ action, done, failed: failed.map((f) => ({ id: f.id, message: f.message })) }),
+      JSON.stringify({
+        action,
+        done,
+        failed: failed.map((f) => {
+          const r = records.find((x) => x.id === f.id);
+          return { id: f.id, title: r ? describe(kind, r, cat).title : f.id, message: f.message };
+        }),
+      }),
     );
     go(link('queue', here));
   };
@@ -531,7 +539,7 @@ export async function queue(query) {
     try {
       const r = JSON.parse(last);
       message.append(h('p', { class: 'saved', id: 'queue-done', 'data-done': String(r.done) }, t(`office.done.${r.action}`, { n: num(r.done) })));
-      if (r.failed.length) message.append(h('div', { class: 'problem', role: 'alert', id: 'queue-failed' }, r.failed.map((f) => h('p', {}, `${f.id.slice(0, 8)}: ${f.message}`))));
+      if (r.failed.length) message.append(h('div', { class: 'problem', role: 'alert', id: 'queue-failed' }, r.failed.map((f) => h('p', { 'data-id': f.id }, `${f.title}: ${f.message}`))));
     } catch {
       // A damaged note is dropped.
     }

@@ -202,6 +202,8 @@ export default {
   'office.working': 'Sending…',
   'office.done.verify': '{n} records verified.',
   'office.done.reject': '{n} records rejected.',
+  'office.answer.not_found': 'This record is not in your area.',
+  'office.answer.conflict': 'The record has changed; reload.',
   'office.household_id': 'Household {id}',
   'office.notes': 'Notes: {notes}',
   'office.attendees': '{n} attendees',

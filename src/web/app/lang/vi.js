@@ -203,6 +203,8 @@ export default {
   'office.working': 'Đang gửi…',
   'office.done.verify': 'Đã xác nhận {n} hồ sơ.',
   'office.done.reject': 'Đã trả lại {n} hồ sơ.',
+  'office.answer.not_found': 'Không tìm thấy hồ sơ này trong địa bàn.',
+  'office.answer.conflict': 'Hồ sơ đã thay đổi, hãy tải lại.',
   'office.household_id': 'Hộ {id}',
   'office.notes': 'Ghi chú: {notes}',
   'office.attendees': '{n} người tham dự',
