@@ -16,7 +16,8 @@ fn n(app: &TestApp, sql: &str) -> i64 {
     count(&mut app.conn(), sql)
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+/// A POST that must succeed; its answer.
+pub async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let res = app.post_json(path, Some(token), &body).await;
     let status = res.status();
     let text = res.text().await.unwrap();
