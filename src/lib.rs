@@ -33,6 +33,7 @@ pub mod pagination;
 pub mod periods;
 pub mod records;
 pub mod reports;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod sync;

@@ -28,6 +28,7 @@ mod periods;
 mod reports;
 mod resends;
 mod schema;
+mod seed;
 mod sessions;
 mod sync;
 mod teams;
