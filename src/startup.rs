@@ -94,7 +94,15 @@ impl Application {
         let tokens = web::Data::new(tokens);
         let settings = Arc::new(settings);
         let settings_data = web::Data::from(settings.clone());
-        let state = web::Data::new(AppState { pool, settings });
+        let read_pool = settings
+            .database_read_url
+            .as_deref()
+            .map(|u| crate::db::build_pool(u, &settings));
+        let state = web::Data::new(AppState {
+            pool,
+            read_pool,
+            settings,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod errors;
+pub mod replica;
 pub mod schema;
 
 use std::time::Duration;

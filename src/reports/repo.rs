@@ -342,14 +342,8 @@ fn summary_in(
     unit: UnitRow,
     params: &SummaryParams,
 ) -> Result<Summary, ApiError> {
-    #[derive(QueryableByName)]
-    struct Now {
-        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-        now: chrono::DateTime<chrono::Utc>,
-    }
-    let as_of = diesel::sql_query("SELECT now() AS now")
-        .get_result::<Now>(conn)?
-        .now;
+    // On a read replica, the moment of the last transaction it replayed.
+    let as_of = crate::db::replica::freshness(conn)?.as_of;
     let (lo, hi) = range_of(&unit.path);
     let by_child = params.group_by == GroupBy::Child;
     let (months, days): (Vec<String>, Vec<NaiveDate>) = if params.group_by == GroupBy::Month {

@@ -25,6 +25,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod periods;
+mod replica;
 mod reports;
 mod resends;
 mod schema;
