@@ -18,8 +18,8 @@ use crate::error;
 use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{
-    assistances, audit, auth, catalog, changes, health, households, members, openapi, periods,
-    sync, teams, telemetry, trainings, units, users,
+    assistances, audit, auth, catalog, changes, conditional, cors, health, households, members,
+    openapi, periods, sync, teams, telemetry, trainings, units, users,
 };
 
 /// How often committed audit events are linked into the chain.
@@ -94,6 +94,7 @@ impl Application {
         let tokens = web::Data::new(tokens);
         let settings = Arc::new(settings);
         let settings_data = web::Data::from(settings.clone());
+        let cors_origins = settings.cors_origins.clone();
         let read_pool = settings
             .database_read_url
             .as_deref()
@@ -110,8 +111,10 @@ impl Application {
                 .app_data(tokens.clone())
                 .app_data(visits.clone())
                 .app_data(sessions.clone())
+                .wrap(from_fn(conditional::etags))
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
                 .wrap(Compress::default())
+                .wrap(cors::middleware(&cors_origins))
                 .wrap(from_fn(error::limit_head))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(configure)

@@ -13,6 +13,8 @@ mod changes;
 mod cli;
 mod clients;
 mod concurrent;
+mod conditional;
+mod cors;
 mod demo;
 mod errors;
 mod faults;
