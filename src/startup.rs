@@ -73,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(trainings::routes)
             .configure(periods::routes)
             .configure(sync::routes)
-            .configure(crate::reports::routes),
+            .configure(crate::reports::routes)
+            .configure(crate::clients::handlers::routes),
     )
     .configure(crate::web::routes);
 }
@@ -98,6 +99,7 @@ impl Application {
         let settings = Arc::new(settings);
         let settings_data = web::Data::from(settings.clone());
         let cors_origins = settings.cors_origins.clone();
+        let limiter = web::Data::new(crate::ratelimit::RateLimiter::default());
         let state = web::Data::new(AppState { pool, settings });
         let server = HttpServer::new(move || {
             App::new()
@@ -106,7 +108,9 @@ impl Application {
                 .app_data(tokens.clone())
                 .app_data(visits.clone())
                 .app_data(sessions.clone())
+                .app_data(limiter.clone())
                 .wrap(from_fn(conditional::etags))
+                .wrap(from_fn(crate::ratelimit::headers))
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
                 .wrap(Compress::default())
                 .wrap(cors::middleware(&cors_origins))

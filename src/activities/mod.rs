@@ -3,6 +3,7 @@
 //! what, the verification states, and reporting-month locks.
 
 pub mod batch;
+pub mod bulk;
 pub mod http;
 
 use chrono::{Datelike, NaiveDate};
