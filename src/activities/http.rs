@@ -223,9 +223,13 @@ fn respond<A: Activity>(status: StatusCode, row: A::Row) -> HttpResponse {
 pub async fn list<A: Activity>(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     params: Query<records::ListParams>,
     filters: Query<A::Filters>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, ApiError>
+where
+    A::Row: crate::exports::Record,
+{
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
     if params.q.is_some() {
@@ -238,6 +242,18 @@ pub async fn list<A: Activity>(
     }
     if let Some(s) = A::status_filter(&filters) {
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
+    }
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        let (ctx, filters_seen) = (Ctx::user(&user, &req), crate::exports::filters_of(&req));
+        return crate::exports::serve(
+            &state.pool,
+            user,
+            ctx,
+            wanted,
+            filters_seen,
+            move |c, s, after, n| A::list(c, s, &params, &filters, after, n),
+        )
+        .await;
     }
     let limit = crate::pagination::limit(params.limit)?;
     let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;

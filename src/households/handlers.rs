@@ -292,6 +292,18 @@ pub async fn list(
         domain::Deprivation::parse(d)
             .map_err(|e| ApiError::validation("deprivation", e.code, e.message))?;
     }
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        let (ctx, seen) = (Ctx::user(&user, &req), crate::exports::filters_of(&req));
+        return crate::exports::serve(
+            &state.pool,
+            user,
+            ctx,
+            wanted,
+            seen,
+            move |c, s, after, n| repo::list(c, s, &params, &filters, after, n),
+        )
+        .await;
+    }
     let limit = pagination::limit(params.limit)?;
     let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
     let ctx = Ctx::user(&user, &req);

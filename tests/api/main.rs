@@ -15,6 +15,7 @@ mod clients;
 mod concurrent;
 mod demo;
 mod errors;
+mod exports;
 mod faults;
 mod health;
 mod households;
