@@ -244,15 +244,9 @@ where
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
     }
     if let Some(wanted) = crate::exports::wanted(&req)? {
-        let (ctx, filters_seen) = (Ctx::user(&user, &req), crate::exports::filters_of(&req));
-        return crate::exports::serve(
-            &state.pool,
-            user,
-            ctx,
-            wanted,
-            filters_seen,
-            move |c, s, after, n| A::list(c, s, &params, &filters, after, n),
-        )
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            A::list(c, s, &params, &filters, after, n)
+        })
         .await;
     }
     let limit = crate::pagination::limit(params.limit)?;

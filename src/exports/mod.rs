@@ -21,7 +21,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Offset, Utc};
 
 use crate::error::ApiError;
 
-pub use stream::{filters_of, serve};
+pub use stream::serve;
 pub use summary::serve_summary;
 pub use tables::{Names, Record, Sheet};
 

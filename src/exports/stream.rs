@@ -100,11 +100,10 @@ pub type Produce =
 /// a keyset cursor (the last id) and a batch size, returning up to one row
 /// more than asked, as for a page.
 pub async fn serve<R, F>(
+    req: &actix_web::HttpRequest,
     pool: &PgPool,
     user: AuthUser,
-    ctx: Ctx,
     wanted: Wanted,
-    filters: Value,
     mut fetch: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -119,12 +118,13 @@ where
         user.require(super::tables::PERSONAL_READERS)?;
     }
     let lang = wanted.lang;
+    let ctx = Ctx::user(&user, req);
     let about = About {
         entity: sheet.entity,
         entity_id: None,
         stem: lang.pick(sheet.stem.0, sheet.stem.1).to_string(),
         sheet: lang.pick(sheet.stem.0, sheet.stem.1).to_string(),
-        filters,
+        filters: filters_of(req),
     };
     let produce: Produce = Box::new(move |conn, scope, out| {
         let mut names = Names::new(conn, out.wanted.lang)?;

@@ -293,15 +293,9 @@ pub async fn list(
             .map_err(|e| ApiError::validation("deprivation", e.code, e.message))?;
     }
     if let Some(wanted) = crate::exports::wanted(&req)? {
-        let (ctx, seen) = (Ctx::user(&user, &req), crate::exports::filters_of(&req));
-        return crate::exports::serve(
-            &state.pool,
-            user,
-            ctx,
-            wanted,
-            seen,
-            move |c, s, after, n| repo::list(c, s, &params, &filters, after, n),
-        )
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            repo::list(c, s, &params, &filters, after, n)
+        })
         .await;
     }
     let limit = pagination::limit(params.limit)?;

@@ -153,15 +153,9 @@ pub async fn list(
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
     if let Some(wanted) = crate::exports::wanted(&req)? {
-        let (ctx, seen) = (Ctx::user(&user, &req), crate::exports::filters_of(&req));
-        return crate::exports::serve(
-            &state.pool,
-            user,
-            ctx,
-            wanted,
-            seen,
-            move |c, s, after, n| repo::list(c, s, &params, &filters, after, n),
-        )
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            repo::list(c, s, &params, &filters, after, n)
+        })
         .await;
     }
     let limit = pagination::limit(params.limit)?;
