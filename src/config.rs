@@ -20,6 +20,12 @@ pub enum LogFormat {
 pub struct Settings {
     /// `DATABASE_URL`; `None` means the embedded cluster under `data_dir/pg`.
     pub database_url: Option<String>,
+    /// `DATABASE_READ_URL`: a read replica (hot standby) for reports and
+    /// exports; `None` reads everything from the primary.
+    pub database_read_url: Option<String>,
+    /// `BANSO_READ_MAX_LAG_MS`: past this lag a read meant for the replica
+    /// goes to the primary.
+    pub read_max_lag: Duration,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub keys_dir: PathBuf,
@@ -33,9 +39,14 @@ pub struct Settings {
     pub workers: usize,
     pub log_format: LogFormat,
     pub admin_password: Option<String>,
-    /// Take the client's address from `Forwarded` / `X-Forwarded-For`
-    /// (behind a reverse proxy that sets them) instead of the TCP peer.
-    pub trust_forwarded: bool,
+    /// `BANSO_TRUSTED_PROXY_HOPS`: how many reverse proxies in front of the
+    /// service append to `X-Forwarded-For`. 0 (the default) uses the TCP
+    /// peer and ignores the header; N takes the N-th entry from its right
+    /// end, the address the outermost trusted proxy saw.
+    pub trusted_proxy_hops: usize,
+    /// `BANSO_CORS_ORIGINS`: the browser origins (`https://host[:port]`)
+    /// that may call the API from another site; none by default.
+    pub cors_origins: Vec<String>,
     /// `BANSO_METRICS_ALLOW`: the networks that may read `/metrics` without
     /// a token (default: this machine only).
     pub metrics_allow: Vec<ipnet::IpNet>,
@@ -50,6 +61,11 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_ref().map(|_| "<set>"),
+            )
+            .field("read_max_lag", &self.read_max_lag)
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("keys_dir", &self.keys_dir)
@@ -62,7 +78,8 @@ impl fmt::Debug for Settings {
             .field("audience", &self.audience)
             .field("workers", &self.workers)
             .field("log_format", &self.log_format)
-            .field("trust_forwarded", &self.trust_forwarded)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("cors_origins", &self.cors_origins)
             .field("metrics_allow", &self.metrics_allow)
             .field("instance", &self.instance)
             .finish_non_exhaustive()
@@ -122,6 +139,7 @@ impl Settings {
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool_size = parse("BANSO_POOL_SIZE", "8", &range(1, 200)) as u32;
         let pool_timeout = parse("BANSO_POOL_TIMEOUT_MS", "3000", &range(100, 60_000));
+        let read_max_lag = parse("BANSO_READ_MAX_LAG_MS", "5000", &range(0, 86_400_000));
         let statement_timeout = parse("BANSO_STATEMENT_TIMEOUT_MS", "10000", &range(100, 600_000));
         let access_ttl = parse(
             "BANSO_ACCESS_TOKEN_TTL_SECS",
@@ -157,16 +175,35 @@ impl Settings {
             }
         };
 
-        let trust_forwarded = match get("BANSO_TRUST_FORWARDED").as_deref().map(str::trim) {
-            None | Some("false") | Some("0") | Some("no") => false,
-            Some("true") | Some("1") | Some("yes") => true,
-            Some(other) => {
-                errors.push(format!(
-                    "BANSO_TRUST_FORWARDED={other:?}: expected true or false"
-                ));
-                false
-            }
+        if get("BANSO_TRUST_FORWARDED").is_some() {
+            errors.push(
+                "BANSO_TRUST_FORWARDED is no longer read: set BANSO_TRUSTED_PROXY_HOPS to the number of reverse proxies in front of the service (1 for one nginx), or remove it"
+                    .to_string(),
+            );
+        }
+        let trusted_proxy_hops = match get("BANSO_TRUSTED_PROXY_HOPS").as_deref().map(str::trim) {
+            None => 0,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if n <= 10 => n,
+                _ => {
+                    errors.push(format!(
+                        "BANSO_TRUSTED_PROXY_HOPS={raw:?}: expected a whole number from 0 to 10"
+                    ));
+                    0
+                }
+            },
         };
+
+        let cors_origins = get("BANSO_CORS_ORIGINS")
+            .map(|raw| parse_origins(&raw))
+            .transpose()
+            .unwrap_or_else(|bad| {
+                errors.push(format!(
+                    "BANSO_CORS_ORIGINS: {bad:?} is not an origin; write scheme, host and optional port only, such as https://portal.caobang.gov.vn"
+                ));
+                None
+            })
+            .unwrap_or_default();
 
         let metrics_allow = parse_networks(
             get("BANSO_METRICS_ALLOW")
@@ -185,6 +222,13 @@ impl Settings {
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             errors.push("DATABASE_URL: expected a postgres:// or postgresql:// URL".to_string());
+        }
+        let database_read_url = get("DATABASE_READ_URL");
+        if let Some(url) = &database_read_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors
+                .push("DATABASE_READ_URL: expected a postgres:// or postgresql:// URL".to_string());
         }
 
         let admin_password = lookup("BANSO_ADMIN_PASSWORD").filter(|p| !p.is_empty());
@@ -209,6 +253,8 @@ impl Settings {
         match listen {
             Some(listen) if errors.is_empty() => Ok(Settings {
                 database_url,
+                database_read_url,
+                read_max_lag: Duration::from_millis(read_max_lag),
                 listen,
                 data_dir,
                 keys_dir,
@@ -222,7 +268,8 @@ impl Settings {
                 workers,
                 log_format,
                 admin_password,
-                trust_forwarded,
+                trusted_proxy_hops,
+                cors_origins,
                 metrics_allow,
                 instance: get("BANSO_INSTANCE").unwrap_or_else(|| {
                     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -254,6 +301,30 @@ fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
         .collect()
 }
 
+/// Comma-separated origins, each `http(s)://host[:port]` with nothing
+/// after; the first that is not is returned as the error.
+fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| origin.to_string())?;
+            let host_ok = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if host_ok {
+                Ok(origin.to_ascii_lowercase())
+            } else {
+                Err(origin.to_string())
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +346,7 @@ mod tests {
         assert_eq!(s.keys_dir, PathBuf::from("./.banso/keys"));
         assert_eq!(s.access_token_ttl, Duration::from_secs(900));
         assert!(s.database_url.is_none());
+        assert_eq!(s.trusted_proxy_hops, 0);
     }
 
     #[test]
@@ -285,6 +357,8 @@ mod tests {
             ("BANSO_ACCESS_TOKEN_TTL_SECS", "3600"),
             ("BANSO_LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
+            ("BANSO_TRUSTED_PROXY_HOPS", "-1"),
+            ("BANSO_TRUST_FORWARDED", "true"),
         ])
         .unwrap_err();
         let text = err.to_string();
@@ -294,21 +368,67 @@ mod tests {
             "BANSO_ACCESS_TOKEN_TTL_SECS",
             "BANSO_LOG_FORMAT",
             "DATABASE_URL",
+            "BANSO_TRUSTED_PROXY_HOPS=\"-1\"",
+            "BANSO_TRUST_FORWARDED is no longer read",
         ] {
             assert!(text.contains(key), "{key} missing from {text}");
         }
-        assert_eq!(err.0.len(), 5);
+        assert_eq!(err.0.len(), 7);
+    }
+
+    #[test]
+    fn cors_origins_are_origins_only() {
+        let s = settings(&[(
+            "BANSO_CORS_ORIGINS",
+            "https://Portal.CaoBang.gov.vn, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_origins,
+            ["https://portal.caobang.gov.vn", "http://localhost:3000"]
+        );
+        assert!(settings(&[]).unwrap().cors_origins.is_empty());
+        for bad in [
+            "*",
+            "portal.gov.vn",
+            "https://portal.gov.vn/",
+            "https://a.vn/path",
+            "https://",
+        ] {
+            let err = settings(&[("BANSO_CORS_ORIGINS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("BANSO_CORS_ORIGINS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]
     fn debug_hides_secrets() {
         let s = settings(&[
             ("DATABASE_URL", "postgres://u:hunter2hunter2@h/db"),
+            ("DATABASE_READ_URL", "postgres://u:swordfish77@replica/db"),
             ("BANSO_ADMIN_PASSWORD", "correct horse battery"),
         ])
         .unwrap();
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("horse"));
+        assert!(!shown.contains("swordfish"));
+    }
+
+    #[test]
+    fn read_replica_settings_are_checked() {
+        let err = settings(&[
+            ("DATABASE_READ_URL", "mysql://replica"),
+            ("BANSO_READ_MAX_LAG_MS", "-1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("DATABASE_READ_URL"), "{err}");
+        assert!(err.contains("BANSO_READ_MAX_LAG_MS"), "{err}");
+        let s = settings(&[("BANSO_READ_MAX_LAG_MS", "250")]).unwrap();
+        assert_eq!(s.read_max_lag, Duration::from_millis(250));
+        assert_eq!(s.database_read_url, None);
     }
 }

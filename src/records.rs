@@ -29,6 +29,9 @@ pub struct ListParams {
     pub include_archived: bool,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Related records to carry in each item (`include=household`), where
+    /// the list offers any.
+    pub include: Option<String>,
 }
 
 pub const MAX_Q_CHARS: usize = 100;
@@ -47,6 +50,30 @@ impl ListParams {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `include` (a comma-separated list) names `what`; anything
+    /// but the names in `allowed` is a 422 that lists them.
+    pub fn includes(&self, what: &str, allowed: &[&str]) -> Result<bool, ApiError> {
+        let Some(list) = self.include.as_deref() else {
+            return Ok(false);
+        };
+        let mut found = false;
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !allowed.contains(&name) {
+                return Err(ApiError::validation(
+                    "include",
+                    "invalid",
+                    if allowed.is_empty() {
+                        "this list has nothing to include".to_string()
+                    } else {
+                        format!("must be one of: {}", allowed.join(", "))
+                    },
+                ));
+            }
+            found |= name == what;
+        }
+        Ok(found)
     }
 }
 

@@ -90,20 +90,67 @@ pub async fn request_span(
     }
 }
 
-/// The client's address: the TCP peer, or, when `BANSO_TRUST_FORWARDED` is
-/// set because a reverse proxy stands in front, the address the proxy
-/// forwards. Used by the login throttle and the audit trail.
+/// The client's address, for the login throttle and the audit trail.
+///
+/// With `BANSO_TRUSTED_PROXY_HOPS` = 0 it is the TCP peer and
+/// `X-Forwarded-For` is ignored. With N, each of the N proxies in front
+/// appended the address it received the connection from, so the N-th entry
+/// from the right end is the address the outermost trusted proxy saw;
+/// anything further left was written by the client and is never used.
 pub fn client_address(req: &actix_web::HttpRequest) -> Option<String> {
-    let trust = req
+    let hops = req
         .app_data::<actix_web::web::Data<crate::config::Settings>>()
-        .is_some_and(|s| s.trust_forwarded);
-    if trust && let Some(addr) = req.connection_info().realip_remote_addr() {
-        // "1.2.3.4:5678", "[::1]:5678" or a bare address.
-        let host = match addr.parse::<std::net::SocketAddr>() {
-            Ok(sock) => sock.ip().to_string(),
-            Err(_) => addr.trim_matches(|c| c == '[' || c == ']').to_string(),
-        };
-        return Some(host);
+        .map_or(0, |s| s.trusted_proxy_hops);
+    let peer = req.peer_addr().map(|a| a.ip().to_string());
+    if hops == 0 {
+        return peer;
     }
-    req.peer_addr().map(|a| a.ip().to_string())
+    let header = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    forwarded_client(&header, hops).or(peer)
+}
+
+/// The entry `hops` places from the right of an `X-Forwarded-For` value, as
+/// a bare address; `None` when the list is shorter (a trusted proxy was
+/// bypassed) or that entry is not an address.
+fn forwarded_client(header: &str, hops: usize) -> Option<String> {
+    let entries: Vec<&str> = header
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let entry = *entries.get(entries.len().checked_sub(hops)?)?;
+    let ip = entry
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| entry.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .ok()?;
+    Some(ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_entry_the_outermost_trusted_proxy_appended_is_taken() {
+        let header = "6.6.6.6, 203.0.113.7, 10.0.0.2";
+        assert_eq!(forwarded_client(header, 1).as_deref(), Some("10.0.0.2"));
+        assert_eq!(forwarded_client(header, 2).as_deref(), Some("203.0.113.7"));
+        assert_eq!(forwarded_client(header, 3).as_deref(), Some("6.6.6.6"));
+        assert_eq!(forwarded_client(header, 4), None);
+        assert_eq!(
+            forwarded_client("[2001:db8::1]:443", 1).as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            forwarded_client("198.51.100.9:5678", 1).as_deref(),
+            Some("198.51.100.9")
+        );
+        assert_eq!(forwarded_client("unknown", 1), None);
+        assert_eq!(forwarded_client("", 1), None);
+    }
 }

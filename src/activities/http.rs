@@ -3,6 +3,8 @@
 //! Each kind of activity says how its rows are read and written through
 //! [`Activity`]; the rules of the trade are here, once.
 
+use std::collections::HashMap;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +20,7 @@ use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Scope};
 use crate::db;
 use crate::error::ApiError;
+use crate::households;
 use crate::json::Query;
 use crate::records;
 use crate::state::AppState;
@@ -55,6 +58,12 @@ pub trait Activity: 'static {
     ) -> Result<Vec<Self::Row>, ApiError>;
 
     fn meta(row: &Self::Row) -> Meta;
+    /// The households a record is about, for `include=household`: a
+    /// visit's one, or the households of a session's attendees.
+    fn household_ids(row: &Self::Row) -> Vec<Uuid>;
+    /// Where an item carries them: `household` (one, or `null`) or
+    /// `households` (a list).
+    const HOUSEHOLD_KEY: &'static str;
     fn get(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<Self::Row, ApiError>;
     fn archive(conn: &mut PgConnection, id: Uuid) -> Result<Self::Row, ApiError>;
     fn set_status(
@@ -243,6 +252,7 @@ where
     if let Some(s) = A::status_filter(&filters) {
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
     }
+    let with_households = params.includes("household", &["household"])?;
     if let Some(wanted) = crate::exports::wanted(&req)? {
         return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
             A::list(c, s, &params, &filters, after, n)
@@ -251,16 +261,75 @@ where
     }
     let limit = crate::pagination::limit(params.limit)?;
     let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
+    let ctx = Ctx::user(&user, &req);
+    let (rows, names) = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        A::list(conn, &scope, &params, &filters, after, limit)
+        let rows = A::list(conn, &scope, &params, &filters, after, limit)?;
+        let names = if with_households {
+            Some(household_names::<A>(conn, &scope, &ctx, &rows, limit)?)
+        } else {
+            None
+        };
+        Ok((rows, names))
     })
     .await?;
     let page = crate::pagination::page(rows, limit, |r| A::meta(r).id);
-    Ok(HttpResponse::Ok().json(crate::pagination::Page {
-        items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
-        next_cursor: page.next_cursor,
-    }))
+    let Some(names) = names else {
+        return Ok(HttpResponse::Ok().json(crate::pagination::Page {
+            items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
+            next_cursor: page.next_cursor,
+        }));
+    };
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|row| {
+            let found: Vec<&households::repo::HouseholdName> = A::household_ids(&row)
+                .iter()
+                .filter_map(|id| names.get(id))
+                .collect();
+            let mut item = serde_json::to_value(A::Dto::from(row)).unwrap_or_default();
+            item[A::HOUSEHOLD_KEY] = if A::HOUSEHOLD_KEY == "household" {
+                serde_json::to_value(found.first()).unwrap_or_default()
+            } else {
+                serde_json::to_value(found).unwrap_or_default()
+            };
+            item
+        })
+        .collect();
+    // Names of households: never kept by a cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(crate::pagination::Page {
+            items,
+            next_cursor: page.next_cursor,
+        }))
+}
+
+/// The names of the households of a page (the rows past `limit` are the
+/// next page's), read as one audited read of those households.
+fn household_names<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    ctx: &Ctx,
+    rows: &[A::Row],
+    limit: i64,
+) -> Result<HashMap<Uuid, households::repo::HouseholdName>, ApiError> {
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .take(limit as usize)
+        .flat_map(A::household_ids)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let names = households::repo::names(conn, scope, &ids)?;
+    if !names.is_empty() {
+        let read: Vec<Uuid> = names.iter().map(|h| h.id).collect();
+        let e = households::handlers::list_read(scope)
+            .after(serde_json::json!({ "ids": read, "via": A::ENTITY.as_str() }));
+        households::handlers::read_event(conn, ctx, e)?;
+    }
+    Ok(names.into_iter().map(|h| (h.id, h)).collect())
 }
 
 pub async fn get<A: Activity>(
@@ -355,6 +424,63 @@ pub async fn archive<A: Activity>(
     Ok(respond::<A>(StatusCode::OK, row))
 }
 
+/// The statuses a status change goes from and to.
+fn from_to(action: Action) -> (Status, Status) {
+    match action {
+        Action::Verify => (Status::Submitted, Status::Verified),
+        Action::Reject => (Status::Submitted, Status::Rejected),
+        _ => (Status::Verified, Status::Submitted),
+    }
+}
+
+/// The reason a status change records: optional for verifying (kept when
+/// not blank), required for rejecting and reopening.
+pub fn reason_for(action: Action, body: Option<&ReasonBody>) -> Result<Option<String>, ApiError> {
+    match (body, action) {
+        (_, Action::Verify) => Ok(body
+            .and_then(|b| b.reason.clone())
+            .filter(|r| !r.trim().is_empty())),
+        (Some(b), _) => Ok(Some(super::reason(b)?)),
+        (None, _) => Err(ApiError::validation(
+            "reason",
+            "required",
+            "give the reason",
+        )),
+    }
+}
+
+/// Verifies, rejects or reopens one record in the caller's transaction: the
+/// row locked and its version compared (when one is expected), its status
+/// checked, its month not locked, then the change and its audit event.
+#[allow(clippy::too_many_arguments)]
+pub fn change_status<A: Activity>(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    user: &AuthUser,
+    ctx: &Ctx,
+    id: Uuid,
+    expected: Option<i32>,
+    action: Action,
+    reason: Option<&str>,
+) -> Result<A::Row, ApiError> {
+    let (from, to) = from_to(action);
+    let current: A::Row = records::claim(conn, scope, id, expected)?;
+    let m = A::meta(&current);
+    if m.status != from.as_str() || m.archived_at.is_some() {
+        return Err(ApiError::Conflict {
+            detail: format!("{action} needs a {from} record; this one is {}", m.status),
+            current: serde_json::to_value(A::Dto::from(current)).ok(),
+        });
+    }
+    super::check_not_locked(conn, &m.area_path, m.date)?;
+    let row = A::set_status(conn, id, to.as_str(), reason, user.id)?;
+    let e = event::<A>(action, &row)
+        .before(serde_json::json!({ "status": m.status }))
+        .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
+    audit::record(conn, ctx, e)?;
+    Ok(row)
+}
+
 /// Verify, reject or reopen: officers and admins, inside their area.
 async fn transition<A: Activity>(
     state: web::Data<AppState>,
@@ -366,25 +492,7 @@ async fn transition<A: Activity>(
 ) -> Result<HttpResponse, ApiError> {
     user.require(CHECKERS)?;
     let body = records::optional_body::<ReasonBody>(&req, body)?;
-    let (from, to) = match action {
-        Action::Verify => (Status::Submitted, Status::Verified),
-        Action::Reject => (Status::Submitted, Status::Rejected),
-        _ => (Status::Verified, Status::Submitted),
-    };
-    let reason = match (&body, action) {
-        (_, Action::Verify) => body
-            .as_ref()
-            .and_then(|b| b.reason.clone())
-            .filter(|r| !r.trim().is_empty()),
-        (Some(b), _) => Some(super::reason(b)?),
-        (None, _) => {
-            return Err(ApiError::validation(
-                "reason",
-                "required",
-                "give the reason",
-            ));
-        }
-    };
+    let reason = reason_for(action, body.as_ref())?;
     let body_version = body.as_ref().and_then(|b| b.version);
     let expected = if req.headers().contains_key(header::IF_MATCH) || body_version.is_some() {
         Some(records::expected_version(&req, body_version)?)
@@ -395,21 +503,16 @@ async fn transition<A: Activity>(
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {
             let scope = Scope::of(conn, &user)?;
-            let current: A::Row = records::claim(conn, &scope, id, expected)?;
-            let m = A::meta(&current);
-            if m.status != from.as_str() || m.archived_at.is_some() {
-                return Err(ApiError::Conflict {
-                    detail: format!("{action} needs a {from} record; this one is {}", m.status),
-                    current: serde_json::to_value(A::Dto::from(current)).ok(),
-                });
-            }
-            super::check_not_locked(conn, &m.area_path, m.date)?;
-            let row = A::set_status(conn, id, to.as_str(), reason.as_deref(), user.id)?;
-            let e = event::<A>(action, &row)
-                .before(serde_json::json!({ "status": m.status }))
-                .after(serde_json::json!({ "status": to.as_str(), "reason": reason }));
-            audit::record(conn, &ctx, e)?;
-            Ok(row)
+            change_status::<A>(
+                conn,
+                &scope,
+                &user,
+                &ctx,
+                id,
+                expected,
+                action,
+                reason.as_deref(),
+            )
         })
     })
     .await?;

@@ -288,6 +288,12 @@ impl Activity for Visit {
 
     crate::activities::activity_storage!(visited_on);
 
+    const HOUSEHOLD_KEY: &'static str = "household";
+
+    fn household_ids(row: &Self::Row) -> Vec<Uuid> {
+        vec![row.household_id]
+    }
+
     type Changes = AssistanceChanges;
     const IMMUTABLE: &'static str = "id, household_id and recorded_at";
 

@@ -8,7 +8,7 @@ pub mod repo;
 
 use actix_web::web;
 
-use crate::activities::http;
+use crate::activities::{bulk, http};
 use handlers::Visit;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -17,6 +17,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(http::list::<Visit>))
             .route(web::post().to(http::create::<Visit>)),
     )
+    // Before `/assistances/{id}`, which would take `verify` for an id.
+    .service(web::resource("/assistances/verify").route(web::post().to(bulk::verify::<Visit>)))
+    .service(web::resource("/assistances/reject").route(web::post().to(bulk::reject::<Visit>)))
     .service(
         web::resource("/assistances/{id}")
             .route(web::get().to(http::get::<Visit>))

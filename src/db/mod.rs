@@ -1,8 +1,10 @@
 //! The one door to the database: the pool, the `run` helper that does a unit
 //! of work on the blocking pool, and the embedded migrations.
 
+pub mod backup;
 pub mod embedded;
 pub mod errors;
+pub mod replica;
 pub mod schema;
 
 use std::time::Duration;

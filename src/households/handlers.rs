@@ -41,11 +41,21 @@ fn event(action: Action, row: &HouseholdRow) -> Event {
 /// without waiting for the disk: a read must stay as fast as a read, and
 /// at worst the last fraction of a second of read events is lost in a
 /// crash of the database server itself.
-fn read_event(conn: &mut PgConnection, ctx: &Ctx, event: Event) -> Result<(), ApiError> {
+pub(crate) fn read_event(conn: &mut PgConnection, ctx: &Ctx, event: Event) -> Result<(), ApiError> {
     conn.transaction(|conn| {
         diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
         audit::record(conn, ctx, event)
     })
+}
+
+/// The read event of a page of households, placed at the caller's area.
+pub(crate) fn list_read(scope: &Scope) -> Event {
+    let mut e = Event::of(Action::Read, ENTITY);
+    if let Scope::Subtree { lo, .. } = scope {
+        e.area_path = Some(lo.clone());
+        e.unit_id = crate::records::last_unit(lo);
+    }
+    e
 }
 
 fn respond(status: StatusCode, row: HouseholdRow) -> HttpResponse {
@@ -305,15 +315,10 @@ pub async fn list(
         let scope = Scope::of(conn, &user)?;
         let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut list_read = Event::of(Action::Read, ENTITY);
-        if let Scope::Subtree { lo, .. } = &scope {
-            list_read.area_path = Some(lo.clone());
-            list_read.unit_id = crate::records::last_unit(lo);
-        }
         read_event(
             conn,
             &ctx,
-            list_read
+            list_read(&scope)
                 .after(json!({ "ids": ids, "unit_id": params.unit_id, "q": params.q.is_some() })),
         )?;
         Ok(rows)

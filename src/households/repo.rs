@@ -67,6 +67,47 @@ pub fn list(
         .load(conn)?)
 }
 
+/// What a list of visits or sessions shows of a household: who heads it and
+/// where it lives.
+#[derive(Debug, Clone, serde::Serialize, QueryableByName)]
+pub struct HouseholdName {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    /// `null` once erased.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub head_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub village_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub village_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[serde(skip)]
+    pub area_path: String,
+}
+
+/// The head's name and the village's of the households with these ids that
+/// lie inside the scope (one that moved out of it since is left out).
+pub fn names(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    ids: &[Uuid],
+) -> Result<Vec<HouseholdName>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<HouseholdName> = diesel::sql_query(
+        "SELECT h.id, h.head_name, h.village_id, u.name AS village_name, h.area_path \
+         FROM households h JOIN units u ON u.id = h.village_id \
+         WHERE h.id = ANY($1) ORDER BY h.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|h| scope.contains_path(&h.area_path))
+        .collect())
+}
+
 // get, get_for_update and archive, as for every record table.
 crate::records::record_queries!(
     households,

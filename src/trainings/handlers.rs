@@ -210,6 +210,12 @@ impl Activity for Session {
 
     crate::activities::activity_storage!(held_on);
 
+    const HOUSEHOLD_KEY: &'static str = "households";
+
+    fn household_ids(row: &Self::Row) -> Vec<Uuid> {
+        row.household_ids.iter().flatten().copied().collect()
+    }
+
     type Changes = TrainingChanges;
     const IMMUTABLE: &'static str = "id and recorded_at";
 

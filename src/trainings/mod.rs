@@ -8,7 +8,7 @@ pub mod repo;
 
 use actix_web::web;
 
-use crate::activities::http;
+use crate::activities::{bulk, http};
 use handlers::Session;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -17,6 +17,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(http::list::<Session>))
             .route(web::post().to(http::create::<Session>)),
     )
+    // Before `/trainings/{id}`, which would take `verify` for an id.
+    .service(web::resource("/trainings/verify").route(web::post().to(bulk::verify::<Session>)))
+    .service(web::resource("/trainings/reject").route(web::post().to(bulk::reject::<Session>)))
     .service(
         web::resource("/trainings/{id}")
             .route(web::get().to(http::get::<Session>))

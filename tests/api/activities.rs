@@ -16,26 +16,26 @@ use crate::helpers::{fields, id_of, pairs, unit, village};
 /// Cao Bằng (04): Nà Pình and Nà Rụa (no team) in commune 01273, Khuổi Ky
 /// in commune 01279; and Tổ 5 of Tuyên Quang (08). Every village but Nà
 /// Rụa has an active team, a member and a household.
-struct World {
-    cao_bang: UnitRow,
-    thuc_phan: UnitRow,
-    na_pinh: UnitRow,
-    na_rua: UnitRow,
-    khuoi_ky: UnitRow,
-    far: UnitRow,
-    team_a: String,
-    team_b: String,
-    team_far: String,
-    member_a: String,
-    member_b: String,
-    house_a: String,
-    house_b: String,
-    house_far: String,
-    house_no_team: String,
-    admin: String,
+pub(crate) struct World {
+    pub(crate) cao_bang: UnitRow,
+    pub(crate) thuc_phan: UnitRow,
+    pub(crate) na_pinh: UnitRow,
+    pub(crate) na_rua: UnitRow,
+    pub(crate) khuoi_ky: UnitRow,
+    pub(crate) far: UnitRow,
+    pub(crate) team_a: String,
+    pub(crate) team_b: String,
+    pub(crate) team_far: String,
+    pub(crate) member_a: String,
+    pub(crate) member_b: String,
+    pub(crate) house_a: String,
+    pub(crate) house_b: String,
+    pub(crate) house_far: String,
+    pub(crate) house_no_team: String,
+    pub(crate) admin: String,
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let na_pinh = village(app, "01273", "Thôn Nà Pình");
     let na_rua = village(app, "01273", "Thôn Nà Rụa");
     let khuoi_ky = village(app, "01279", "Thôn Khuổi Ky");
@@ -64,7 +64,12 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-async fn create_team(app: &TestApp, token: &str, village: &UnitRow, name: &str) -> String {
+pub(crate) async fn create_team(
+    app: &TestApp,
+    token: &str,
+    village: &UnitRow,
+    name: &str,
+) -> String {
     let res = app
         .post_json(
             "/api/v1/teams",
@@ -76,7 +81,7 @@ async fn create_team(app: &TestApp, token: &str, village: &UnitRow, name: &str) 
     id_of(&res.json::<Value>().await.unwrap())
 }
 
-async fn create_member(app: &TestApp, token: &str, team_id: &str, name: &str) -> String {
+pub(crate) async fn create_member(app: &TestApp, token: &str, team_id: &str, name: &str) -> String {
     let res = app
         .post_json(
             "/api/v1/members",
@@ -95,7 +100,12 @@ async fn create_member(app: &TestApp, token: &str, team_id: &str, name: &str) ->
     id_of(&res.json::<Value>().await.unwrap())
 }
 
-async fn create_household(app: &TestApp, token: &str, village: &UnitRow, head: &str) -> String {
+pub(crate) async fn create_household(
+    app: &TestApp,
+    token: &str,
+    village: &UnitRow,
+    head: &str,
+) -> String {
     let res = app
         .post_json(
             "/api/v1/households",
@@ -113,7 +123,12 @@ async fn create_household(app: &TestApp, token: &str, village: &UnitRow, head: &
 }
 
 /// An account and an access token for it.
-async fn account(app: &TestApp, username: &str, role: &str, area: Option<&str>) -> (Uuid, String) {
+pub(crate) async fn account(
+    app: &TestApp,
+    username: &str,
+    role: &str,
+    area: Option<&str>,
+) -> (Uuid, String) {
     let id = app.create_user(username, role, area).await;
     let token = app.tokens(username).await["access_token"]
         .as_str()
@@ -123,7 +138,7 @@ async fn account(app: &TestApp, username: &str, role: &str, area: Option<&str>) 
 }
 
 /// A visit as a phone sends it, under a new id.
-fn visit(household_id: &str, visited_on: &str) -> Value {
+pub(crate) fn visit(household_id: &str, visited_on: &str) -> Value {
     json!({
         "id": Uuid::new_v4(),
         "household_id": household_id,
@@ -132,7 +147,7 @@ fn visit(household_id: &str, visited_on: &str) -> Value {
     })
 }
 
-async fn create_visit(app: &TestApp, token: &str, body: &Value) -> Value {
+pub(crate) async fn create_visit(app: &TestApp, token: &str, body: &Value) -> Value {
     let res = app
         .post_json("/api/v1/assistances", Some(token), body)
         .await;
@@ -142,7 +157,7 @@ async fn create_visit(app: &TestApp, token: &str, body: &Value) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn training(team_id: &str, held_on: &str) -> Value {
+pub(crate) fn training(team_id: &str, held_on: &str) -> Value {
     json!({
         "id": Uuid::new_v4(),
         "team_id": team_id,
@@ -153,7 +168,7 @@ fn training(team_id: &str, held_on: &str) -> Value {
     })
 }
 
-async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> Response {
+pub(crate) async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> Response {
     app.client
         .patch(app.url(path))
         .bearer_auth(token)
@@ -163,7 +178,7 @@ async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> Response
         .unwrap()
 }
 
-async fn items(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+pub(crate) async fn items(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
     let res = app.get(path, token).await;
     let status = res.status();
     let text = res.text().await.unwrap();
@@ -185,7 +200,7 @@ fn sorted(list: &[&str]) -> Vec<String> {
     v
 }
 
-fn n(app: &TestApp, sql: &str) -> i64 {
+pub(crate) fn n(app: &TestApp, sql: &str) -> i64 {
     count(&mut app.conn(), sql)
 }
 
@@ -1659,4 +1674,128 @@ async fn a_visit_waiting_on_a_lock_being_set_sees_it() {
         ),
         0
     );
+}
+
+/// The `after` of the household read events, oldest first.
+fn household_reads(app: &TestApp) -> Vec<Value> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        after: Value,
+    }
+    let rows: Vec<Row> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT after FROM audit_events WHERE action = 'read' AND entity = 'household' \
+             AND entity_id IS NULL ORDER BY id",
+        ),
+        &mut app.conn(),
+    )
+    .unwrap();
+    rows.into_iter().map(|r| r.after).collect()
+}
+
+#[actix_web::test]
+async fn lists_carry_household_names_as_one_audited_read() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (_, officer) = account(&app, "canbo.caobang", "officer", Some("04")).await;
+    let a = create_visit(&app, &w.admin, &visit(&w.house_a, "2025-11-01")).await;
+    let b = create_visit(&app, &w.admin, &visit(&w.house_b, "2025-11-02")).await;
+    create_visit(&app, &w.admin, &visit(&w.house_far, "2025-11-02")).await;
+    let mut t = training(&w.team_a, "2025-11-03");
+    t["household_ids"] = json!([w.house_a]);
+    assert_eq!(
+        app.post_json("/api/v1/trainings", Some(&w.admin), &t)
+            .await
+            .status(),
+        201
+    );
+    let reads = household_reads(&app).len();
+
+    // Without include: no names, no read.
+    let plain = items(&app, &officer, "/api/v1/assistances").await;
+    assert_eq!(plain.len(), 2);
+    assert!(plain.iter().all(|i| i.get("household").is_none()));
+    assert_eq!(household_reads(&app).len(), reads);
+
+    let res = app
+        .get("/api/v1/assistances?include=household", &officer)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page: Value = res.json().await.unwrap();
+    let by_id = |id: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| &i["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let ha = by_id(&a["id"])["household"].clone();
+    assert_eq!(ha["id"], w.house_a.as_str());
+    assert_eq!(ha["head_name"], "Nông Văn Dũng");
+    assert_eq!(ha["village_id"], w.na_pinh.id.to_string());
+    assert_eq!(ha["village_name"], "Thôn Nà Pình");
+    assert!(ha.get("area_path").is_none());
+    assert_eq!(by_id(&b["id"])["household"]["head_name"], "Lục Văn Tài");
+    assert_eq!(
+        by_id(&b["id"])["household"]["village_name"],
+        "Thôn Khuổi Ky"
+    );
+    // One read event naming the households read, and no names.
+    let after = household_reads(&app);
+    assert_eq!(after.len(), reads + 1);
+    let event = &after[reads];
+    assert_eq!(event["via"], "assistance");
+    assert_eq!(
+        sorted(&[
+            event["ids"][0].as_str().unwrap(),
+            event["ids"][1].as_str().unwrap()
+        ]),
+        sorted(&[&w.house_a, &w.house_b])
+    );
+    assert!(!event.to_string().contains("Nông"), "{event}");
+
+    // A page of one reads the household of that page only.
+    let res = app
+        .get("/api/v1/assistances?include=household&limit=1", &officer)
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let after = household_reads(&app);
+    assert_eq!(after.len(), reads + 2);
+    assert_eq!(
+        after[reads + 1]["ids"],
+        json!([page["items"][0]["household_id"]])
+    );
+
+    // Sessions carry the households of their attendees.
+    let res = app
+        .get("/api/v1/trainings?include=household", &officer)
+        .await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page: Value = res.json().await.unwrap();
+    let hs = &page["items"][0]["households"];
+    assert_eq!(hs.as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(hs[0]["head_name"], "Nông Văn Dũng");
+    assert_eq!(hs[0]["village_name"], "Thôn Nà Pình");
+    assert_eq!(household_reads(&app).len(), reads + 3);
+
+    // Anything else to include is refused, by name.
+    for bad in ["team", "household,team"] {
+        let res = app
+            .get(&format!("/api/v1/assistances?include={bad}"), &officer)
+            .await;
+        let body = problem(res, 422).await;
+        assert_eq!(fields(&body), pairs(&[("include", "invalid")]));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("household")
+        );
+    }
+    assert_eq!(household_reads(&app).len(), reads + 3);
 }

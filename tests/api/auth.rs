@@ -503,25 +503,33 @@ async fn login_from(
 }
 
 #[actix_web::test]
-async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
+async fn behind_a_trusted_proxy_the_throttle_counts_the_address_the_proxy_saw() {
     let db = crate::helpers::TestDb::from_template();
-    let app = TestApp::spawn_on(db, &[("BANSO_TRUST_FORWARDED", "true")]).await;
+    let app = TestApp::spawn_on(db, &[("BANSO_TRUSTED_PROXY_HOPS", "1")]).await;
     app.create_user("field.user", "officer", Some("04")).await;
+    // The client writes an address of its own choosing on the left of the
+    // header each time; the proxy appends the one it really saw.
     for i in 0..20 {
         problem(
-            login_from(&app, "203.0.113.7", &format!("guess{i}"), "wrong password!").await,
+            login_from(
+                &app,
+                &format!("192.0.2.{i}, 203.0.113.7"),
+                &format!("guess{i}"),
+                "wrong password!",
+            )
+            .await,
             401,
         )
         .await;
     }
     problem(
-        login_from(&app, "203.0.113.7", "field.user", PASSWORD).await,
+        login_from(&app, "192.0.2.200, 203.0.113.7", "field.user", PASSWORD).await,
         429,
     )
     .await;
     // Another client behind the same proxy is not locked out.
     assert_eq!(
-        login_from(&app, "198.51.100.9", "field.user", PASSWORD)
+        login_from(&app, "203.0.113.7, 198.51.100.9", "field.user", PASSWORD)
             .await
             .status(),
         200
@@ -533,6 +541,47 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
             "SELECT count(*) AS n FROM login_failures WHERE address = '203.0.113.7'"
         ),
         20
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM login_failures WHERE address LIKE '192.0.2.%'"
+        ),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn with_two_trusted_proxies_the_second_entry_from_the_right_is_the_client() {
+    let db = crate::helpers::TestDb::from_template();
+    let app = TestApp::spawn_on(db, &[("BANSO_TRUSTED_PROXY_HOPS", "2")]).await;
+    app.create_user("field.user", "officer", Some("04")).await;
+    problem(
+        login_from(
+            &app,
+            "192.0.2.1, 203.0.113.7, 10.0.0.2",
+            "field.user",
+            "wrong password!",
+        )
+        .await,
+        401,
+    )
+    .await;
+    // Fewer entries than trusted proxies: one was bypassed, so the header
+    // says nothing trustworthy and the TCP peer counts.
+    problem(
+        login_from(&app, "203.0.113.8", "field.user", "wrong password!").await,
+        401,
+    )
+    .await;
+    let mut conn = app.conn();
+    for (address, n) in [("203.0.113.7", 1), ("127.0.0.1", 1)] {
+        let sql = format!("SELECT count(*) AS n FROM login_failures WHERE address = '{address}'");
+        assert_eq!(count(&mut conn, &sql), n, "failures counted for {address}");
+    }
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM login_failures"),
+        2
     );
 }
 

@@ -21,7 +21,6 @@ async fn login(app: &TestApp, username: &str) -> String {
 }
 
 #[actix_web::test]
-#[ignore = "the test cluster restarted during this test in 2 of 4 full runs; run with --ignored until that is found"]
 async fn the_demo_shows_cao_bangs_published_figures_across_the_reform() {
     let app = TestApp::spawn_on(
         TestDb::from_template(),
