@@ -64,6 +64,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The `Accept` header names no type the route can give (406).
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("invalid input")]
     Validation(Vec<FieldError>),
     /// Query or path parameters of the wrong form (400), each named.
@@ -106,6 +109,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
+            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             ApiError::Validation(_) => ("validation", "Invalid input"),
             ApiError::InvalidParameters(_) => ("bad-request", "Bad request"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
@@ -167,6 +171,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InvalidParameters(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

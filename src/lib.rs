@@ -25,6 +25,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod exports;
 pub mod health;
 pub mod households;
 pub mod json;

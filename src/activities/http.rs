@@ -235,7 +235,10 @@ pub async fn list<A: Activity>(
     req: HttpRequest,
     params: Query<records::ListParams>,
     filters: Query<A::Filters>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, ApiError>
+where
+    A::Row: crate::exports::Record,
+{
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
     if params.q.is_some() {
@@ -250,6 +253,12 @@ pub async fn list<A: Activity>(
         Status::parse(s).map_err(|e| ApiError::validation("status", e.code, e.message))?;
     }
     let with_households = params.includes("household", &["household"])?;
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            A::list(c, s, &params, &filters, after, n)
+        })
+        .await;
+    }
     let limit = crate::pagination::limit(params.limit)?;
     let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;
     let ctx = Ctx::user(&user, &req);

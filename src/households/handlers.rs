@@ -302,6 +302,12 @@ pub async fn list(
         domain::Deprivation::parse(d)
             .map_err(|e| ApiError::validation("deprivation", e.code, e.message))?;
     }
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            repo::list(c, s, &params, &filters, after, n)
+        })
+        .await;
+    }
     let limit = pagination::limit(params.limit)?;
     let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
     let ctx = Ctx::user(&user, &req);

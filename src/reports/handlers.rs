@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::dto::SummaryParams;
 use super::repo;
@@ -18,10 +18,20 @@ const READERS: [Role; 4] = [Role::Admin, Role::Officer, Role::TeamLeader, Role::
 pub async fn summary(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&READERS)?;
-    let params = SummaryParams::parse(&query.into_inner())?;
+    let mut query = query.into_inner();
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        let ctx = crate::audit::Ctx::user(&user, &req);
+        return crate::exports::serve_summary(&state.pool, user, ctx, wanted, query).await;
+    }
+    // `format=json` and `lang` ask for what a JSON answer is anyway.
+    for p in crate::exports::PARAMS {
+        query.remove(p);
+    }
+    let params = SummaryParams::parse(&query)?;
     // The caller's area and the unit come from the primary, where accounts
     // and units change first; the figures may come from the read replica.
     let unit = db::run(&state.pool, move |conn| {

@@ -93,11 +93,18 @@ fn parse(
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     params: Query<ListParams>,
     filters: Query<TeamFilters>,
 ) -> Result<HttpResponse, ApiError> {
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
+    if let Some(wanted) = crate::exports::wanted(&req)? {
+        return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
+            repo::list(c, s, &params, &filters, after, n)
+        })
+        .await;
+    }
     let limit = pagination::limit(params.limit)?;
     let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
     let rows = db::run(&state.pool, move |conn| {

@@ -20,6 +20,7 @@ mod conditional;
 mod cors;
 mod demo;
 mod errors;
+mod exports;
 mod faults;
 mod health;
 mod households;
