@@ -32,6 +32,7 @@ mod reports;
 mod resends;
 mod schema;
 mod sessions;
+mod sorting;
 mod sync;
 mod teams;
 mod units;
