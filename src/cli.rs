@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `units import`, `user create`,
-//! `user set-password`, `client create`, `keys` and `audit rehash`. Every
+//! `user set-password`, `client create`, `keys`, `audit rehash`, `backup`
+//! and `restore`. Every
 //! command works against `DATABASE_URL` when it is set, else against the
 //! embedded cluster under the data folder.
 
@@ -65,6 +66,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Back up the database to FILE (pg_dump's custom format); FILE must
+    /// not exist. Safe while `banso serve` runs.
+    Backup { file: PathBuf },
+    /// Restore a backup made by `banso backup` into the database, which
+    /// must be empty unless --replace; stop `banso serve` first.
+    Restore {
+        file: PathBuf,
+        /// Replace what the database holds with the backup's contents.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,8 +141,37 @@ enum ClientCommand {
         /// Code of the unit whose records it may read.
         #[arg(long)]
         area: String,
+        /// What it may do, comma-separated: registry:read, activities:read,
+        /// activities:write, reports:read, audit:read, changes:read.
+        #[arg(long, default_value = DEFAULT_CLIENT_SCOPES)]
+        scopes: String,
+        /// Requests a minute it may make (1 to 100000).
+        #[arg(long, default_value_t = crate::clients::handlers::DEFAULT_RATE_PER_MINUTE)]
+        rate_per_minute: i32,
+    },
+    /// List the clients.
+    List,
+    /// Give a client a new secret, printed once; the old one keeps working
+    /// for the grace period.
+    Rotate {
+        #[arg(long)]
+        client_id: String,
+        /// Hours the old secret keeps working (0 to 168).
+        #[arg(long, default_value_t = crate::clients::handlers::DEFAULT_GRACE_HOURS)]
+        grace_hours: i64,
+    },
+    /// Revoke a client: no new token, and the tokens it holds stop at once.
+    Revoke {
+        #[arg(long)]
+        client_id: String,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
     },
 }
+
+/// The scopes of a client registered without `--scopes`: reading.
+const DEFAULT_CLIENT_SCOPES: &str = "registry:read,activities:read,reports:read,changes:read";
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
@@ -205,6 +246,8 @@ fn migrate(conn: &mut PgConnection) -> Result<(), Failure> {
 fn run(command: Command, settings: Settings) -> Result<(), Failure> {
     match command {
         Command::Serve { demo } => serve(settings, demo),
+        Command::Backup { file } => backup(&settings, &file),
+        Command::Restore { file, replace } => restore(&settings, &file, replace),
         Command::Migrate => {
             let db = open_database(&settings)?;
             migrate(&mut connect(&db)?)?;
@@ -282,21 +325,11 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Client {
-            command:
-                ClientCommand::Create {
-                    client_id,
-                    name,
-                    area,
-                },
-        } => {
+        Command::Client { command } => {
             let db = open_database(&settings)?;
             let mut conn = connect(&db)?;
             migrate(&mut conn)?;
-            let (client, secret) = create_client(&mut conn, &client_id, &name, &area)?;
-            println!("created client {} ({})", client.client_id, client.name);
-            println!("its secret, shown only this once: {secret}");
-            Ok(())
+            client_command(&mut conn, command)
         }
         Command::Audit {
             command: AuditCommand::Rehash { before },
@@ -334,6 +367,89 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
     }
 }
 
+fn client_command(conn: &mut PgConnection, command: ClientCommand) -> Result<(), Failure> {
+    use crate::clients::{handlers, repo};
+    let ctx = crate::audit::Ctx::system("banso client");
+    let find = |conn: &mut PgConnection, client_id: &str| -> Result<repo::ClientRow, Failure> {
+        repo::by_client_id(conn, client_id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no client has the id {client_id}").into())
+    };
+    match command {
+        ClientCommand::Create {
+            client_id,
+            name,
+            area,
+            scopes,
+            rate_per_minute,
+        } => {
+            let scopes = crate::clients::scopes::ClientScopes::parse(scopes.split(','))
+                .map_err(|bad| format!("--scopes: unknown scope {bad:?}"))?;
+            let (client, secret) =
+                create_client_with(conn, &client_id, &name, &area, scopes, rate_per_minute)?;
+            println!(
+                "created client {} ({}) with {}",
+                client.client_id,
+                client.name,
+                client.scope_set().names().join(", ")
+            );
+            println!("its secret, shown only this once: {secret}");
+        }
+        ClientCommand::List => {
+            for c in repo::list(conn, None).map_err(|e| e.to_string())? {
+                let state = if c.active { "active" } else { "revoked" };
+                println!(
+                    "{}\t{}\t{}\t{}/min\t{}",
+                    c.client_id,
+                    state,
+                    c.scope_set().names().join(","),
+                    c.rate_per_minute,
+                    c.name
+                );
+            }
+        }
+        ClientCommand::Rotate {
+            client_id,
+            grace_hours,
+        } => {
+            if !(0..=handlers::MAX_GRACE_HOURS).contains(&grace_hours) {
+                return Err(format!(
+                    "--grace-hours must be between 0 and {}",
+                    handlers::MAX_GRACE_HOURS
+                )
+                .into());
+            }
+            let client = find(conn, &client_id)?;
+            let (secret, hash) = handlers::new_secret_blocking()?;
+            let row = diesel::Connection::transaction::<_, crate::error::ApiError, _>(conn, |c| {
+                let all = crate::auth::Scope::All;
+                handlers::rotate_in(c, &ctx, &all, client.id, &hash, grace_hours)
+            })
+            .map_err(|e| e.to_string())?;
+            println!(
+                "new secret for {}, shown only this once: {secret}",
+                row.client_id
+            );
+            if let Some(until) = row.previous_secret_until {
+                println!("the previous secret works until {until}");
+            }
+        }
+        ClientCommand::Revoke { client_id, reason } => {
+            let client = find(conn, &client_id)?;
+            let reason = crate::domain::short_text(&reason, 500)
+                .map_err(|e| format!("--reason: {}", e.message))?
+                .ok_or("--reason: give the reason")?;
+            diesel::Connection::transaction::<_, crate::error::ApiError, _>(conn, |c| {
+                let all = crate::auth::Scope::All;
+                handlers::revoke_in(c, &ctx, &all, client.id, &reason)
+            })
+            .map_err(|e| e.to_string())?;
+            println!("revoked {client_id}; its tokens are refused from now on");
+        }
+    }
+    Ok(())
+}
+
 /// Registers an integration client reading the records of `area_code`,
 /// and returns it with its secret (kept only as a hash).
 pub fn create_client(
@@ -342,6 +458,26 @@ pub fn create_client(
     name: &str,
     area_code: &str,
 ) -> Result<(crate::clients::repo::ClientRow, String), Failure> {
+    let scopes = crate::clients::scopes::ClientScopes::parse(DEFAULT_CLIENT_SCOPES.split(','))?;
+    let rate = crate::clients::handlers::DEFAULT_RATE_PER_MINUTE;
+    create_client_with(conn, client_id, name, area_code, scopes, rate)
+}
+
+/// [`create_client`] with its scopes and rate limit.
+pub fn create_client_with(
+    conn: &mut PgConnection,
+    client_id: &str,
+    name: &str,
+    area_code: &str,
+    scopes: crate::clients::scopes::ClientScopes,
+    rate_per_minute: i32,
+) -> Result<(crate::clients::repo::ClientRow, String), Failure> {
+    if scopes.iter().next().is_none() {
+        return Err("--scopes: give at least one scope".into());
+    }
+    if !(1..=crate::clients::handlers::MAX_RATE_PER_MINUTE).contains(&rate_per_minute) {
+        return Err("--rate-per-minute must be between 1 and 100000".into());
+    }
     let client_id = crate::clients::repo::parse_client_id(client_id)?;
     let name = crate::domain::Name::parse(name).map_err(|e| format!("name: {}", e.message))?;
     let found = units::repo::find_by_code(conn, area_code.trim(), units::repo::today())
@@ -355,14 +491,17 @@ pub fn create_client(
     {
         return Err(format!("client id {client_id} is taken").into());
     }
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| format!("random: {e}"))?;
-    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
-    let hash = password::hash(&secret).map_err(|e| format!("hashing the secret: {e}"))?;
+    let (secret, hash) = crate::clients::handlers::new_secret_blocking()?;
     diesel::Connection::transaction::<_, Failure, _>(conn, |conn| {
-        let client =
-            crate::clients::repo::create(conn, &client_id, &hash, name.as_str(), Some(area.id))
-                .map_err(|e| e.to_string())?;
+        let new = crate::clients::repo::NewClient {
+            client_id: &client_id,
+            secret_hash: &hash,
+            name: name.as_str(),
+            area: Some(area.id),
+            scopes,
+            rate_per_minute,
+        };
+        let client = crate::clients::repo::create(conn, &new).map_err(|e| e.to_string())?;
         let e = crate::audit::Event::new(
             crate::audit::Action::Create,
             crate::audit::Entity::Client,
@@ -463,6 +602,53 @@ pub fn set_password(
     })
 }
 
+/// `banso backup FILE`: of `DATABASE_URL`, or of the embedded cluster
+/// (started for the while if `banso serve` is not running).
+fn backup(settings: &Settings, file: &std::path::Path) -> Result<(), Failure> {
+    if settings.database_url.is_none() && !settings.data_dir.join("pg/data/PG_VERSION").exists() {
+        return Err(format!(
+            "there is nothing to back up: {} holds no database (set BANSO_DATA_DIR to the data folder of `banso serve`, or DATABASE_URL)",
+            settings.data_dir.display()
+        )
+        .into());
+    }
+    let db = open_database(settings)?;
+    let done = crate::db::backup::backup(&db.url, file)?;
+    println!(
+        "backed up the database to {} ({:.1} MB); keep a copy of {} with it",
+        file.display(),
+        done.bytes as f64 / 1e6,
+        crate::audit::checkpoint::file(&settings.data_dir).display()
+    );
+    Ok(())
+}
+
+/// `banso restore FILE [--replace]`, then the migrations a backup of an
+/// older version lacks.
+fn restore(settings: &Settings, file: &std::path::Path, replace: bool) -> Result<(), Failure> {
+    // Checked before a cluster is made for it.
+    crate::db::backup::check_dump(file)?;
+    let db = open_database(settings)?;
+    let done = crate::db::backup::restore(&db.url, file, replace)?;
+    migrate(&mut connect(&db)?)?;
+    println!(
+        "restored {} ({} tables, audit chain up to seq {})",
+        file.display(),
+        done.tables,
+        done.audit_head
+    );
+    let newest =
+        crate::audit::checkpoint::recent(&crate::audit::checkpoint::file(&settings.data_dir), 1)
+            .unwrap_or_default();
+    if let Some(cp) = newest.first().filter(|cp| cp.seq > done.audit_head) {
+        println!(
+            "note: the newest audit checkpoint of this data folder reached seq {} at {}: the backup is older, so GET /api/v1/audit/verify will say the chain is truncated by the events since (see docs/operations.md)",
+            cp.seq, cp.at
+        );
+    }
+    Ok(())
+}
+
 fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
     let database = open_database(&settings)?;
     {
@@ -494,6 +680,17 @@ fn serve(settings: Settings, with_demo: bool) -> Result<(), Failure> {
         eprintln!("banso: listening on http://{addr}");
         app.run_until_stopped().await
     });
-    drop(database);
+    stop_database(database);
     result.map_err(|e| format!("server error: {e}").into())
+}
+
+/// Stops the embedded cluster if this process started it, and says so.
+fn stop_database(mut database: Database) {
+    match database.embedded.as_mut().map(EmbeddedPostgres::stop) {
+        Some(true) => tracing::info!("stopped: the embedded PostgreSQL cluster is down"),
+        Some(false) => tracing::info!(
+            "stopped: the embedded PostgreSQL cluster was started by another command and keeps running"
+        ),
+        None => tracing::info!("stopped: the database (DATABASE_URL) is left running"),
+    }
 }

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod periods;
+pub mod ratelimit;
 pub mod records;
 pub mod reports;
 pub mod startup;

@@ -36,6 +36,7 @@ struct Metrics {
     audit_unlinked: IntGauge,
     login_failures: IntCounter,
     login_throttled: IntCounter,
+    clients_throttled: IntCounter,
     exports: IntCounterVec,
 }
 
@@ -107,6 +108,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         "login_throttled_total",
         "Logins and client-token requests refused by the throttle (429)",
     )?;
+    let clients_throttled = IntCounter::new(
+        "client_requests_throttled_total",
+        "Integration clients' requests refused by their rate limit (429)",
+    )?;
     let exports = IntCounterVec::new(
         Opts::new("exports_total", "Exports of records served"),
         &["kind"],
@@ -126,6 +131,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(audit_unlinked.clone()),
         Box::new(login_failures.clone()),
         Box::new(login_throttled.clone()),
+        Box::new(clients_throttled.clone()),
         Box::new(exports.clone()),
     ] {
         registry.register(c)?;
@@ -146,6 +152,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         audit_unlinked,
         login_failures,
         login_throttled,
+        clients_throttled,
         exports,
     })
 }
@@ -232,6 +239,11 @@ pub fn login_failed() {
 /// A login or client token refused by the throttle.
 pub fn login_throttled() {
     with(|m| m.login_throttled.inc());
+}
+
+/// An integration client's request refused by its rate limit.
+pub fn client_throttled() {
+    with(|m| m.clients_throttled.inc());
 }
 
 /// An export of `kind` (a record kind such as `household`) was served.

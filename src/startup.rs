@@ -28,6 +28,9 @@ pub const AUDIT_LINK_EVERY: std::time::Duration = std::time::Duration::from_mill
 /// How long start-up waits for the first read of ended sessions.
 const SESSIONS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long a stop waits for the requests in flight before cutting them off.
+pub const DRAIN_SECONDS: u64 = 30;
+
 /// Writer threads per kind of activity (see `activities::batch`).
 const WRITERS: usize = 2;
 
@@ -70,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(trainings::routes)
             .configure(periods::routes)
             .configure(sync::routes)
-            .configure(crate::reports::routes),
+            .configure(crate::reports::routes)
+            .configure(crate::clients::handlers::routes),
     )
     .configure(crate::web::routes);
 }
@@ -95,6 +99,7 @@ impl Application {
         let settings = Arc::new(settings);
         let settings_data = web::Data::from(settings.clone());
         let cors_origins = settings.cors_origins.clone();
+        let limiter = web::Data::new(crate::ratelimit::RateLimiter::default());
         let state = web::Data::new(AppState { pool, settings });
         let server = HttpServer::new(move || {
             App::new()
@@ -103,7 +108,9 @@ impl Application {
                 .app_data(tokens.clone())
                 .app_data(visits.clone())
                 .app_data(sessions.clone())
+                .app_data(limiter.clone())
                 .wrap(from_fn(conditional::etags))
+                .wrap(from_fn(crate::ratelimit::headers))
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
                 .wrap(Compress::default())
                 .wrap(cors::middleware(&cors_origins))
@@ -112,7 +119,9 @@ impl Application {
                 .configure(configure)
         })
         .workers(workers)
-        .shutdown_timeout(30)
+        // Signals are handled by `run_until_stopped`, which logs the drain.
+        .disable_signals()
+        .shutdown_timeout(DRAIN_SECONDS)
         .listen(listener)?
         .run();
         Ok(Application { port, server })
@@ -128,8 +137,55 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains requests in flight.
+    /// Serves until SIGTERM or SIGINT (or a stop through the handle), then
+    /// drains: no new connection is accepted, and the requests in flight
+    /// are answered, for up to `DRAIN_SECONDS`. A second signal cuts them
+    /// off at once. Each step is logged.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let watcher = actix_web::rt::spawn(on_signals(self.server.handle()));
+        let result = self.server.await;
+        watcher.abort();
+        match crate::metrics::requests_in_flight() {
+            0 => tracing::info!("stopped serving: every request was answered"),
+            n => tracing::warn!(
+                unanswered = n,
+                "stopped serving: requests still running were cut off"
+            ),
+        }
+        result
     }
+}
+
+/// The first SIGTERM or SIGINT starts the drain, a second one ends it.
+async fn on_signals(handle: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("signals cannot be handled: stop the service through its handle");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        in_flight = crate::metrics::requests_in_flight(),
+        drain_seconds = DRAIN_SECONDS,
+        "draining: no new connections; answering the requests in flight"
+    );
+    let stopping = actix_web::rt::spawn(handle.clone().stop(true));
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = stopping => return,
+    };
+    tracing::warn!(
+        signal = name,
+        in_flight = crate::metrics::requests_in_flight(),
+        "second signal: stopping now, cutting off the requests in flight"
+    );
+    handle.stop(false).await;
 }

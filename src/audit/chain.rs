@@ -163,7 +163,7 @@ pub fn spawn_linker(pool: PgPool, every: Duration, checkpoints: Option<super::ch
             }
             if last_sweep.is_none_or(|t| t.elapsed() >= HOUR) {
                 last_sweep = Some(std::time::Instant::now());
-                match db::run(&pool, crate::auth::repo::delete_expired_refresh).await {
+                match db::run(&pool, sweep_refresh).await {
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "expired refresh tokens removed"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "refresh token sweep failed"),
@@ -171,6 +171,23 @@ pub fn spawn_linker(pool: PgPool, every: Duration, checkpoints: Option<super::ch
             }
         }
     });
+}
+
+/// Held by the instance sweeping expired refresh tokens ("sweep").
+const SWEEP_LOCK: i64 = 0x73_77_65_65_70;
+
+/// Deletes refresh tokens long expired, unless another instance is at it.
+fn sweep_refresh(conn: &mut PgConnection) -> Result<usize, ApiError> {
+    conn.transaction(|conn| {
+        let got: Locked = diesel::sql_query(format!(
+            "SELECT pg_try_advisory_xact_lock({SWEEP_LOCK}) AS locked"
+        ))
+        .get_result(conn)?;
+        if !got.locked {
+            return Ok(0);
+        }
+        crate::auth::repo::delete_expired_refresh(conn)
+    })
 }
 
 #[derive(Debug, Serialize)]

@@ -184,6 +184,27 @@ struct Head {
     chain_hash: Vec<u8>,
 }
 
+/// Held by the instance writing a checkpoint ("checkp" in ASCII).
+const CHECKPOINT_LOCK: i64 = 0x63_68_65_63_6b_70;
+
+/// The `app_meta` key of the newest checkpoint's `seq`, shared by every
+/// instance; its `updated_at` is when it was written.
+pub const SHARED_KEY: &str = "audit_checkpoint_seq";
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+#[derive(QueryableByName)]
+struct Shared {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    recent: bool,
+}
+
 impl Writer {
     /// With the newest key of `keys_dir` (the one that signs tokens).
     pub fn new(keys_dir: &Path, data_dir: &Path) -> Result<Writer, String> {
@@ -225,7 +246,34 @@ impl Writer {
     }
 
     /// Writes a checkpoint of the chain's head if it moved since the last.
+    /// Several instances on one database write each checkpoint once: one
+    /// at a time (an advisory lock), and not within `EVERY` of the last one
+    /// any of them wrote (kept in `app_meta`).
     pub fn write(&mut self, conn: &mut PgConnection) -> Result<Option<Checkpoint>, ApiError> {
+        conn.transaction(|conn| self.write_locked(conn))
+    }
+
+    fn write_locked(&mut self, conn: &mut PgConnection) -> Result<Option<Checkpoint>, ApiError> {
+        let got: Locked = diesel::sql_query(format!(
+            "SELECT pg_try_advisory_xact_lock({CHECKPOINT_LOCK}) AS locked"
+        ))
+        .get_result(conn)?;
+        if !got.locked {
+            return Ok(None);
+        }
+        let shared: Option<Shared> = diesel::sql_query(format!(
+            "SELECT value::bigint AS seq, updated_at > now() - interval '{} seconds' AS recent \
+             FROM app_meta WHERE key = '{SHARED_KEY}'",
+            EVERY.as_secs()
+        ))
+        .get_result(conn)
+        .optional()?;
+        if shared.as_ref().is_some_and(|s| s.recent) {
+            // Another instance wrote one a moment ago.
+            self.last_at = Some(std::time::Instant::now());
+            return Ok(None);
+        }
+        let last_seq = self.last_seq.max(shared.map_or(0, |s| s.seq));
         let head: Option<Head> = diesel::sql_query(
             "SELECT seq, chain_hash FROM audit_events \
              WHERE seq = (SELECT max(seq) FROM audit_events)",
@@ -233,10 +281,10 @@ impl Writer {
         .get_result(conn)
         .optional()?;
         // Until the first checkpoint, every pass looks; then once a period.
-        if self.last_seq > 0 {
+        if last_seq > 0 {
             self.last_at = Some(std::time::Instant::now());
         }
-        let Some(head) = head.filter(|h| h.seq > self.last_seq) else {
+        let Some(head) = head.filter(|h| h.seq > last_seq) else {
             return Ok(None);
         };
         self.last_at = Some(std::time::Instant::now());
@@ -253,6 +301,12 @@ impl Writer {
             .and_then(|mut f| f.write_all(line.as_bytes()))
             .map_err(ApiError::internal)?;
         self.last_seq = cp.seq;
+        diesel::sql_query(format!(
+            "INSERT INTO app_meta (key, value, updated_at) VALUES ('{SHARED_KEY}', $1, now()) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
+        ))
+        .bind::<diesel::sql_types::Text, _>(cp.seq.to_string())
+        .execute(conn)?;
         tracing::info!(
             seq = cp.seq,
             chain_hash = %cp.chain_hash,

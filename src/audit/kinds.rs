@@ -30,6 +30,8 @@ crate::code_enum!(
         SetPassword = "set_password",
         PasswordChangeFailed = "password_change_failed",
         HashingChanged = "hashing_changed",
+        RotateSecret = "rotate_secret",
+        Revoke = "revoke",
     }
 );
 

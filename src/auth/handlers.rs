@@ -83,7 +83,7 @@ async fn check_secret<C, L>(
 ) -> Result<C, ApiError>
 where
     C: Send + 'static,
-    L: FnOnce(&mut diesel::PgConnection) -> Result<Option<(C, String, bool)>, ApiError>
+    L: FnOnce(&mut diesel::PgConnection) -> Result<Option<(C, Vec<String>, bool)>, ApiError>
         + Send
         + 'static,
 {
@@ -114,8 +114,9 @@ where
         });
     }
     let verified = web::block(move || match found {
-        Some((value, hash, active)) => {
-            (password::verify(&hash, &secret) && active).then_some(value)
+        Some((value, hashes, active)) => {
+            let right = hashes.iter().any(|h| password::verify(h, &secret));
+            (right && active).then_some(value)
         }
         None => {
             password::verify_dummy(&secret);
@@ -166,7 +167,7 @@ pub async fn login(
         password,
         move |conn| {
             Ok(repo::credentials(conn, &u)?.map(|c| {
-                let (hash, active) = (c.password_hash.clone(), c.active);
+                let (hash, active) = (vec![c.password_hash.clone()], c.active);
                 (c, hash, active)
             }))
         },
@@ -417,7 +418,7 @@ pub async fn change_password(
             Ok(repo::credentials(conn, &username)?
                 .filter(|c| c.id == id)
                 .map(|c| {
-                    let (hash, active) = (c.password_hash.clone(), c.active);
+                    let (hash, active) = (vec![c.password_hash.clone()], c.active);
                     (c, hash, active)
                 }))
         },
@@ -537,8 +538,9 @@ pub async fn client_token(
         move |conn| {
             Ok(
                 crate::clients::repo::by_client_id(conn, &client_id)?.map(|c| {
-                    let (hash, active) = (c.secret_hash.clone(), c.active);
-                    (c, hash, active)
+                    let hashes = c.secret_hashes(chrono::Utc::now());
+                    let active = c.active;
+                    (c, hashes, active)
                 }),
             )
         },
@@ -561,7 +563,7 @@ pub async fn client_token(
     })
     .await?;
     let access_token = tokens
-        .issue(client.id, Role::Client, client.area_unit_id)
+        .issue_client(&client.grant())
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(ClientTokenResponse {
         access_token,

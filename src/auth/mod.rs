@@ -14,13 +14,15 @@ use std::str::FromStr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use access::Scope;
 
+use crate::clients::scopes::{ClientScopes, Need, needed};
 use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
 use tokens::TokenService;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +77,9 @@ pub struct AuthUser {
     /// The administrative unit the caller works in; `None` only for admins
     /// without an area, who see everything.
     pub area: Option<Uuid>,
+    /// An integration client's scopes; `None` for accounts, whose role
+    /// says what they may do.
+    pub scopes: Option<crate::clients::scopes::ClientScopes>,
 }
 
 impl AuthUser {
@@ -121,11 +126,61 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let id = Uuid::parse_str(&claims.sub)
         .map_err(|_| ApiError::Unauthorized("invalid or expired access token".into()))?;
     tracing::Span::current().record("user", tracing::field::display(id));
+    let scopes = if claims.role == Role::Client {
+        let scopes = ClientScopes::from_claim(claims.scope.as_deref().unwrap_or(""));
+        admit_client(req, id, scopes, claims.rl)?;
+        Some(scopes)
+    } else {
+        None
+    };
     Ok(AuthUser {
         id,
         role: claims.role,
         area: claims.area,
+        scopes,
     })
+}
+
+/// An integration client may call a route only with the scope it needs
+/// (`clients::scopes::needed`), and only as fast as its rate limit lets it.
+fn admit_client(
+    req: &HttpRequest,
+    id: Uuid,
+    scopes: ClientScopes,
+    per_minute: Option<u32>,
+) -> Result<(), ApiError> {
+    let pattern = req.match_pattern().unwrap_or_default();
+    match needed(req.method(), &pattern) {
+        Need::Nothing => {}
+        Need::Scope(scope) if scopes.contains(scope) => {}
+        Need::Scope(scope) => {
+            return Err(ApiError::Forbidden(format!(
+                "this client's token does not carry the {scope} scope"
+            )));
+        }
+        Need::Refused => {
+            return Err(ApiError::Forbidden(
+                "integration clients may not use this route".into(),
+            ));
+        }
+    }
+    let (Some(limiter), Some(per_minute)) = (req.app_data::<web::Data<RateLimiter>>(), per_minute)
+    else {
+        return Ok(());
+    };
+    let taken = limiter.take(id, per_minute);
+    let standing = match taken {
+        Ok(s) | Err(s) => s,
+    };
+    req.extensions_mut().insert(standing);
+    if taken.is_err() {
+        crate::metrics::client_throttled();
+        return Err(ApiError::TooManyRequests {
+            detail: format!("this client may make {per_minute} requests a minute"),
+            retry_after: standing.retry_after,
+        });
+    }
+    Ok(())
 }
 
 impl FromRequest for AuthUser {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::users;
+use crate::db::schema::{clients, users};
 use crate::error::ApiError;
 
 /// The channel that carries "`<user id> <epoch>`" whenever sessions end.
@@ -158,11 +158,6 @@ impl SessionView {
 /// touching its refresh tokens) and announces it to every instance when
 /// the transaction commits.
 pub fn end(conn: &mut PgConnection, user: Uuid) -> Result<Ended, ApiError> {
-    #[derive(QueryableByName)]
-    struct Listeners {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let epoch: i64 = diesel::update(users::table.find(user))
         .set((
             users::session_epoch.eq(users::session_epoch + 1),
@@ -170,6 +165,27 @@ pub fn end(conn: &mut PgConnection, user: Uuid) -> Result<Ended, ApiError> {
         ))
         .returning(users::session_epoch)
         .get_result(conn)?;
+    announce(conn, user, epoch)
+}
+
+/// Ends every access token an integration client holds (on revocation and
+/// when its scopes change), as [`end`] does for an account.
+pub fn end_client(conn: &mut PgConnection, client: Uuid) -> Result<Ended, ApiError> {
+    let epoch: i64 = diesel::update(clients::table.find(client))
+        .set(clients::session_epoch.eq(clients::session_epoch + 1))
+        .returning(clients::session_epoch)
+        .get_result(conn)?;
+    announce(conn, client, epoch)
+}
+
+/// Tells every instance, when the transaction commits, that `user`'s
+/// tokens before `epoch` are over.
+fn announce(conn: &mut PgConnection, user: Uuid, epoch: i64) -> Result<Ended, ApiError> {
+    #[derive(QueryableByName)]
+    struct Listeners {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
     let listeners = diesel::sql_query(
         "SELECT pg_notify($1, $2)::text AS sent, (SELECT count(*) FROM pg_stat_activity \
          WHERE datname = current_database() AND application_name = $3) AS n",
@@ -186,12 +202,19 @@ pub fn end(conn: &mut PgConnection, user: Uuid) -> Result<Ended, ApiError> {
     })
 }
 
-/// Every account's epoch that is not 0.
+/// Every account's and client's epoch that is not 0.
 fn read_epochs(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, i64)>> {
-    users::table
+    let mut epochs: Vec<(Uuid, i64)> = users::table
         .filter(users::session_epoch.gt(0))
         .select((users::id, users::session_epoch))
-        .load(conn)
+        .load(conn)?;
+    epochs.extend(
+        clients::table
+            .filter(clients::session_epoch.gt(0))
+            .select((clients::id, clients::session_epoch))
+            .load::<(Uuid, i64)>(conn)?,
+    );
+    Ok(epochs)
 }
 
 fn parse_payload(payload: &str) -> Option<(Uuid, i64)> {

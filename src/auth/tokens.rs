@@ -189,6 +189,22 @@ pub struct Claims {
     /// `auth::sessions`); 0 for integration clients and older tokens.
     #[serde(default)]
     pub sv: i64,
+    /// An integration client's scopes, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// An integration client's rate limit, in requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rl: Option<u32>,
+}
+
+/// What a client token says of its client.
+#[derive(Debug, Clone)]
+pub struct ClientGrant {
+    pub id: Uuid,
+    pub area: Option<Uuid>,
+    pub epoch: i64,
+    pub scopes: crate::clients::scopes::ClientScopes,
+    pub rate_per_minute: u32,
 }
 
 pub struct TokenService {
@@ -284,10 +300,20 @@ impl TokenService {
         &self.sessions
     }
 
-    /// A token of session epoch 0: for integration clients, which have no
-    /// sessions to end.
+    /// A token of session epoch 0.
     pub fn issue(&self, user_id: Uuid, role: Role, area: Option<Uuid>) -> Result<String, String> {
         self.issue_session(user_id, role, area, 0)
+    }
+
+    /// A token for an integration client: its area, its epoch (raised when
+    /// it is revoked or its scopes change), its scopes and its rate limit.
+    pub fn issue_client(&self, client: &ClientGrant) -> Result<String, String> {
+        self.sign(
+            self.claims(client.id, Role::Client, client.area, client.epoch, |c| {
+                c.scope = Some(client.scopes.claim());
+                c.rl = Some(client.rate_per_minute);
+            }),
+        )
     }
 
     /// A token for an account at session epoch `epoch`.
@@ -298,8 +324,19 @@ impl TokenService {
         area: Option<Uuid>,
         epoch: i64,
     ) -> Result<String, String> {
+        self.sign(self.claims(user_id, role, area, epoch, |_| {}))
+    }
+
+    fn claims(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        area: Option<Uuid>,
+        epoch: i64,
+        extra: impl FnOnce(&mut Claims),
+    ) -> Claims {
         let now = jsonwebtoken::get_current_timestamp();
-        let claims = Claims {
+        let mut claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user_id.to_string(),
@@ -311,7 +348,14 @@ impl TokenService {
             role,
             area,
             sv: epoch,
+            scope: None,
+            rl: None,
         };
+        extra(&mut claims);
+        claims
+    }
+
+    fn sign(&self, claims: Claims) -> Result<String, String> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| e.to_string())

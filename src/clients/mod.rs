@@ -3,4 +3,6 @@
 //! short-lived access token from `POST /auth/token` (client credentials)
 //! and may then read, never write, inside its area.
 
+pub mod handlers;
 pub mod repo;
+pub mod scopes;

@@ -325,9 +325,10 @@ impl EmbeddedPostgres {
     }
 
     /// Fast shutdown: open sessions are ended, data is checkpointed.
-    pub fn stop(&mut self) {
+    /// Whether this handle had started the server (and so stopped it).
+    pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
-            return;
+            return false;
         };
         if let Ok(pid) = i32::try_from(child.id()) {
             // SAFETY: kill with a pid we own and a valid signal number.
@@ -338,18 +339,19 @@ impl EmbeddedPostgres {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
+        true
     }
 }
 
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.stop();
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one door to the database: the pool, the `run` helper that does a unit
 //! of work on the blocking pool, and the embedded migrations.
 
+pub mod backup;
 pub mod embedded;
 pub mod errors;
 pub mod schema;

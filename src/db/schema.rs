@@ -86,6 +86,13 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        scopes -> Array<Nullable<Text>>,
+        rate_per_minute -> Int4,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        session_epoch -> Int8,
+        version -> Int4,
     }
 }
 

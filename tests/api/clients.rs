@@ -18,7 +18,7 @@ async fn client(app: &TestApp, client_id: &str, area: &str) -> String {
     .unwrap()
 }
 
-async fn token(app: &TestApp, client_id: &str, secret: &str) -> reqwest::Response {
+pub async fn token(app: &TestApp, client_id: &str, secret: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/auth/token"))
         .form(&[
