@@ -25,6 +25,7 @@ mod health;
 mod households;
 mod import;
 mod instances;
+mod language;
 mod localized;
 mod members;
 mod metrics;
