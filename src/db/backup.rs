@@ -12,6 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -225,10 +226,12 @@ pub fn backup(url: &str, file: &Path) -> Result<Backup, BackupError> {
     drop(conn);
     let partial = partial_path(file);
     // Made here first: a folder that is missing or not writable is named
-    // before pg_dump runs, and a stale partial file is never reused.
+    // before pg_dump runs, a stale partial file is never reused, and the
+    // dump (households' personal data) is readable by its owner only.
     OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&partial)
         .map_err(io_err(format!("creating {}", partial.display())))?;
     let (url, password) = split_password(url);

@@ -101,7 +101,7 @@ fn build() -> Bundle {
         .collect();
     let mut offline: Vec<String> = assets
         .keys()
-        .filter(|n| !n.ends_with(".png") || n.contains("192"))
+        .filter(|n| kept_at_install(n))
         .map(|n| format!("/assets/{version}/{n}"))
         .collect();
     offline.sort();
@@ -119,6 +119,15 @@ fn build() -> Bundle {
         assets,
         version,
     }
+}
+
+/// Files the service worker keeps when it installs: everything a team
+/// member needs offline. The large icon and the officers' screens
+/// (`office.js`, which needs the network anyway) are kept only once a
+/// browser has asked for them, so a phone in the field never downloads them.
+fn kept_at_install(name: &str) -> bool {
+    const ON_DEMAND: [&str; 2] = ["icon-512.png", "office.js"];
+    !ON_DEMAND.contains(&name)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -244,6 +253,9 @@ mod tests {
         let worker = String::from_utf8_lossy(&b.worker.plain);
         assert!(!worker.contains(VERSION_MARK) && !worker.contains(FILES_MARK));
         assert!(worker.contains(&format!("\"/assets/{}/app.js\"", b.version)));
+        // The officers' screens are not on a team member's phone.
+        assert!(!worker.contains("office.js"));
+        assert!(b.assets.contains_key("office.js"));
     }
 
     /// The keys of a language table, in order.

@@ -99,6 +99,10 @@ async fn a_backup_restored_into_a_fresh_cluster_serves_the_same_records() {
     assert!(ok, "{out}");
     assert!(out.contains("backed up the database to"), "{out}");
     assert!(file.exists() && !dir.join("banso.dump.partial").exists());
+    // Personal data: readable by its owner only.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
 
     // Restored into a fresh embedded cluster.
     let data = temp_dir("restored");

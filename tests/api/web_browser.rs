@@ -19,15 +19,17 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, count, temp_dir, village};
+use crate::helpers::{PASSWORD, TestApp, count, id_of, temp_dir, village};
+use crate::reports::post as post_ok;
 
 /// One browser at a time: they are heavy, and the timings must not be
 /// shared with another one.
@@ -45,6 +47,9 @@ const WAIT: Duration = Duration::from_secs(40);
 const PASS: u8 = 0;
 const CUT: u8 = 1;
 const SWALLOW_SYNC_ANSWER: u8 = 2;
+/// Requests to `/sync` are cut before they reach the server: what the
+/// phone recorded keeps waiting while the rest of the network works.
+const CUT_SYNC: u8 = 3;
 
 /// A TCP relay from the browser to the server.
 struct Relay {
@@ -52,6 +57,9 @@ struct Relay {
     mode: Arc<AtomicU8>,
     received: Arc<AtomicU64>,
     swallowed: Arc<AtomicU64>,
+    /// When set, `GET /sw.js` is answered with this script instead of the
+    /// server's: a new version of the app, as far as the browser can tell.
+    worker: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl Relay {
@@ -63,11 +71,13 @@ impl Relay {
             mode: Arc::new(AtomicU8::new(PASS)),
             received: Arc::new(AtomicU64::new(0)),
             swallowed: Arc::new(AtomicU64::new(0)),
+            worker: Arc::new(Mutex::new(None)),
         };
-        let (mode, received, swallowed) = (
+        let (mode, received, swallowed, worker) = (
             relay.mode.clone(),
             relay.received.clone(),
             relay.swallowed.clone(),
+            relay.worker.clone(),
         );
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -76,9 +86,13 @@ impl Relay {
                     drop(client);
                     continue;
                 }
-                let (mode, received, swallowed) =
-                    (mode.clone(), received.clone(), swallowed.clone());
-                std::thread::spawn(move || relay_one(client, target, mode, received, swallowed));
+                let ends = Ends {
+                    mode: mode.clone(),
+                    received: received.clone(),
+                    swallowed: swallowed.clone(),
+                    worker: worker.clone(),
+                };
+                std::thread::spawn(move || relay_one(client, target, ends));
             }
         });
         relay
@@ -93,17 +107,27 @@ impl Relay {
     }
 }
 
-fn relay_one(
-    client: TcpStream,
-    target: u16,
+/// What one relayed connection shares with the relay.
+struct Ends {
     mode: Arc<AtomicU8>,
     received: Arc<AtomicU64>,
     swallowed: Arc<AtomicU64>,
-) {
+    worker: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+fn relay_one(client: TcpStream, target: u16, ends: Ends) {
+    let Ends {
+        mode,
+        received,
+        swallowed,
+        worker,
+    } = ends;
     let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
         return;
     };
-    let (Ok(mut c_in), Ok(mut s_out)) = (client.try_clone(), server.try_clone()) else {
+    let (Ok(mut c_in), Ok(mut s_out), Ok(mut c_reply)) =
+        (client.try_clone(), server.try_clone(), client.try_clone())
+    else {
         return;
     };
     let swallow = Arc::new(AtomicBool::new(false));
@@ -122,6 +146,22 @@ fn relay_one(
             }
             if m == SWALLOW_SYNC_ANSWER && buf[..n].starts_with(b"POST /api/v1/sync ") {
                 up_swallow.store(true, Ordering::SeqCst);
+            }
+            if m == CUT_SYNC && buf[..n].starts_with(b"POST /api/v1/sync ") {
+                break;
+            }
+            let new_worker = worker.lock().map(|w| w.clone()).unwrap_or(None);
+            if let Some(script) = new_worker.filter(|_| buf[..n].starts_with(b"GET /sw.js ")) {
+                // The answer before on this connection is complete (the
+                // browser does not pipeline), so this one may follow it.
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/javascript; charset=utf-8\r\n\
+                     Cache-Control: no-cache\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    script.len()
+                );
+                let _ = c_reply.write_all(head.as_bytes());
+                let _ = c_reply.write_all(&script);
+                break;
             }
             if s_out.write_all(&buf[..n]).is_err() {
                 break;
@@ -244,14 +284,23 @@ impl Browser {
             .await
             .expect("session id")
             .expect("a session");
-        Some(Browser {
+        let browser = Browser {
             client: Some(client),
             driver,
             driver_port,
             session,
             http,
             base: base.to_string(),
-        })
+        };
+        // The clock of a phone in Vietnam, whatever the machine's: "today"
+        // and "this month" are the server's.
+        browser
+            .cdp(
+                "Emulation.setTimezoneOverride",
+                json!({ "timezoneId": "Asia/Ho_Chi_Minh" }),
+            )
+            .await;
+        Some(browser)
     }
 
     fn c(&self) -> &Client {
@@ -369,21 +418,19 @@ impl Browser {
         }
     }
 
-    async fn type_in(&self, css: &str, text: &str) {
+    /// The element `css`, once it is on screen.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.visible(css).await;
-        self.c()
-            .find(Locator::Css(css))
-            .await
-            .expect(css)
-            .send_keys(text)
-            .await
-            .expect(css);
+        self.c().find(Locator::Css(css)).await.expect(css)
+    }
+
+    async fn type_in(&self, css: &str, text: &str) {
+        self.element(css).await.send_keys(text).await.expect(css);
     }
 
     /// Replaces what `css` holds with `text`, as a person typing.
     async fn fill(&self, css: &str, text: &str) {
-        self.visible(css).await;
-        let el = self.c().find(Locator::Css(css)).await.expect(css);
+        let el = self.element(css).await;
         el.clear().await.expect(css);
         el.send_keys(text).await.expect(css);
     }
@@ -401,10 +448,7 @@ impl Browser {
     /// Logs in from the login screen and waits for the home screen with the
     /// village's households on the phone and the service worker in charge.
     async fn log_in(&self, username: &str, households: usize) {
-        self.open("/").await;
-        self.type_in("#username", username).await;
-        self.type_in("#password", PASSWORD).await;
-        self.click("#login button[type=submit]").await;
+        self.submit_login(username).await;
         self.visible("#new-visit").await;
         self.until(
             &format!(
@@ -420,6 +464,31 @@ impl Browser {
             "the service worker",
         )
         .await;
+    }
+
+    async fn submit_login(&self, username: &str) {
+        self.open("/").await;
+        self.type_in("#username", username).await;
+        self.type_in("#password", PASSWORD).await;
+        self.click("#login button[type=submit]").await;
+    }
+
+    /// Logs in as an officer and waits for the dashboard, with the service
+    /// worker in charge.
+    async fn log_in_office(&self, username: &str) {
+        self.submit_login(username).await;
+        self.visible("#dashboard").await;
+        self.until(
+            "return Boolean(navigator.serviceWorker.controller)",
+            "the service worker",
+        )
+        .await;
+    }
+
+    /// Picks `value` in the select `css`.
+    async fn choose(&self, css: &str, value: &str) {
+        let select = self.element(css).await;
+        select.select_by_value(value).await.expect(css);
     }
 
     /// Cuts the network of the page and of its service worker, or brings
@@ -535,6 +604,8 @@ struct Village {
     relay: Relay,
     admin: String,
     households: Vec<String>,
+    village: banso::units::model::UnitRow,
+    team: String,
 }
 
 async fn a_village() -> Village {
@@ -549,6 +620,7 @@ async fn a_village() -> Village {
         )
         .await;
     assert_eq!(res.status(), 201);
+    let team = id_of(&res.json::<Value>().await.unwrap());
     let mut households = Vec::new();
     for (head, code) in [
         ("Nguyễn Văn An", "NP-001"),
@@ -580,6 +652,8 @@ async fn a_village() -> Village {
         relay,
         admin,
         households,
+        village: na_pinh,
+        team,
     }
 }
 
@@ -842,18 +916,67 @@ async fn the_first_visit_is_small_on_3g_and_the_next_one_needs_no_network() {
     );
     assert!(first_bytes < 100_000, "{first_bytes} bytes");
     assert_eq!(from_worker, Value::Bool(true));
+    // The officers' screens never reached the team leader's phone.
+    let office = b
+        .js("return caches.keys()
+               .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+               .then((lists) => [...lists.flat().map((r) => r.url),
+                                 ...performance.getEntriesByType('resource').map((e) => e.name)]
+                 .filter((u) => u.includes('office')))")
+        .await;
+    assert_eq!(office, json!([]));
     b.close().await;
 }
 
 /// Checks what a phone user needs on the screen in view: no sideways
-/// scrolling, tap targets of 44 px or more, every field labelled.
+/// scrolling, tap targets of 44 px or more, every field labelled, and
+/// every text in contrast AA with what is behind it (4.5:1, or 3:1 for
+/// large text), as WCAG 2 computes it from the colours the browser uses.
 async fn check_screen(b: &Browser, width: u32, name: &str) {
     let report = b
         .js(r#"
         const problems = [];
+        const rgb = (s) => {
+          const m = /rgba?\(([^)]+)\)/.exec(s || '');
+          if (!m) return null;
+          const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+          return { c: p.slice(0, 3), a: p.length > 3 ? p[3] : 1 };
+        };
+        const lum = ([r, g, b]) => {
+          const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const behind = (el) => {
+          for (let e = el; e; e = e.parentElement) {
+            const bg = rgb(getComputedStyle(e).backgroundColor);
+            if (bg && bg.a > 0) return bg.c;
+          }
+          return [255, 255, 255];
+        };
+        let lowest = 21;
+        const walker = document.createTreeWalker(document.getElementById('app'), NodeFilter.SHOW_TEXT);
+        const seen = new Set();
+        while (walker.nextNode()) {
+          const el = walker.currentNode.parentElement;
+          if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+          seen.add(el);
+          const box = el.getBoundingClientRect();
+          if (box.width === 0 || box.height === 0 || el.closest('[hidden], :disabled')) continue;
+          const cs = getComputedStyle(el);
+          const fg = rgb(el instanceof SVGElement ? cs.fill : cs.color);
+          if (!fg) continue;
+          const [a, z] = [lum(fg.c), lum(behind(el))];
+          const ratio = (Math.max(a, z) + 0.05) / (Math.min(a, z) + 0.05);
+          const size = parseFloat(cs.fontSize);
+          const large = size >= 24 || (parseInt(cs.fontWeight, 10) >= 700 && size >= 18.66);
+          lowest = Math.min(lowest, ratio);
+          if (ratio < (large ? 3 : 4.5))
+            problems.push(`contrast ${ratio.toFixed(2)}: ${el.outerHTML.slice(0, 80)}`);
+        }
+        window.bansoLowestContrast = lowest;
         if (document.documentElement.scrollWidth > window.innerWidth)
           problems.push(`scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
-        for (const el of document.querySelectorAll('button, a.button, input, select, textarea, .records a, .row')) {
+        for (const el of document.querySelectorAll('button, a.button, input, select, textarea, .records a, .row, .bar-row')) {
           if (el.offsetParent === null || el.type === 'hidden') continue;
           const r = el.getBoundingClientRect();
           const small = el.type === 'checkbox' || el.type === 'radio'
@@ -867,6 +990,9 @@ async fn check_screen(b: &Browser, width: u32, name: &str) {
         "#)
         .await;
     assert_eq!(report, json!([]), "{name} at {width} px");
+    let lowest = b.js("return window.bansoLowestContrast").await;
+    let lowest = lowest.as_f64().unwrap_or(0.0);
+    eprintln!("{name} at {width} px: lowest text contrast {lowest:.2}:1");
 }
 
 async fn save_picture(b: &Browser, name: &str, width: u32) {
@@ -965,6 +1091,785 @@ async fn screens_fit_a_phone_and_a_desktop() {
     b.until(
         "return document.querySelector('#login h1')?.textContent === 'Log in'",
         "the English login screen",
+    )
+    .await;
+    b.close().await;
+}
+
+// ------------------------------------------------------------------ office
+
+/// The village of `a_village` and a second one in the same commune
+/// (Thục Phán, 01273), with visits and a session this month and last, some
+/// verified; and the commune's officer (`canbo.xa`).
+struct Office {
+    v: Village,
+    commune: banso::units::model::UnitRow,
+    khuoi_ky: banso::units::model::UnitRow,
+    officer: uuid::Uuid,
+    /// Visits of this month still waiting for checking.
+    submitted: Vec<String>,
+    /// The session of this month, waiting for checking.
+    training: String,
+}
+
+async fn an_office() -> Office {
+    let v = a_village().await;
+    let (app, admin) = (&v.app, &v.admin);
+    let commune = crate::helpers::unit(app, "01273");
+    let khuoi_ky = village(app, "01273", "Thôn Khuổi Ky");
+    post_ok(
+        app,
+        admin,
+        "/api/v1/teams",
+        json!({ "village_id": khuoi_ky.id, "name": "Tổ CNSCĐ thôn Khuổi Ky" }),
+    )
+    .await;
+    let mut kk = Vec::new();
+    for (head, poverty) in [("Lục Văn Sáng", "poor"), ("Đàm Thị Xuân", "not_poor")] {
+        let body = json!({ "village_id": khuoi_ky.id, "head_name": head, "size": 5,
+                           "poverty_status": poverty });
+        kk.push(id_of(
+            &post_ok(app, admin, "/api/v1/households", body).await,
+        ));
+    }
+    let today = banso::units::repo::today();
+    let last_month = (today.with_day(1).unwrap() - chrono::Days::new(1)).with_day(3);
+    let (today, last_month) = (today.to_string(), last_month.unwrap().to_string());
+    let visit = |household: String, on: String| {
+        let body = json!({ "id": uuid::Uuid::new_v4(), "household_id": household,
+                           "visited_on": on, "help": [{ "kind": "vneid", "outcome": "done" }] });
+        async move { id_of(&post_ok(app, admin, "/api/v1/assistances", body).await) }
+    };
+    let hh = &v.households;
+    let mut verified = Vec::new();
+    for (household, on) in [
+        (hh[0].clone(), today.clone()),
+        (hh[2].clone(), last_month.clone()),
+        (kk[0].clone(), today.clone()),
+    ] {
+        verified.push(visit(household, on).await);
+    }
+    let mut submitted = Vec::new();
+    for household in [hh[1].clone(), kk[1].clone(), kk[0].clone()] {
+        submitted.push(visit(household, today.clone()).await);
+    }
+    for id in &verified {
+        post_ok(
+            app,
+            admin,
+            &format!("/api/v1/assistances/{id}/verify"),
+            json!({}),
+        )
+        .await;
+    }
+    let body = json!({
+        "id": uuid::Uuid::new_v4(), "team_id": v.team, "held_on": today, "duration_minutes": 90,
+        "topics": ["digital_skills"], "place": "Nhà văn hoá thôn",
+        "attendees": { "total": 18, "women": 9, "ethnic_minority": 15, "poor": 4 },
+    });
+    let training = id_of(&post_ok(app, admin, "/api/v1/trainings", body).await);
+    let officer = app.create_user("canbo.xa", "officer", Some("01273")).await;
+    Office {
+        v,
+        commune,
+        khuoi_ky,
+        officer,
+        submitted,
+        training,
+    }
+}
+
+/// The number at `path` (`members.total`) of a summary's indicators;
+/// `null` for the share without poor households.
+fn at_path<'a>(figures: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(figures, |v, k| &v[k])
+}
+
+fn same_number(shown: &str, expected: &Value) -> bool {
+    match expected {
+        Value::Null => shown == "null",
+        v => shown.parse::<f64>().ok() == v.as_f64(),
+    }
+}
+
+impl Browser {
+    /// Reads the dashboard on screen and the report API for the same unit,
+    /// period and status, and checks that every figure, every bar and
+    /// every point of the line are the API's. Returns the API's answer.
+    async fn dashboard_matches(&self, app: &TestApp, token: &str) -> Value {
+        let shown = self
+            .js(r#"
+            const d = document.getElementById('dashboard').dataset;
+            const line = document.getElementById('month-line');
+            return {
+              unit: d.unit, from: d.from, to: d.to, status: d.status,
+              figures: [...document.querySelectorAll('#dashboard [data-figure]')]
+                .map((e) => [e.dataset.figure, e.dataset.value]),
+              bars: [...document.querySelectorAll('#child-bars [data-unit]')]
+                .map((e) => [e.dataset.unit, e.dataset.value]),
+              show: document.getElementById('show').value,
+              line: line ? { from: line.dataset.from, to: line.dataset.to,
+                points: [...line.querySelectorAll('circle')].map((c) => [c.dataset.month, c.dataset.value]) } : null,
+            };
+            "#)
+            .await;
+        let query = |from: &Value, to: &Value, group: &str| {
+            format!(
+                "unit_id={}&from={}&to={}&status={}&group_by={group}",
+                shown["unit"].as_str().unwrap(),
+                from.as_str().unwrap(),
+                to.as_str().unwrap(),
+                shown["status"].as_str().unwrap()
+            )
+        };
+        let api =
+            crate::reports::summary(app, token, &query(&shown["from"], &shown["to"], "child"))
+                .await;
+        let figures = shown["figures"].as_array().unwrap();
+        assert!(figures.len() >= 10, "{shown}");
+        for pair in figures {
+            let (path, value) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            let expected = at_path(&api["totals"], path);
+            assert!(
+                same_number(value, expected),
+                "{path}: shown {value}, the API says {expected}"
+            );
+        }
+        let chart = shown["show"].as_str().unwrap();
+        let rows = api["rows"].as_array().unwrap();
+        let bars = shown["bars"].as_array().unwrap();
+        assert_eq!(bars.len(), rows.len(), "{shown}");
+        for row in rows {
+            let id = row["unit"]["id"].as_str().unwrap();
+            let bar = bars
+                .iter()
+                .find(|b| b[0] == id)
+                .expect("a bar for each row");
+            assert!(
+                same_number(bar[1].as_str().unwrap(), at_path(row, chart)),
+                "{id}: {bar}"
+            );
+        }
+        let line = &shown["line"];
+        let by_month =
+            crate::reports::summary(app, token, &query(&line["from"], &line["to"], "month")).await;
+        let points = line["points"].as_array().unwrap();
+        let months = by_month["rows"].as_array().unwrap();
+        assert_eq!(points.len(), months.len(), "{line}");
+        for (p, m) in points.iter().zip(months) {
+            assert_eq!(p[0], m["month"]);
+            assert!(
+                same_number(p[1].as_str().unwrap(), at_path(m, chart)),
+                "{p} {m}"
+            );
+        }
+        api
+    }
+
+    /// Waits for the dashboard of `unit` with `status`.
+    async fn until_dashboard(&self, unit: &uuid::Uuid, extra: &str) {
+        self.until(
+            &format!(
+                "return Boolean(document.querySelector('#dashboard[data-unit=\"{unit}\"]{extra}'))"
+            ),
+            &format!("the dashboard of {unit} {extra}"),
+        )
+        .await;
+    }
+
+    /// Sets a date field as a date picker does, and tells the page.
+    async fn set_date(&self, css: &str, value: &str) {
+        self.visible(css).await;
+        self.js(&format!(
+            "const e = document.querySelector({}); e.value = {}; e.dispatchEvent(new Event('change', {{ bubbles: true }}));",
+            json!(css),
+            json!(value)
+        ))
+        .await;
+    }
+}
+
+fn poor_reached(summary: &Value) -> i64 {
+    summary["totals"]["poor_households_assisted"]
+        .as_i64()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_the_report_apis_figures_and_drills_down() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    let app = &o.v.app;
+    let token = app.tokens("canbo.xa").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.log_in_office("canbo.xa").await;
+
+    // The first screen: the commune, this month, verified records; the
+    // poor households reached, first. Two poor households had a verified
+    // visit this month (a third, still unchecked, does not count yet).
+    b.until_dashboard(&o.commune.id, "[data-status=verified]")
+        .await;
+    let headline = b
+        .js("return document.getElementById('headline').innerText")
+        .await;
+    assert!(
+        headline.as_str().unwrap().contains("tháng này"),
+        "{headline}"
+    );
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 2, "{s}");
+    assert_eq!(s["rows"].as_array().unwrap().len(), 2);
+
+    // Submitted records too.
+    b.choose("#status", "all").await;
+    b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 3, "{s}");
+    assert_eq!(s["totals"]["visits"], 5);
+
+    // Another figure in the charts.
+    b.choose("#show", "visits").await;
+    b.until_dashboard(&o.commune.id, "[data-show=visits]").await;
+    b.dashboard_matches(app, &token).await;
+
+    // Down to Khuổi Ky, its own figures, and back up.
+    b.click(&format!("#child-bars [data-unit=\"{}\"]", o.khuoi_ky.id))
+        .await;
+    b.until_dashboard(&o.khuoi_ky.id, "[data-status=all]").await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(s["unit"]["name"], "Thôn Khuổi Ky");
+    assert_eq!(s["totals"]["visits"], 3);
+    assert_eq!(poor_reached(&s), 1);
+    b.visible("#no-children").await;
+    b.click(&format!("#crumbs a[data-unit=\"{}\"]", o.commune.id))
+        .await;
+    b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+    assert_eq!(
+        b.js("return document.getElementById('crumbs')").await,
+        Value::Null
+    );
+
+    // Last month: one verified visit, to a poor household of Nà Pình.
+    b.choose("#status", "verified").await;
+    b.until_dashboard(&o.commune.id, "[data-status=verified]")
+        .await;
+    b.choose("#period", "last_month").await;
+    b.until_dashboard(&o.commune.id, "[data-period=last_month]")
+        .await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 1, "{s}");
+    assert_eq!(s["totals"]["visits"], 1);
+
+    // A range of one's own, and one that ends before it starts.
+    b.choose("#period", "custom").await;
+    let from = o.v.village.valid_from.to_string();
+    b.set_date("#to", "2025-01-01").await;
+    b.set_date("#from", "2025-06-01").await;
+    b.until(
+        "return document.getElementById('range-error')?.textContent.length > 0",
+        "the range refused",
+    )
+    .await;
+    b.set_date("#from", &from).await;
+    b.set_date("#to", &banso::units::repo::today().to_string())
+        .await;
+    b.until_dashboard(&o.commune.id, &format!("[data-from=\"{from}\"]"))
+        .await;
+    let s = b.dashboard_matches(app, &token).await;
+    assert_eq!(poor_reached(&s), 3, "{s}");
+
+    // A unit outside the area (or none at all) in the address: the
+    // server's reason, and a way to try again.
+    b.open("/#/dashboard?unit=00000000-0000-0000-0000-000000000000")
+        .await;
+    b.visible("#office-error").await;
+    let said = b
+        .js("return document.getElementById('office-error').innerText")
+        .await;
+    assert!(!said.as_str().unwrap().trim().is_empty(), "{said}");
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    let v = &o.v;
+    b.log_in_office("canbo.xa").await;
+    b.click("#tab-queue").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '3'",
+        "three visits waiting",
+    )
+    .await;
+    let shown: Vec<String> = b
+        .js("return [...document.querySelectorAll('#queue-list li')].map((e) => e.dataset.id)")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let mut expected = o.submitted.clone();
+    expected.sort();
+    let mut sorted = shown.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected);
+
+    // Rejecting needs a reason: nothing changes without one.
+    b.click(&format!("#pick-{}", shown[0])).await;
+    b.click("#reject-selected").await;
+    b.until(
+        "return document.getElementById('reject-reason-error')?.textContent.length > 0",
+        "the reason asked for",
+    )
+    .await;
+    assert_eq!(
+        v.n("SELECT count(*) AS n FROM assistances WHERE status = 'rejected'"),
+        0
+    );
+
+    // Who was visited, without opening each record.
+    let listed = b
+        .js("return document.getElementById('queue-list').innerText")
+        .await;
+    for who in [
+        "Nông Thị Hoa · Thôn Nà Pình",
+        "Đàm Thị Xuân · Thôn Khuổi Ky",
+    ] {
+        assert!(listed.as_str().unwrap().contains(who), "{who}: {listed}");
+    }
+
+    // One of them changes on the server while the officer looks.
+    let stale = &o.submitted[2];
+    let res = crate::helpers::patch(
+        &v.app,
+        &v.admin,
+        &format!("/api/v1/assistances/{stale}"),
+        None,
+        &json!({ "notes": "Đã bổ sung", "version": 1 }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // All three at once: two verified, the changed one refused and named.
+    b.click("#select-all").await;
+    b.until(
+        "return document.getElementById('selected-count')?.dataset.count === '3'",
+        "three selected",
+    )
+    .await;
+    b.click("#verify-selected").await;
+    b.visible("#queue-done[data-done=\"2\"]").await;
+    b.visible("#queue-failed").await;
+    let failed = b
+        .js("return document.getElementById('queue-failed').innerText")
+        .await;
+    assert!(
+        failed.as_str().unwrap().contains("Lục Văn Sáng"),
+        "{failed}"
+    );
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '1'",
+        "the changed visit still waiting",
+    )
+    .await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id = '{stale}' AND status = 'submitted' AND version = 2"
+        )),
+        1
+    );
+    // Seen again, it is verified.
+    b.click(".verify-one").await;
+    b.visible("#queue-done[data-done=\"1\"]").await;
+    b.visible("#queue-empty").await;
+    let ids = o
+        .submitted
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id IN ({ids}) AND status = 'verified' \
+             AND status_by = '{}'",
+            o.officer
+        )),
+        3
+    );
+
+    // The month still has a session to check: the lock says so, and
+    // nothing is locked.
+    b.click("#to-months").await;
+    b.visible("#months").await;
+    b.until(
+        "const u = document.getElementById('unchecked'); return u && u.dataset.trainings === '1' && u.dataset.assistances === '0'",
+        "one session unchecked",
+    )
+    .await;
+    b.click("#lock").await;
+    b.visible("#lock-unchecked[data-trainings=\"1\"]").await;
+    let warning = b
+        .js("return document.getElementById('lock-unchecked').innerText")
+        .await;
+    assert!(
+        warning.as_str().unwrap().contains("Thôn Nà Pình"),
+        "{warning}"
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 0);
+
+    // Rejected with a reason, from the queue of sessions.
+    b.click("#unchecked-queue").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '1'",
+        "the session waiting",
+    )
+    .await;
+    b.type_in("#reject-reason", "Thiếu danh sách người tham dự")
+        .await;
+    b.click(".reject-one").await;
+    b.visible("#queue-done[data-done=\"1\"]").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM trainings WHERE id = '{}' AND status = 'rejected' \
+             AND status_reason = 'Thiếu danh sách người tham dự' AND status_by = '{}'",
+            o.training, o.officer
+        )),
+        1
+    );
+
+    // Now everything is checked: the month locks.
+    b.click("#to-months").await;
+    b.visible("#unchecked[data-trainings=\"0\"][data-assistances=\"0\"]")
+        .await;
+    b.type_in("#lock-reason", "Báo cáo tháng đã gửi").await;
+    b.click("#lock").await;
+    b.visible("#lock-state[data-locked=\"true\"]").await;
+    let month = format!("{}-01", &banso::units::repo::today().to_string()[..7]);
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM period_locks WHERE unit_id = '{}' AND month = '{month}' \
+             AND reason = 'Báo cáo tháng đã gửi' AND locked_by = '{}'",
+            o.commune.id, o.officer
+        )),
+        1
+    );
+
+    // Unlocking needs a reason too.
+    b.click("#unlock").await;
+    b.until(
+        "return document.getElementById('lock-reason-error')?.textContent.length > 0",
+        "the reason asked for",
+    )
+    .await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 1);
+    b.type_in("#lock-reason", "Bổ sung hoạt động còn thiếu")
+        .await;
+    b.click("#unlock").await;
+    b.visible("#lock-state[data-locked=\"false\"]").await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM period_locks"), 0);
+    b.close().await;
+}
+
+// ------------------------------------------------------------------ field, continued
+
+/// `editSession(change)`: changes the session the app keeps in IndexedDB,
+/// as the next day (or a revoked token) would find it.
+const EDIT_SESSION: &str = "((change) => new Promise((resolve, reject) => {
+  const r = indexedDB.open('banso');
+  r.onerror = () => reject(r.error);
+  r.onsuccess = () => {
+    const db = r.result;
+    const tx = db.transaction('meta', 'readwrite');
+    const meta = tx.objectStore('meta');
+    const get = meta.get('session');
+    get.onsuccess = () => { const s = get.result; change(s); meta.put(s, 'session'); };
+    tx.oncomplete = () => { db.close(); resolve(true); };
+    tx.onerror = () => { db.close(); reject(tx.error); };
+  };
+}))";
+
+impl Browser {
+    /// Changes the stored session with `change` (JavaScript taking the
+    /// session) and opens the app again, as a phone does the next morning.
+    async fn reopen_with_session(&self, change: &str) {
+        self.js(&format!("return {EDIT_SESSION}({change})")).await;
+        self.c().refresh().await.expect("reload");
+        self.until(
+            "return document.documentElement.dataset.ready === 'true'",
+            "the app again",
+        )
+        .await;
+    }
+
+    /// Records a visit to the household found by `search`, asking for the
+    /// position and waiting for `seen` where it is shown.
+    async fn visit_located(&self, search: &str, seen: &str) -> String {
+        self.click("#new-visit").await;
+        self.type_in("#visit-form input[name=q]", search).await;
+        self.click("#visit-household-results button").await;
+        self.click("#help-vneid").await;
+        self.click("#take-position").await;
+        self.until(
+            &format!(
+                "return document.getElementById('position-text')?.textContent.includes({})",
+                json!(seen)
+            ),
+            seen,
+        )
+        .await;
+        self.click("#save").await;
+        self.newest_record().await
+    }
+}
+
+#[actix_web::test]
+async fn a_phone_stays_logged_in_across_days_with_its_refresh_token() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    let tokens = || {
+        v.n("SELECT count(*) AS n FROM refresh_tokens \
+             WHERE user_id = (SELECT id FROM users WHERE username = 'totruong')")
+    };
+    let used = || {
+        v.n(
+            "SELECT count(*) AS n FROM refresh_tokens WHERE used_at IS NOT NULL \
+             AND user_id = (SELECT id FROM users WHERE username = 'totruong')",
+        )
+    };
+    assert_eq!((tokens(), used()), (1, 0));
+
+    // The next morning the access token has expired: the app renews it
+    // with the refresh token before it sends.
+    b.reopen_with_session("(s) => { s.access_until = 0; }")
+        .await;
+    let first = b.record_visit("hoa").await;
+    b.until_state(&first, "sent").await;
+    assert_eq!((tokens(), used()), (2, 1));
+
+    // An access token the server no longer takes, though the phone thinks
+    // it good: refused once, renewed, and the call made again.
+    b.reopen_with_session(
+        "(s) => { s.access_token = 'not-a-token'; s.access_until = Date.now() + 3600000; }",
+    )
+    .await;
+    let second = b.record_visit("dung").await;
+    b.until_state(&second, "sent").await;
+    assert_eq!((tokens(), used()), (3, 2));
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 2);
+
+    // A refresh token the server refuses (revoked, or past its 30 days):
+    // the login screen, and what waits on the phone stays there.
+    b.online(&v.relay, false).await;
+    let third = b.record_visit("an").await;
+    b.reopen_with_session("(s) => { s.refresh_token = 'revoked'; s.access_until = 0; }")
+        .await;
+    v.relay.set(PASS);
+    b.network(false, None).await;
+    b.visible("#login").await;
+    let kept = b
+        .js(&format!(
+            "return {IDB_COUNT}('records').then((n) => n, () => -1)"
+        ))
+        .await;
+    assert_eq!(kept, json!(3));
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 2);
+
+    // Logged in again, it is sent.
+    b.log_in("totruong", 3).await;
+    b.until_state(&third, "sent").await;
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 3);
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_visit_keeps_a_position_only_when_asked_for_and_given() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    let origin = v.base();
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({ "origin": origin, "permissions": ["geolocation"] }),
+    )
+    .await;
+    b.cdp(
+        "Emulation.setGeolocationOverride",
+        json!({ "latitude": 22.6657, "longitude": 106.2522, "accuracy": 15 }),
+    )
+    .await;
+    let placed = b.visit_located("hoa", "22,66570").await;
+
+    // The phone refuses to tell: the visit is recorded without it.
+    b.cdp(
+        "Browser.setPermission",
+        json!({ "origin": origin, "permission": { "name": "geolocation" }, "setting": "denied" }),
+    )
+    .await;
+    let unplaced = b.visit_located("dung", "Không lấy được vị trí").await;
+
+    // Not asked for: none either.
+    let plain = b.record_visit("nguyen").await;
+    for id in [&placed, &unplaced, &plain] {
+        b.until_state(id, "sent").await;
+    }
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id = '{placed}' \
+             AND abs(latitude - 22.6657) < 1e-9 AND abs(longitude - 106.2522) < 1e-9 \
+             AND accuracy_m = 15"
+        )),
+        1
+    );
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id IN ('{unplaced}', '{plain}') \
+             AND latitude IS NULL AND longitude IS NULL AND accuracy_m IS NULL"
+        )),
+        2
+    );
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_new_version_takes_over_only_when_no_form_is_open() {
+    let Some((_one, v, b)) = logged_in().await else {
+        return;
+    };
+    // A visit waits on the phone: its sync never reaches the server.
+    v.relay.set(CUT_SYNC);
+    let waiting = b.record_visit("hoa").await;
+    b.until_state(&waiting, "waiting").await;
+
+    // A form open, half filled in.
+    b.click("#new-visit").await;
+    b.type_in("#visit-form input[name=q]", "dung").await;
+    b.click("#visit-household-results button").await;
+    b.click("#help-vneid").await;
+    b.until(
+        "return document.getElementById('saved')?.textContent.length > 0",
+        "the draft saved",
+    )
+    .await;
+    let draft = b
+        .js("return location.hash.split('/').pop()")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.js("window.bansoBefore = true").await;
+
+    // The server's next version: another service worker script.
+    let current = reqwest::get(v.app.url("/sw.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    *v.relay.worker.lock().unwrap() =
+        Some(format!("{current}\n// the next version\n").into_bytes());
+    b.js(
+        "return navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)",
+    )
+    .await;
+    b.until(
+        "return navigator.serviceWorker.getRegistration().then((r) => Boolean(r.waiting) && r.waiting.state === 'installed')",
+        "the new version installed",
+    )
+    .await;
+
+    // Asked to take over, as another window would, it finds the form
+    // open and keeps waiting; the page is not reloaded.
+    b.js("return navigator.serviceWorker.getRegistration().then((r) => { r.waiting.postMessage('take-over'); return true; })")
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        b.js("return navigator.serviceWorker.getRegistration().then((r) => Boolean(r.waiting))")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        b.js(
+            "return window.bansoBefore === true && Boolean(document.getElementById('visit-form'))"
+        )
+        .await,
+        json!(true)
+    );
+
+    // The form left: the new version takes over, the page reloads into
+    // it, and nothing on the phone is lost.
+    b.click("a.brand").await;
+    b.until(
+        "return window.bansoBefore === undefined && document.documentElement.dataset.ready === 'true'",
+        "the page reloaded into the new version",
+    )
+    .await;
+    b.until(
+        "return navigator.serviceWorker.getRegistration().then((r) => !r.waiting && Boolean(r.active) && Boolean(navigator.serviceWorker.controller))",
+        "the new version in charge",
+    )
+    .await;
+    b.until_state(&waiting, "waiting").await;
+    b.until_state(&draft, "draft").await;
+
+    v.relay.set(PASS);
+    b.click("#sync-now").await;
+    b.until_state(&waiting, "sent").await;
+    assert_eq!(
+        v.n(&format!(
+            "SELECT count(*) AS n FROM assistances WHERE id = '{waiting}'"
+        )),
+        1
+    );
+    assert_eq!(v.n("SELECT count(*) AS n FROM assistances"), 1);
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn office_screens_fit_a_phone_and_a_desktop() {
+    let _one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let Some(b) = Browser::start(&o.v.base()).await else {
+        return;
+    };
+    b.log_in_office("canbo.xa").await;
+    for (width, height) in SIZES {
+        b.screen(width, height).await;
+        b.open("/#/dashboard?status=all").await;
+        b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+        b.visible("#child-bars").await;
+        check_screen(&b, width, "dashboard").await;
+        save_picture(&b, "dashboard", width).await;
+
+        b.open("/#/queue").await;
+        b.visible("#queue-list").await;
+        b.click(&format!("#pick-{}", o.submitted[0])).await;
+        check_screen(&b, width, "queue").await;
+        save_picture(&b, "queue", width).await;
+
+        b.open("/#/months").await;
+        b.visible("#lock-state").await;
+        b.click("#lock").await;
+        b.visible("#lock-unchecked").await;
+        check_screen(&b, width, "months").await;
+        save_picture(&b, "months", width).await;
+    }
+    // The officer's figures, in English.
+    b.open("/#/dashboard").await;
+    b.click("#lang").await;
+    b.until(
+        "return document.getElementById('headline')?.innerText.includes('this month')",
+        "the English dashboard",
     )
     .await;
     b.close().await;

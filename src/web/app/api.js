@@ -3,6 +3,7 @@
 // time across tabs, and errors as values the screens can show.
 
 import * as store from './store.js';
+import { lang } from './ui.js';
 
 // A problem+json answer (RFC 9457) from the server.
 export class Problem extends Error {
@@ -54,7 +55,8 @@ async function endSession() {
 async function send(method, path, body, token, timeoutMs) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
-  const headers = { Accept: 'application/json' };
+  // Problems come back in the language on screen.
+  const headers = { Accept: 'application/json', 'Accept-Language': lang() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   try {

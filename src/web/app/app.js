@@ -5,8 +5,8 @@
 // every screen, offline too. Each route names the roles that see it and
 // whether it is a form (a new version of the app never takes over while a
 // form is open). The screens of the field are in field.js, loaded after the
-// login screen is up; the officers' screens go in their own module and
-// register here the same way.
+// login screen is up; the officers' screens are in office.js, loaded only
+// when an officer opens one, so team members never download it.
 
 import * as api from './api.js';
 import * as store from './store.js';
@@ -14,7 +14,9 @@ import { h, setLang, lang, t, num } from './ui.js';
 
 const FIELD = ['team_leader', 'member', 'admin'];
 const EVERYONE = ['team_leader', 'member', 'admin', 'officer'];
+const OFFICE = ['officer', 'admin'];
 const field = () => import('./field.js');
+const office = () => import('./office.js');
 
 const routes = [
   { path: /^\/login$/, public: true, view: async () => loginView },
@@ -23,6 +25,9 @@ const routes = [
   { path: /^\/visit\/([\w-]+)$/, roles: FIELD, form: true, view: async () => (await field()).visitForm },
   { path: /^\/training\/([\w-]+)$/, roles: FIELD, form: true, view: async () => (await field()).trainingForm },
   { path: /^\/household\/([\w-]+)$/, roles: FIELD, form: true, view: async () => (await field()).householdForm },
+  { path: /^\/dashboard(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).dashboard },
+  { path: /^\/queue(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).queue },
+  { path: /^\/months(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).months },
 ];
 
 let current = null;
@@ -44,8 +49,8 @@ export function formOpen() {
   return Boolean(current && current.form);
 }
 
-function frame(content) {
-  const main = h('main', { id: 'main', class: 'main' }, content);
+function frame(content, wide) {
+  const main = h('main', { id: 'main', class: wide ? 'main wide' : 'main' }, content);
   const other = lang() === 'vi' ? 'en' : 'vi';
   const bar = h(
     'header',
@@ -70,7 +75,8 @@ export async function paintStatus() {
   net.textContent = online ? t('net.online') : t('net.offline');
   net.dataset.online = String(online);
   const strip = document.getElementById('strip');
-  if (!strip || !me) return;
+  // Officers record nothing on the phone: no waiting count.
+  if (!strip || !me || atOffice()) return;
   strip.querySelectorAll(':scope > :not(#net)').forEach((el) => el.remove());
   const recs = (await store.all('records')).filter((r) => r.user_id === me.id);
   const waiting = recs.filter((r) => r.state === 'waiting').length;
@@ -140,17 +146,18 @@ function loginView() {
   return form;
 }
 
+// Whether the account works at an office: an officer, or an admin whose
+// area is not a village.
+function atOffice() {
+  return me.role === 'officer' || (me.role === 'admin' && !(me.area && me.area.level === 'village'));
+}
+
 // The first screen after login: the field's for team members and leaders,
-// the office's for officers.
+// the dashboard for officers.
 async function homeFor() {
-  if (me.role !== 'officer' && me.area && me.area.level === 'village') return (await field()).home();
-  return h(
-    'section',
-    { class: 'card' },
-    h('h1', {}, t('office.title')),
-    h('p', {}, t('office.area', { area: me.area ? me.area.name : t('office.country') })),
-    h('p', { class: 'hint' }, t('office.soon')),
-  );
+  if (atOffice()) return (await office()).dashboard('');
+  if (me.area && me.area.level === 'village') return (await field()).home();
+  return h('section', { class: 'card' }, h('p', {}, t('office.no_screen')));
 }
 
 // Asks for a sync now (after a save).
@@ -160,7 +167,7 @@ export function kick() {
 
 async function render() {
   const path = location.hash.replace(/^#/, '') || '/';
-  let route = routes.find((r) => r.path.test(path));
+  const route = routes.find((r) => r.path.test(path));
   if (!route) {
     go('/');
     return;
@@ -174,14 +181,15 @@ async function render() {
     return;
   }
   if (route.roles && me && !route.roles.includes(me.role)) {
-    route = routes[1];
+    go('/');
+    return;
   }
   current = route;
   const params = path.match(route.path).slice(1);
   const view = await route.view();
   const content = await view(...params);
-  frame(content);
-  document.documentElement.dataset.screen = path === '/' ? 'home' : path.split('/')[1];
+  frame(content, !route.public && atOffice());
+  document.documentElement.dataset.screen = path === '/' ? 'home' : path.split(/[/?]/)[1];
   for (const f of routeListeners) f();
 }
 
@@ -206,13 +214,18 @@ function startSync() {
 function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
   const sw = navigator.serviceWorker;
-  const hadController = Boolean(sw.controller);
+  // Whether a version controls this page: not yet on the first visit,
+  // when the first version claims it (and no reload is needed).
+  let controlled = Boolean(sw.controller);
   let reloadWanted = false;
   sw.addEventListener('message', (e) => {
     if (e.data === 'form-open?' && e.ports[0]) e.ports[0].postMessage(formOpen());
   });
   sw.addEventListener('controllerchange', () => {
-    if (!hadController) return;
+    if (!controlled) {
+      controlled = true;
+      return;
+    }
     reloadWanted = true;
     if (!formOpen()) location.reload();
   });

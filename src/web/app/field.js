@@ -412,6 +412,7 @@ export async function visitForm(id) {
   const locate = h('button', {
     type: 'button',
     class: 'small pick',
+    id: 'take-position',
     onclick: () => {
       if (!navigator.geolocation) return;
       where.textContent = t('visit.locating');
@@ -428,7 +429,7 @@ export async function visitForm(id) {
       );
     },
   }, t('visit.take_position'));
-  const unlocate = h('button', { type: 'button', class: 'small pick', onclick: () => { position = null; paintPosition(); form.dispatchEvent(new Event('change')); } }, t('visit.clear_position'));
+  const unlocate = h('button', { type: 'button', class: 'small pick', id: 'clear-position', onclick: () => { position = null; paintPosition(); form.dispatchEvent(new Event('change')); } }, t('visit.clear_position'));
 
   const collect = () => {
     const helpOut = [];

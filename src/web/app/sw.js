@@ -62,6 +62,20 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (url.pathname.startsWith(`/assets/${VERSION}/`)) {
-    event.respondWith(caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    // Files not kept at install (the officers' screens) are kept once
+    // fetched: this version's addresses never change content.
+    event.respondWith(
+      caches.match(req, { cacheName: CACHE }).then(
+        (hit) =>
+          hit ||
+          fetch(req).then((res) => {
+            if (res.ok) {
+              const copy = res.clone();
+              caches.open(CACHE).then((cache) => cache.put(req, copy));
+            }
+            return res;
+          }),
+      ),
+    );
   }
 });

@@ -198,7 +198,12 @@ export async function refreshCaches(me) {
     await store.setMeta('catalog', { kinds: kinds.items, topics: topics.items });
     caches.catalog = now;
   }
-  if (!me.area) return;
+  // Officers record nothing on the phone: the catalogue (names in the
+  // queue) is all they keep.
+  if (!me.area || me.role === 'officer') {
+    await store.setMeta('caches', caches);
+    return;
+  }
   const area = encodeURIComponent(me.area.id);
   if (!caches.teams || now - caches.teams > 3600 * 1000) {
     const teams = await api.all(`/api/v1/teams?unit_id=${area}&limit=500`);
