@@ -13,6 +13,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::messages::{Lang, en, text};
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Seconds a client should wait before retrying when the database is away.
@@ -98,25 +100,28 @@ impl ApiError {
         }
     }
 
-    fn slug_and_title(&self) -> (&'static str, &'static str) {
+    fn slug(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
-            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
-            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::NotFound => ("not-found", "Not found"),
-            ApiError::Conflict { .. } => ("conflict", "Conflict"),
-            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
-            ApiError::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", "Unsupported media type")
-            }
-            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
-            ApiError::Validation(_) => ("validation", "Invalid input"),
-            ApiError::InvalidParameters(_) => ("bad-request", "Bad request"),
-            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
-            ApiError::Unavailable => ("unavailable", "Service unavailable"),
-            ApiError::Internal(_) => ("internal", "Internal error"),
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::Validation(_) => "validation",
+            ApiError::InvalidParameters(_) => "bad-request",
+            ApiError::TooManyRequests { .. } => "rate-limited",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
         }
     }
+}
+
+/// The title of a problem type, from the message table.
+fn title_of(slug: &str) -> String {
+    crate::messages::en(&format!("title.{slug}"))
 }
 
 /// The problem document as it goes over the wire.
@@ -138,12 +143,12 @@ fn problem_type(slug: &str) -> String {
 }
 
 /// A problem document with no field errors and no current record.
-fn simple_problem(status: StatusCode, slug: &str, title: &str, detail: String) -> HttpResponse {
+fn simple_problem(status: StatusCode, slug: &str, detail: String) -> HttpResponse {
     problem_response(
         status,
         &Problem {
             kind: problem_type(slug),
-            title: title.to_string(),
+            title: title_of(slug),
             status: status.as_u16(),
             detail,
             errors: None,
@@ -182,24 +187,33 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let status = self.status_code();
-        let (slug, title) = self.slug_and_title();
+        let slug = self.slug();
+        let title = title_of(slug);
         let detail = match self {
             ApiError::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");
-                "an unexpected error occurred; it has been logged".to_string()
+                en("detail.internal")
             }
             ApiError::Unavailable => {
                 tracing::warn!("database unavailable");
-                "the database is unavailable; retry shortly".to_string()
+                en("detail.unavailable")
             }
-            ApiError::NotFound => "no such resource".to_string(),
+            ApiError::NotFound => en("detail.not_found"),
             ApiError::Validation(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                format!("invalid fields: {}", fields.join(", "))
+                text(
+                    Lang::En,
+                    "detail.invalid_fields",
+                    &[("fields", &fields.join(", "))],
+                )
             }
             ApiError::InvalidParameters(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                format!("invalid parameters: {}", fields.join(", "))
+                text(
+                    Lang::En,
+                    "detail.invalid_parameters",
+                    &[("fields", &fields.join(", "))],
+                )
             }
             other => other.to_string(),
         };
@@ -214,7 +228,7 @@ impl ResponseError for ApiError {
             status,
             &Problem {
                 kind: problem_type(slug),
-                title: title.to_string(),
+                title,
                 status: status.as_u16(),
                 detail,
                 errors,
@@ -329,25 +343,21 @@ pub fn render_plain_error<B>(
     }
     let status = res.status();
     let (slug, title, detail) = match status {
-        StatusCode::NOT_FOUND => ("not-found", "Not found", "no such resource".to_string()),
+        StatusCode::NOT_FOUND => ("not-found", None, en("detail.not_found")),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method-not-allowed",
-            "Method not allowed",
-            format!("{} is not allowed on this resource", res.request().method()),
+            None,
+            text(
+                Lang::En,
+                "detail.method",
+                &[("method", res.request().method().as_str())],
+            ),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload-too-large",
-            "Payload too large",
-            "request body is too large".to_string(),
-        ),
-        s if s.is_server_error() => (
-            "internal",
-            "Internal error",
-            "an unexpected error occurred; it has been logged".to_string(),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", None, en("detail.too_large")),
+        s if s.is_server_error() => ("internal", None, en("detail.internal")),
         s => (
             "bad-request",
-            s.canonical_reason().unwrap_or("Error"),
+            Some(s.canonical_reason().unwrap_or("Error")),
             s.canonical_reason().unwrap_or("error").to_string(),
         ),
     };
@@ -360,7 +370,21 @@ pub fn render_plain_error<B>(
             tracing::debug!(status = status.as_u16(), error = %err, "request refused");
         }
     }
-    let problem = simple_problem(status, slug, title, detail);
+    let mut problem = simple_problem(status, slug, detail);
+    if let Some(title) = title {
+        // Another 4xx of actix-web's own: its standard reason is the title.
+        problem = problem_response(
+            status,
+            &Problem {
+                kind: problem_type(slug),
+                title: title.to_string(),
+                status: status.as_u16(),
+                detail: title.to_string(),
+                errors: None,
+                current: None,
+            },
+        );
+    }
     let (req, old) = res.into_parts();
     let mut new = problem.map_into_boxed_body();
     for (name, value) in old.headers() {
@@ -408,21 +432,18 @@ pub async fn limit_head<B: actix_web::body::MessageBody + 'static>(
         Some((
             StatusCode::URI_TOO_LONG,
             "uri-too-long",
-            "URI too long",
             format!("the request path and query must be at most {MAX_TARGET_BYTES} bytes"),
         ))
     } else if let Some(name) = too_long {
         Some((
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header-too-large",
-            "Request header fields too large",
             format!("the header {name} is longer than {MAX_HEADER_BYTES} bytes"),
         ))
     } else if total > MAX_HEADER_TOTAL_BYTES || headers.len() > MAX_HEADERS {
         Some((
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "header-too-large",
-            "Request header fields too large",
             format!(
                 "send at most {MAX_HEADERS} headers of at most {MAX_HEADER_TOTAL_BYTES} bytes in all"
             ),
@@ -432,9 +453,65 @@ pub async fn limit_head<B: actix_web::body::MessageBody + 'static>(
     };
     match refusal {
         None => Ok(next.call(req).await?.map_into_left_body()),
-        Some((status, slug, title, detail)) => {
-            let problem = simple_problem(status, slug, title, detail);
+        Some((status, slug, detail)) => {
+            let problem = localized(
+                Lang::from_header(accept_language(req.request())),
+                simple_problem(status, slug, detail),
+            );
             Ok(req.into_response(problem).map_into_right_body())
         }
     }
+}
+
+fn accept_language(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// A problem response with its texts in `lang` (see `messages`), and the
+/// headers that say so. Other responses pass as they are.
+fn localized(lang: Lang, mut res: HttpResponse) -> HttpResponse {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if !is_problem {
+        return res;
+    }
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    res.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.code()),
+    );
+    if lang == Lang::En {
+        return res;
+    }
+    let (head, body) = res.into_parts();
+    match actix_web::body::MessageBody::try_into_bytes(body) {
+        Ok(bytes) => {
+            let body = crate::messages::localize(lang, &bytes)
+                .map(actix_web::web::Bytes::from)
+                .unwrap_or(bytes);
+            head.set_body(BoxBody::new(body))
+        }
+        Err(body) => head.set_body(body),
+    }
+}
+
+/// Middleware: problem documents in the language the request prefers
+/// (`Accept-Language`; English unless it prefers Vietnamese), with
+/// `Content-Language` and `Vary: Accept-Language`.
+pub async fn localize<B: actix_web::body::MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let lang = Lang::from_header(accept_language(req.request()));
+    let (req, res) = next.call(req).await?.into_parts();
+    Ok(ServiceResponse::new(
+        req,
+        localized(lang, res.map_into_boxed_body()),
+    ))
 }

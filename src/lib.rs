@@ -30,6 +30,7 @@ pub mod health;
 pub mod households;
 pub mod json;
 pub mod members;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

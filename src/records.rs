@@ -32,6 +32,8 @@ pub struct ListParams {
     /// Related records to carry in each item (`include=household`), where
     /// the list offers any.
     pub include: Option<String>,
+    /// The order: a key of the list, `-` before it for descending.
+    pub sort: Option<String>,
 }
 
 pub const MAX_Q_CHARS: usize = 100;

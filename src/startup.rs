@@ -120,6 +120,7 @@ impl Application {
                 .wrap(from_fn(conditional::etags))
                 .wrap(from_fn(crate::ratelimit::headers))
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))
+                .wrap(from_fn(error::localize))
                 .wrap(Compress::default())
                 .wrap(cors::middleware(&cors_origins))
                 .wrap(from_fn(error::limit_head))

@@ -39,7 +39,11 @@ pub struct Meta {
 
 /// A kind of activity (training session, assistance visit).
 pub trait Activity: 'static {
-    type Row: Clone + Send + records::Versioned<Key = Uuid, Dto = Self::Dto> + 'static;
+    type Row: Clone
+        + Send
+        + records::Versioned<Key = Uuid, Dto = Self::Dto>
+        + crate::pagination::Sortable
+        + 'static;
     type Dto: Serialize + From<Self::Row>;
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The list filters beside the common `ListParams`.
@@ -53,7 +57,7 @@ pub trait Activity: 'static {
         scope: &Scope,
         params: &records::ListParams,
         filters: &Self::Filters,
-        after: Option<Uuid>,
+        order: &crate::pagination::Order,
         limit: i64,
     ) -> Result<Vec<Self::Row>, ApiError>;
 
@@ -260,20 +264,25 @@ where
         .await;
     }
     let limit = crate::pagination::limit(params.limit)?;
-    let after = crate::pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let order = crate::pagination::Order::parse::<A::Row>(
+        params.sort.as_deref(),
+        params.cursor.as_deref(),
+    )?;
     let ctx = Ctx::user(&user, &req);
-    let (rows, names) = db::run(&state.pool, move |conn| {
+    let (page, names) = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        let rows = A::list(conn, &scope, &params, &filters, after, limit)?;
+        let page = order.page(
+            A::list(conn, &scope, &params, &filters, &order, limit)?,
+            limit,
+        );
         let names = if with_households {
-            Some(household_names::<A>(conn, &scope, &ctx, &rows, limit)?)
+            Some(household_names::<A>(conn, &scope, &ctx, &page.items)?)
         } else {
             None
         };
-        Ok((rows, names))
+        Ok((page, names))
     })
     .await?;
-    let page = crate::pagination::page(rows, limit, |r| A::meta(r).id);
     let Some(names) = names else {
         return Ok(HttpResponse::Ok().json(crate::pagination::Page {
             items: page.items.into_iter().map(A::Dto::from).collect::<Vec<_>>(),
@@ -306,20 +315,15 @@ where
         }))
 }
 
-/// The names of the households of a page (the rows past `limit` are the
-/// next page's), read as one audited read of those households.
+/// The names of the households of a page, read as one audited read of
+/// those households.
 fn household_names<A: Activity>(
     conn: &mut PgConnection,
     scope: &Scope,
     ctx: &Ctx,
     rows: &[A::Row],
-    limit: i64,
 ) -> Result<HashMap<Uuid, households::repo::HouseholdName>, ApiError> {
-    let mut ids: Vec<Uuid> = rows
-        .iter()
-        .take(limit as usize)
-        .flat_map(A::household_ids)
-        .collect();
+    let mut ids: Vec<Uuid> = rows.iter().flat_map(A::household_ids).collect();
     ids.sort();
     ids.dedup();
     let names = households::repo::names(conn, scope, &ids)?;

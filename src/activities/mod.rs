@@ -333,10 +333,10 @@ macro_rules! activity_storage {
             scope: &$crate::auth::Scope,
             params: &$crate::records::ListParams,
             filters: &Self::Filters,
-            after: Option<::uuid::Uuid>,
+            order: &$crate::pagination::Order,
             limit: i64,
         ) -> Result<Vec<Self::Row>, $crate::error::ApiError> {
-            repo::list(conn, scope, params, filters, after, limit)
+            repo::list(conn, scope, params, filters, order, limit)
         }
 
         fn meta(r: &Self::Row) -> $crate::activities::http::Meta {

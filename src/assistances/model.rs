@@ -52,3 +52,6 @@ pub struct AssistanceChanges {
     pub longitude: Option<f64>,
     pub accuracy_m: Option<f32>,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(AssistanceRow, assistances, visited_on: date, created_at: instant, updated_at: instant);

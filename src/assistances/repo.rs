@@ -2,13 +2,13 @@
 //! scope, but for the lookup by the phone's id that tells a resend.
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::dto::AssistanceFilters;
 use super::model::{AssistanceChanges, AssistanceRow};
 use crate::auth::Scope;
 use crate::db::schema::assistances;
 use crate::error::ApiError;
+use crate::pagination::Order;
 use crate::records::{ListParams, unit_filter};
 
 pub fn list(
@@ -16,7 +16,7 @@ pub fn list(
     scope: &Scope,
     params: &ListParams,
     filters: &AssistanceFilters,
-    after: Option<Uuid>,
+    order: &Order,
     limit: i64,
 ) -> Result<Vec<AssistanceRow>, ApiError> {
     let mut query = assistances::table
@@ -49,11 +49,11 @@ pub fn list(
     if let Some(since) = params.updated_since {
         query = query.filter(assistances::updated_at.ge(since));
     }
-    if let Some(after) = after {
-        query = query.filter(assistances::id.gt(after));
+    if let Some(f) = order.after::<assistances::table>() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(assistances::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(AssistanceRow::as_select())
         .load(conn)?)

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::model::{ConsentRow, HouseholdRow};
 use crate::domain::{PovertyStatus, YesNoUnknown};
-use crate::pagination::{self, Page};
+use crate::pagination::Page;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,8 +179,7 @@ pub struct EraseRequest {
     pub version: Option<i64>,
 }
 
-pub fn page(rows: Vec<HouseholdRow>, limit: i64) -> Page<HouseholdDto> {
-    let page = pagination::page(rows, limit, |r| r.id);
+pub fn page(page: Page<HouseholdRow>) -> Page<HouseholdDto> {
     Page {
         items: page.items.into_iter().map(HouseholdDto::from).collect(),
         next_cursor: page.next_cursor,

@@ -309,12 +309,16 @@ pub async fn list(
         .await;
     }
     let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let order =
+        pagination::Order::parse::<HouseholdRow>(params.sort.as_deref(), params.cursor.as_deref())?;
     let ctx = Ctx::user(&user, &req);
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        let rows = repo::list(conn, &scope, &params, &filters, after, limit)?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let rows = order.page(
+            repo::list(conn, &scope, &params, &filters, &order, limit)?,
+            limit,
+        );
+        let ids: Vec<Uuid> = rows.items.iter().map(|r| r.id).collect();
         read_event(
             conn,
             &ctx,
@@ -324,7 +328,7 @@ pub async fn list(
         Ok(rows)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page(rows, limit)))
+    Ok(HttpResponse::Ok().json(page(rows)))
 }
 
 pub async fn get(

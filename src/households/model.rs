@@ -65,3 +65,6 @@ pub struct ConsentRow {
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(HouseholdRow, households, created_at: instant, updated_at: instant);

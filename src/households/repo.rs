@@ -9,6 +9,7 @@ use super::model::{ConsentRow, HouseholdChanges, HouseholdRow};
 use crate::auth::Scope;
 use crate::db::schema::{household_consents, households};
 use crate::error::ApiError;
+use crate::pagination::Order;
 use crate::records::{ListParams, unit_filter};
 use crate::text;
 
@@ -27,7 +28,7 @@ pub fn list(
     scope: &Scope,
     params: &ListParams,
     filters: &HouseholdFilters,
-    after: Option<Uuid>,
+    order: &Order,
     limit: i64,
 ) -> Result<Vec<HouseholdRow>, ApiError> {
     let mut query = households::table
@@ -57,11 +58,11 @@ pub fn list(
     if let Some(since) = params.updated_since {
         query = query.filter(households::updated_at.ge(since));
     }
-    if let Some(after) = after {
-        query = query.filter(households::id.gt(after));
+    if let Some(f) = order.after::<households::table>() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(households::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(HouseholdRow::as_select())
         .load(conn)?)

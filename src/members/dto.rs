@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::model::MemberRow;
 use crate::domain::{Affiliation, Gender, TeamRole};
-use crate::pagination::{self, Page};
+use crate::pagination::Page;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,8 +105,7 @@ pub struct MoveRequest {
     pub version: Option<i64>,
 }
 
-pub fn page(rows: Vec<MemberRow>, limit: i64) -> Page<MemberDto> {
-    let page = pagination::page(rows, limit, |r| r.id);
+pub fn page(page: Page<MemberRow>) -> Page<MemberDto> {
     Page {
         items: page.items.into_iter().map(MemberDto::from).collect(),
         next_cursor: page.next_cursor,

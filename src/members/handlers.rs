@@ -159,13 +159,15 @@ pub async fn list(
         .await;
     }
     let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
+    let order =
+        pagination::Order::parse::<MemberRow>(params.sort.as_deref(), params.cursor.as_deref())?;
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        repo::list(conn, &scope, &params, &filters, after, limit)
+        let rows = repo::list(conn, &scope, &params, &filters, &order, limit)?;
+        Ok(order.page(rows, limit))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page(rows, limit)))
+    Ok(HttpResponse::Ok().json(page(rows)))
 }
 
 pub async fn get(

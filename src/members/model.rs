@@ -44,3 +44,6 @@ pub struct MemberChanges {
     pub left_on: Option<NaiveDate>,
     pub search_text: String,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(MemberRow, members, joined_on: date, created_at: instant, updated_at: instant);

@@ -8,6 +8,7 @@ use super::model::{MemberChanges, MemberRow};
 use crate::auth::Scope;
 use crate::db::schema::members;
 use crate::error::ApiError;
+use crate::pagination::Order;
 use crate::records::{ListParams, unit_filter};
 use crate::text;
 
@@ -16,7 +17,7 @@ pub fn list(
     scope: &Scope,
     params: &ListParams,
     filters: &MemberFilters,
-    after: Option<Uuid>,
+    order: &Order,
     limit: i64,
 ) -> Result<Vec<MemberRow>, ApiError> {
     let mut query = members::table
@@ -51,11 +52,11 @@ pub fn list(
     if let Some(since) = params.updated_since {
         query = query.filter(members::updated_at.ge(since));
     }
-    if let Some(after) = after {
-        query = query.filter(members::id.gt(after));
+    if let Some(f) = order.after::<members::table>() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(members::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(MemberRow::as_select())
         .load(conn)?)

@@ -106,13 +106,14 @@ pub async fn list(
         .await;
     }
     let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
+    let order =
+        pagination::Order::parse::<TeamRow>(params.sort.as_deref(), params.cursor.as_deref())?;
+    let page = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        repo::list(conn, &scope, &params, &filters, after, limit)
+        let rows = repo::list(conn, &scope, &params, &filters, &order, limit)?;
+        Ok(order.page(rows, limit))
     })
     .await?;
-    let page = pagination::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(pagination::Page {
         items: page
             .items
@@ -214,14 +215,18 @@ pub async fn members(
     params.check()?;
     filters.team_id = Some(id);
     let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
+    let order = pagination::Order::parse::<crate::members::model::MemberRow>(
+        params.sort.as_deref(),
+        params.cursor.as_deref(),
+    )?;
+    let page = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         repo::get(conn, &scope, id)?;
-        crate::members::repo::list(conn, &scope, &params, &filters, after, limit)
+        let rows = crate::members::repo::list(conn, &scope, &params, &filters, &order, limit)?;
+        Ok(order.page(rows, limit))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(crate::members::dto::page(rows, limit)))
+    Ok(HttpResponse::Ok().json(crate::members::dto::page(page)))
 }
 
 /// Teams for the shared archive handler.

@@ -36,3 +36,6 @@ pub struct TeamChanges {
     pub dissolved_on: Option<NaiveDate>,
     pub search_text: String,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(TeamRow, teams, created_at: instant, updated_at: instant);

@@ -8,6 +8,7 @@ use super::model::{TeamChanges, TeamRow};
 use crate::auth::Scope;
 use crate::db::schema::teams;
 use crate::error::ApiError;
+use crate::pagination::Order;
 use crate::records::{ListParams, unit_filter};
 use crate::text;
 
@@ -16,7 +17,7 @@ pub fn list(
     scope: &Scope,
     params: &ListParams,
     filters: &TeamFilters,
-    after: Option<Uuid>,
+    order: &Order,
     limit: i64,
 ) -> Result<Vec<TeamRow>, ApiError> {
     let mut query = teams::table
@@ -37,11 +38,11 @@ pub fn list(
     if let Some(since) = params.updated_since {
         query = query.filter(teams::updated_at.ge(since));
     }
-    if let Some(after) = after {
-        query = query.filter(teams::id.gt(after));
+    if let Some(f) = order.after::<teams::table>() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(teams::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(TeamRow::as_select())
         .load(conn)?)

@@ -56,3 +56,6 @@ pub struct TrainingChanges {
     pub household_ids: Vec<Option<Uuid>>,
     pub notes: Option<String>,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(TrainingRow, trainings, held_on: date, created_at: instant, updated_at: instant);

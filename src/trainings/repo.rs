@@ -2,13 +2,13 @@
 //! scope, but for the lookup by the phone's id that tells a resend.
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::dto::TrainingFilters;
 use super::model::{TrainingChanges, TrainingRow};
 use crate::auth::Scope;
 use crate::db::schema::trainings;
 use crate::error::ApiError;
+use crate::pagination::Order;
 use crate::records::{ListParams, unit_filter};
 
 pub fn list(
@@ -16,7 +16,7 @@ pub fn list(
     scope: &Scope,
     params: &ListParams,
     filters: &TrainingFilters,
-    after: Option<Uuid>,
+    order: &Order,
     limit: i64,
 ) -> Result<Vec<TrainingRow>, ApiError> {
     let mut query = trainings::table
@@ -46,11 +46,11 @@ pub fn list(
     if let Some(since) = params.updated_since {
         query = query.filter(trainings::updated_at.ge(since));
     }
-    if let Some(after) = after {
-        query = query.filter(trainings::id.gt(after));
+    if let Some(f) = order.after::<trainings::table>() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(trainings::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(TrainingRow::as_select())
         .load(conn)?)

@@ -93,6 +93,8 @@ pub struct ListQuery {
     pub unassigned: bool,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Units keep one order, by code: `sort=code` or nothing.
+    pub sort: Option<String>,
 }
 
 /// `PATCH /units/{id}`: the commune of today a village now belongs to.
@@ -107,6 +109,8 @@ pub struct ChildrenQuery {
     pub at: Option<NaiveDate>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Units keep one order, by code: `sort=code` or nothing.
+    pub sort: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -29,6 +29,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
+    pagination::only_sort(query.sort.as_deref(), "code")?;
     let after = pagination::decode::<(String, Uuid)>(query.cursor.as_deref())?;
     if query
         .q
@@ -95,6 +96,7 @@ pub async fn children(
     let id = id.into_inner();
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
+    pagination::only_sort(query.sort.as_deref(), "code")?;
     let after = pagination::decode::<(String, Uuid)>(query.cursor.as_deref())?;
     let filter = UnitFilter {
         parent_id: Some(id),

@@ -49,7 +49,7 @@ fn visible(
     filters: &UserFilters,
     params: &ListParams,
     only: Option<Uuid>,
-    after: Option<Uuid>,
+    order: &pagination::Order,
     limit: i64,
 ) -> Result<Vec<UserRow>, ApiError> {
     let mut query = users::table
@@ -76,11 +76,11 @@ fn visible(
     if let Some(f) = records::unit_filter_on(conn, "units.path", params.unit_id)? {
         query = query.filter(f);
     }
-    if let Some(after) = after {
-        query = query.filter(users::id.gt(after));
+    if let Some(f) = order.after() {
+        query = query.filter(f);
     }
     Ok(query
-        .order(users::id)
+        .order(order.sql())
         .limit(limit + 1)
         .select(UserRow::as_select())
         .load(conn)?)
@@ -93,7 +93,7 @@ fn find_visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<User
         &UserFilters::default(),
         &ListParams::default(),
         Some(id),
-        None,
+        &pagination::Order::by_id::<UserRow>(),
         1,
     )?
     .into_iter()
@@ -184,13 +184,14 @@ pub async fn list(
     let (params, filters) = (params.into_inner(), filters.into_inner());
     params.check()?;
     let limit = pagination::limit(params.limit)?;
-    let after = pagination::decode::<Uuid>(params.cursor.as_deref())?;
-    let rows = db::run(&state.pool, move |conn| {
+    let order =
+        pagination::Order::parse::<UserRow>(params.sort.as_deref(), params.cursor.as_deref())?;
+    let page = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        visible(conn, &scope, &filters, &params, None, after, limit)
+        let rows = visible(conn, &scope, &filters, &params, None, &order, limit)?;
+        Ok(order.page(rows, limit))
     })
     .await?;
-    let page = pagination::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(pagination::Page {
         items: page
             .items

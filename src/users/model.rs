@@ -31,3 +31,6 @@ pub struct NewUserRow<'a> {
     pub area_unit_id: Option<Uuid>,
     pub display_name: Option<&'a str>,
 }
+
+// The orders its list takes (`sort`).
+crate::pagination::sortable!(UserRow, users, created_at: instant, updated_at: instant);
