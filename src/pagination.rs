@@ -156,6 +156,14 @@ impl Order {
         }
     }
 
+    /// By id, after the row `after` (exports walk a list this way).
+    pub fn by_id_after<R: Sortable>(after: Option<uuid::Uuid>) -> Order {
+        Order {
+            after: after.map(|id| (None, id)),
+            ..Order::by_id::<R>()
+        }
+    }
+
     /// Reads `sort` and `cursor`: an unknown key is a 422 listing the
     /// allowed ones, and a cursor made under another order a 422 naming
     /// `cursor`.

@@ -259,7 +259,14 @@ where
     let with_households = params.includes("household", &["household"])?;
     if let Some(wanted) = crate::exports::wanted(&req)? {
         return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
-            A::list(c, s, &params, &filters, after, n)
+            A::list(
+                c,
+                s,
+                &params,
+                &filters,
+                &crate::pagination::Order::by_id_after::<A::Row>(after),
+                n,
+            )
         })
         .await;
     }

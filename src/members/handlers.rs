@@ -154,7 +154,14 @@ pub async fn list(
     params.check()?;
     if let Some(wanted) = crate::exports::wanted(&req)? {
         return crate::exports::serve(&req, &state.pool, user, wanted, move |c, s, after, n| {
-            repo::list(c, s, &params, &filters, after, n)
+            repo::list(
+                c,
+                s,
+                &params,
+                &filters,
+                &crate::pagination::Order::by_id_after::<MemberRow>(after),
+                n,
+            )
         })
         .await;
     }
