@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `units import`, `user create`,
-//! `user set-password`, `client create`, `keys`, `audit rehash`, `backup`
+//! `user set-password`, `client`, `keys`, `seed`, `audit rehash`, `backup`
 //! and `restore`. Every
 //! command works against `DATABASE_URL` when it is set, else against the
 //! embedded cluster under the data folder.
@@ -60,6 +60,18 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Fill the database with realistic data at the size of a province
+    /// or of the country, made in batches with the service's own inserts.
+    Seed {
+        /// province (Cao Bằng, about 2 million activities) or national (34
+        /// provinces, 75,000 teams, 25 million households, about 100
+        /// million activities).
+        #[arg(long, value_enum)]
+        scale: crate::seed::Scale,
+        /// The share of that size to make, more than 0 and at most 1.
+        #[arg(long, default_value_t = 1.0)]
+        fraction: f64,
     },
     /// The audit trail.
     Audit {
@@ -330,6 +342,17 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             let mut conn = connect(&db)?;
             migrate(&mut conn)?;
             client_command(&mut conn, command)
+        }
+        Command::Seed { scale, fraction } => {
+            let (_db, mut conn) = open_migrated(&settings)?;
+            crate::seed::run(
+                &mut conn,
+                &settings,
+                scale,
+                fraction,
+                &mut std::io::stdout(),
+            )?;
+            Ok(())
         }
         Command::Audit {
             command: AuditCommand::Rehash { before },

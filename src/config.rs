@@ -20,6 +20,12 @@ pub enum LogFormat {
 pub struct Settings {
     /// `DATABASE_URL`; `None` means the embedded cluster under `data_dir/pg`.
     pub database_url: Option<String>,
+    /// `DATABASE_READ_URL`: a read replica (hot standby) for reports and
+    /// exports; `None` reads everything from the primary.
+    pub database_read_url: Option<String>,
+    /// `BANSO_READ_MAX_LAG_MS`: past this lag a read meant for the replica
+    /// goes to the primary.
+    pub read_max_lag: Duration,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub keys_dir: PathBuf,
@@ -55,6 +61,11 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_ref().map(|_| "<set>"),
+            )
+            .field("read_max_lag", &self.read_max_lag)
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("keys_dir", &self.keys_dir)
@@ -128,6 +139,7 @@ impl Settings {
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool_size = parse("BANSO_POOL_SIZE", "8", &range(1, 200)) as u32;
         let pool_timeout = parse("BANSO_POOL_TIMEOUT_MS", "3000", &range(100, 60_000));
+        let read_max_lag = parse("BANSO_READ_MAX_LAG_MS", "5000", &range(0, 86_400_000));
         let statement_timeout = parse("BANSO_STATEMENT_TIMEOUT_MS", "10000", &range(100, 600_000));
         let access_ttl = parse(
             "BANSO_ACCESS_TOKEN_TTL_SECS",
@@ -211,6 +223,13 @@ impl Settings {
         {
             errors.push("DATABASE_URL: expected a postgres:// or postgresql:// URL".to_string());
         }
+        let database_read_url = get("DATABASE_READ_URL");
+        if let Some(url) = &database_read_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            errors
+                .push("DATABASE_READ_URL: expected a postgres:// or postgresql:// URL".to_string());
+        }
 
         let admin_password = lookup("BANSO_ADMIN_PASSWORD").filter(|p| !p.is_empty());
         if let Some(p) = &admin_password {
@@ -234,6 +253,8 @@ impl Settings {
         match listen {
             Some(listen) if errors.is_empty() => Ok(Settings {
                 database_url,
+                database_read_url,
+                read_max_lag: Duration::from_millis(read_max_lag),
                 listen,
                 data_dir,
                 keys_dir,
@@ -386,11 +407,28 @@ mod tests {
     fn debug_hides_secrets() {
         let s = settings(&[
             ("DATABASE_URL", "postgres://u:hunter2hunter2@h/db"),
+            ("DATABASE_READ_URL", "postgres://u:swordfish77@replica/db"),
             ("BANSO_ADMIN_PASSWORD", "correct horse battery"),
         ])
         .unwrap();
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("horse"));
+        assert!(!shown.contains("swordfish"));
+    }
+
+    #[test]
+    fn read_replica_settings_are_checked() {
+        let err = settings(&[
+            ("DATABASE_READ_URL", "mysql://replica"),
+            ("BANSO_READ_MAX_LAG_MS", "-1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("DATABASE_READ_URL"), "{err}");
+        assert!(err.contains("BANSO_READ_MAX_LAG_MS"), "{err}");
+        let s = settings(&[("BANSO_READ_MAX_LAG_MS", "250")]).unwrap();
+        assert_eq!(s.read_max_lag, Duration::from_millis(250));
+        assert_eq!(s.database_read_url, None);
     }
 }

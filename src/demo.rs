@@ -29,7 +29,7 @@ pub const DEMO_MEMBERS: usize = 6_686;
 /// Giang, now in Tuyên Quang): a few of its villages wait for an officer.
 pub const DEMO_SPLIT_COMMUNE: &str = "00688";
 const DEMO_SPLIT_VILLAGES: usize = 3;
-const STAGE_UNITS: &str = "demo_loaded";
+pub(crate) const STAGE_UNITS: &str = "demo_loaded";
 const STAGE_REGISTRY: &str = "demo_registry_loaded";
 const STAGE_ACTIVITIES: &str = "demo_activities_loaded";
 /// The demo's activities run from this day to the day it is loaded.
@@ -38,7 +38,7 @@ const DEMO_FIRST_DAY: (i32, u32, u32) = (2025, 1, 1);
 /// communes and districts.
 const REFORM_DAY: (i32, u32, u32) = (2025, 7, 1);
 
-const VILLAGE_NAMES: &[&str] = &[
+pub(crate) const VILLAGE_NAMES: &[&str] = &[
     "Nà Pình",
     "Khuổi Khon",
     "Pác Bó",
@@ -64,7 +64,7 @@ const VILLAGE_NAMES: &[&str] = &[
     "Khuổi Phầy",
     "Bó Củng",
 ];
-const VILLAGE_TYPES: &[&str] = &["Thôn", "Bản", "Xóm"];
+pub(crate) const VILLAGE_TYPES: &[&str] = &["Thôn", "Bản", "Xóm"];
 const FAMILY_NAMES: &[&str] = &[
     "Nông", "Hoàng", "Lý", "Triệu", "Đàm", "Lục", "Bế", "Nguyễn", "Vi", "Ma", "Lương", "Sầm", "Hà",
     "Giàng",
@@ -102,7 +102,7 @@ impl Lcg {
         ((self.0 >> 33) % n as u64) as usize
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.next(items.len())]
     }
 
@@ -120,7 +120,7 @@ impl Lcg {
     }
 }
 
-fn random_password() -> Result<String, Failure> {
+pub(crate) fn random_password() -> Result<String, Failure> {
     let mut raw = [0u8; 12];
     getrandom::fill(&mut raw).map_err(|e| format!("random: {e}"))?;
     Ok(base64::Engine::encode(
@@ -129,7 +129,7 @@ fn random_password() -> Result<String, Failure> {
     ))
 }
 
-fn stage_done(conn: &mut PgConnection, stage: &str) -> Result<bool, Failure> {
+pub(crate) fn stage_done(conn: &mut PgConnection, stage: &str) -> Result<bool, Failure> {
     Ok(app_meta::table
         .find(stage)
         .select(app_meta::key)
@@ -138,7 +138,7 @@ fn stage_done(conn: &mut PgConnection, stage: &str) -> Result<bool, Failure> {
         .is_some())
 }
 
-fn mark_done(conn: &mut PgConnection, stage: &str) -> Result<(), Failure> {
+pub(crate) fn mark_done(conn: &mut PgConnection, stage: &str) -> Result<(), Failure> {
     diesel::insert_into(app_meta::table)
         .values((
             app_meta::key.eq(stage),
@@ -148,7 +148,7 @@ fn mark_done(conn: &mut PgConnection, stage: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn demo_province(conn: &mut PgConnection) -> Result<UnitRow, Failure> {
+pub(crate) fn demo_province(conn: &mut PgConnection) -> Result<UnitRow, Failure> {
     Ok(
         unit_repo::find_by_code(conn, DEMO_PROVINCE, unit_repo::today())?
             .into_iter()
@@ -157,7 +157,11 @@ fn demo_province(conn: &mut PgConnection) -> Result<UnitRow, Failure> {
     )
 }
 
-fn children(conn: &mut PgConnection, parent: Uuid, level: &str) -> Result<Vec<UnitRow>, Failure> {
+pub(crate) fn children(
+    conn: &mut PgConnection,
+    parent: Uuid,
+    level: &str,
+) -> Result<Vec<UnitRow>, Failure> {
     Ok(units::table
         .filter(units::parent_id.eq(parent))
         .filter(units::level.eq(level))
@@ -173,7 +177,9 @@ fn day(d: (i32, u32, u32)) -> Result<chrono::NaiveDate, Failure> {
 
 /// The villages of the demo: those of today's Cao Bằng, and those of the
 /// split commune still waiting for their new commune.
-fn demo_villages(conn: &mut PgConnection) -> Result<(Vec<UnitRow>, Vec<UnitRow>), Failure> {
+pub(crate) fn demo_villages(
+    conn: &mut PgConnection,
+) -> Result<(Vec<UnitRow>, Vec<UnitRow>), Failure> {
     let province = demo_province(conn)?;
     let mut villages = Vec::new();
     for commune in children(conn, province.id, "commune")? {
@@ -196,6 +202,17 @@ fn split_commune(conn: &mut PgConnection) -> Result<Option<UnitRow>, Failure> {
     Ok(unit_repo::find_by_code(conn, DEMO_SPLIT_COMMUNE, before)?
         .into_iter()
         .find(|u| u.level == "commune"))
+}
+
+/// Records the registry and activity stages as done, for a database that
+/// `banso seed --scale province` filled.
+pub(crate) fn mark_seeded(conn: &mut PgConnection) -> Result<(), Failure> {
+    for stage in [STAGE_REGISTRY, STAGE_ACTIVITIES] {
+        if !stage_done(conn, stage)? {
+            mark_done(conn, stage)?;
+        }
+    }
+    Ok(())
 }
 
 /// Loads the stages of the demo that this database lacks.
@@ -256,11 +273,7 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure>
 /// village (else the admin); records older than the previous month are
 /// verified by the province officer and their months locked.
 fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize, usize), Failure> {
-    use crate::activities::body_hash;
-    use crate::audit::{Action, Entity, Event};
-    use crate::db::schema::{
-        assistances, households as hh, members as mm, period_locks, teams as tt, trainings, users,
-    };
+    use crate::db::schema::teams as tt;
     use std::collections::HashMap;
 
     let province = demo_province(conn)?;
@@ -268,21 +281,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
     let first = day(DEMO_FIRST_DAY)?;
     let reform = day(REFORM_DAY)?;
     let today = unit_repo::today();
-    let recorder: Uuid = users::table
-        .filter(users::username.eq("admin"))
-        .select(users::id)
-        .first(conn)?;
-    let checker: Uuid = users::table
-        .filter(users::username.eq("canbo.caobang"))
-        .select(users::id)
-        .first(conn)
-        .optional()?
-        .unwrap_or(recorder);
-    let leader: Option<(Uuid, Option<Uuid>)> = users::table
-        .filter(users::username.eq("totruong"))
-        .select((users::id, users::area_unit_id))
-        .first(conn)
-        .optional()?;
+    let who = recorders(conn, "canbo.caobang")?;
     // Until when each village records: today, or the reform for a village
     // no officer of today can see yet.
     let until: HashMap<Uuid, chrono::NaiveDate> = villages
@@ -301,6 +300,79 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
         .order(tt::area_path)
         .select((tt::id, tt::village_id, tt::area_path))
         .load(conn)?;
+    let pace = Pace {
+        first,
+        visit_rounds: 1,
+        session_days: 61,
+    };
+    let stored = activities_for(conn, &teams, &until, &pace, &who, rng)?;
+    lock_months(conn, &province, first, who.checker)?;
+    Ok(stored)
+}
+
+/// Who records and verifies generated activities: the team leader account
+/// in its own village, else `admin`; the officer `checker` (else `admin`)
+/// verifies.
+pub(crate) struct Recorders {
+    pub recorder: Uuid,
+    pub checker: Uuid,
+    pub leader: Option<(Uuid, Option<Uuid>)>,
+}
+
+pub(crate) fn recorders(conn: &mut PgConnection, checker: &str) -> Result<Recorders, Failure> {
+    use crate::db::schema::users;
+    let recorder: Uuid = users::table
+        .filter(users::username.eq("admin"))
+        .select(users::id)
+        .first(conn)?;
+    let checker: Uuid = users::table
+        .filter(users::username.eq(checker))
+        .select(users::id)
+        .first(conn)
+        .optional()?
+        .unwrap_or(recorder);
+    let leader: Option<(Uuid, Option<Uuid>)> = users::table
+        .filter(users::username.eq("totruong"))
+        .select((users::id, users::area_unit_id))
+        .first(conn)
+        .optional()?;
+    Ok(Recorders {
+        recorder,
+        checker,
+        leader,
+    })
+}
+
+/// How many activities a team records: from `first` on, one session every
+/// `session_days` days, and the demo's pattern of visits per household
+/// `visit_rounds` times over.
+pub(crate) struct Pace {
+    pub first: chrono::NaiveDate,
+    pub visit_rounds: usize,
+    pub session_days: usize,
+}
+
+/// Training sessions and visits for `teams` (id, village, path) from
+/// `pace.first` to each village's day in `until` (else today), stored with
+/// the activities' own inserts and their audit events; records older than
+/// the previous month are then verified. Returns (sessions, visits).
+pub(crate) fn activities_for(
+    conn: &mut PgConnection,
+    teams: &[(Uuid, Uuid, String)],
+    until: &std::collections::HashMap<Uuid, chrono::NaiveDate>,
+    pace: &Pace,
+    who: &Recorders,
+    rng: &mut Lcg,
+) -> Result<(usize, usize), Failure> {
+    use crate::activities::body_hash;
+    use crate::audit::{Action, Entity, Event};
+    use crate::db::schema::{assistances, households as hh, members as mm, trainings};
+    use std::collections::HashMap;
+
+    let first = pace.first;
+    let today = unit_repo::today();
+    let (recorder, checker, leader) = (who.recorder, who.checker, who.leader);
+    let ids: Vec<Uuid> = teams.iter().map(|t| t.1).collect();
     let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (team, id) in mm::table
         .filter(mm::team_id.eq_any(teams.iter().map(|t| t.0).collect::<Vec<_>>()))
@@ -340,7 +412,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
     ];
     let mut sessions = Vec::new();
     let mut visits = Vec::new();
-    for (team_id, village_id, area_path) in &teams {
+    for (team_id, village_id, area_path) in teams {
         let last = until.get(village_id).copied().unwrap_or(today);
         let span = (last - first).num_days().max(0) as usize + 1;
         let by = match leader {
@@ -348,8 +420,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
             _ => recorder,
         };
         let crew = members.get(team_id).cloned().unwrap_or_default();
-        // About one session every two months.
-        for _ in 0..span / 61 + 1 {
+        for _ in 0..span / pace.session_days + 1 {
             let held_on = first + chrono::Duration::days(rng.next(span) as i64);
             let total = 8 + rng.next(30) as i32;
             sessions.push((
@@ -382,7 +453,7 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 (_, r) if r < 10 => 1,
                 _ => 0,
             };
-            for _ in 0..visits_here {
+            for _ in 0..visits_here * pace.visit_rounds {
                 let visited_on = first + chrono::Duration::days(rng.next(span) as i64);
                 let kind = kinds[rng.next(kinds.len())];
                 let outcome = ["done", "done", "done", "partly", "not_done"][rng.next(5)];
@@ -494,14 +565,33 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
             assistances::version.eq(assistances::version + 1),
         ))
         .execute(conn)?;
+    Ok(stored)
+}
+
+/// The officer `checker` locked every month of `unit` from `first` to the
+/// one before the previous month.
+pub(crate) fn lock_months(
+    conn: &mut PgConnection,
+    unit: &UnitRow,
+    first: chrono::NaiveDate,
+    checker: Uuid,
+) -> Result<(), Failure> {
+    use crate::audit::{Action, Entity, Event};
+    use crate::db::schema::period_locks;
+    let ctx = crate::audit::Ctx::system("demo");
+    let open_from = crate::activities::month_of(
+        crate::activities::month_of(unit_repo::today())
+            .pred_opt()
+            .ok_or("bad demo date")?,
+    );
     let mut month = first;
     let mut events = Vec::new();
     while month < open_from {
         let locked = diesel::insert_into(period_locks::table)
             .values((
-                period_locks::unit_id.eq(province.id),
+                period_locks::unit_id.eq(unit.id),
                 period_locks::month.eq(month),
-                period_locks::area_path.eq(&province.path),
+                period_locks::area_path.eq(&unit.path),
                 period_locks::reason.eq("Báo cáo tháng đã gửi"),
                 period_locks::locked_by.eq(checker),
             ))
@@ -513,20 +603,26 @@ fn generate_activities(conn: &mut PgConnection, rng: &mut Lcg) -> Result<(usize,
                 Event::new(
                     Action::Lock,
                     Entity::Period,
-                    format!("{}/{}", province.id, month.format("%Y-%m")),
+                    format!("{}/{}", unit.id, month.format("%Y-%m")),
                 )
-                .at(province.id, &province.path),
+                .at(unit.id, &unit.path),
             ));
         }
         month = month + chrono::Months::new(1);
     }
     crate::audit::record_many(conn, &events)?;
-    Ok(stored)
+    Ok(())
 }
 
 /// Spreads `total` over `n` parts of `low..=high`, at random but
 /// deterministically; `None` when it cannot be done.
-fn spread(n: usize, total: usize, low: usize, high: usize, rng: &mut Lcg) -> Option<Vec<usize>> {
+pub(crate) fn spread(
+    n: usize,
+    total: usize,
+    low: usize,
+    high: usize,
+    rng: &mut Lcg,
+) -> Option<Vec<usize>> {
     if n * low > total || n * high < total {
         return None;
     }
@@ -545,7 +641,10 @@ fn spread(n: usize, total: usize, low: usize, high: usize, rng: &mut Lcg) -> Opt
     Some(parts)
 }
 
-fn load_units_and_accounts(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure> {
+pub(crate) fn load_units_and_accounts(
+    conn: &mut PgConnection,
+    settings: &Settings,
+) -> Result<(), Failure> {
     let has_units: bool =
         diesel::select(diesel::dsl::exists(units::table.select(units::id))).get_result(conn)?;
     if !has_units {

@@ -36,6 +36,7 @@ pub mod periods;
 pub mod ratelimit;
 pub mod records;
 pub mod reports;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod sync;

@@ -100,7 +100,15 @@ impl Application {
         let settings_data = web::Data::from(settings.clone());
         let cors_origins = settings.cors_origins.clone();
         let limiter = web::Data::new(crate::ratelimit::RateLimiter::default());
-        let state = web::Data::new(AppState { pool, settings });
+        let read_pool = settings
+            .database_read_url
+            .as_deref()
+            .map(|u| crate::db::build_pool(u, &settings));
+        let state = web::Data::new(AppState {
+            pool,
+            read_pool,
+            settings,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

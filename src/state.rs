@@ -19,5 +19,8 @@ use crate::db::PgPool;
 
 pub struct AppState {
     pub pool: PgPool,
+    /// The read replica's pool (`DATABASE_READ_URL`), for reports and
+    /// exports: see `db::replica::run_read`.
+    pub read_pool: Option<PgPool>,
     pub settings: Arc<Settings>,
 }

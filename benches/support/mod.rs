@@ -24,6 +24,12 @@ pub struct Bench {
 
 /// Connects to the server and makes a fresh database `name` on it.
 pub fn database(name: &str) -> Bench {
+    database_kept(name, true)
+}
+
+/// Connects to the server and makes the database `name` on it when it is
+/// missing, or anew when `fresh`; otherwise keeps what it holds.
+pub fn database_kept(name: &str, fresh: bool) -> Bench {
     let (pattern, cluster) = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => {
             let base = url.split('?').next().unwrap_or(&url);
@@ -51,12 +57,27 @@ pub fn database(name: &str) -> Bench {
     };
     let admin_url = pattern.replace("{db}", "postgres");
     let mut admin = PgConnection::establish(&admin_url).expect("connect");
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .expect("drop");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .expect("create");
+    if fresh {
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .expect("drop");
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result::<Exists>(&mut admin)
+            .expect("pg_database")
+            .exists;
+    if !exists {
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create");
+    }
     Bench {
         url: pattern.replace("{db}", name),
         admin_url,

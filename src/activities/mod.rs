@@ -52,13 +52,14 @@ crate::code_enum!(Status {
 pub fn check_editable(user: &AuthUser, recorded_by: Uuid, status: &str) -> Result<(), ApiError> {
     let allowed = match user.role {
         Role::Admin | Role::TeamLeader => true,
-        Role::Member => recorded_by == user.id,
-        Role::Officer | Role::Client => false,
+        // A client reaches here only with the activities:write scope.
+        Role::Member | Role::Client => recorded_by == user.id,
+        Role::Officer => false,
     };
     if !allowed {
         return Err(ApiError::Forbidden(match user.role {
             Role::Member => "members change only the records they made".into(),
-            Role::Client => "integration clients read; they do not edit".into(),
+            Role::Client => "integration clients change only the records they made".into(),
             _ => "officers verify, reject and reopen records; they do not edit them".into(),
         }));
     }
@@ -70,8 +71,9 @@ pub fn check_editable(user: &AuthUser, recorded_by: Uuid, status: &str) -> Resul
     Ok(())
 }
 
-/// The roles that record activities.
-pub const RECORDERS: &[Role] = &[Role::Admin, Role::TeamLeader, Role::Member];
+/// The roles that record activities (integration clients only with the
+/// activities:write scope, which `clients::scopes::needed` asks for).
+pub const RECORDERS: &[Role] = &[Role::Admin, Role::TeamLeader, Role::Member, Role::Client];
 /// The roles that verify, reject, reopen and lock.
 pub const CHECKERS: &[Role] = &[Role::Admin, Role::Officer];
 

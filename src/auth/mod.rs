@@ -32,7 +32,8 @@ pub enum Role {
     Officer,
     TeamLeader,
     Member,
-    /// An integration client (a provincial portal): reads inside its area.
+    /// An integration client (a provincial portal): works inside its area,
+    /// limited to its scopes.
     Client,
 }
 

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod embedded;
 pub mod errors;
+pub mod replica;
 pub mod schema;
 
 use std::time::Duration;

@@ -196,6 +196,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_household_counts (village_id, poverty_status, has_smartphone, has_internet, lacking) {
+        village_id -> Uuid,
+        poverty_status -> Text,
+        has_smartphone -> Text,
+        has_internet -> Text,
+        lacking -> Bool,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
+    report_household_months (village_id, month, status, kind, household_id) {
+        village_id -> Uuid,
+        month -> Date,
+        status -> Text,
+        kind -> Text,
+        household_id -> Uuid,
+        n -> Int4,
+        poor -> Bool,
+        lacking -> Bool,
+    }
+}
+
+diesel::table! {
+    report_visit_months (village_id, month, status, kind, outcome) {
+        village_id -> Uuid,
+        month -> Date,
+        status -> Text,
+        kind -> Text,
+        outcome -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     teams (id) {
         id -> Uuid,
         village_id -> Uuid,
@@ -303,6 +338,7 @@ diesel::table! {
 
 diesel::joinable!(assistances -> households (household_id));
 diesel::joinable!(assistances -> teams (team_id));
+diesel::joinable!(assistances -> users (status_by));
 diesel::joinable!(clients -> units (area_unit_id));
 diesel::joinable!(household_consents -> households (household_id));
 diesel::joinable!(household_consents -> users (recorded_by));
@@ -314,6 +350,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(teams -> units (village_id));
 diesel::joinable!(trainings -> teams (team_id));
 diesel::joinable!(trainings -> units (village_id));
+diesel::joinable!(trainings -> users (status_by));
 diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
 diesel::joinable!(village_communes -> users (assigned_by));
@@ -330,6 +367,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     period_locks,
     refresh_tokens,
+    report_household_counts,
+    report_household_months,
+    report_visit_months,
     teams,
     trainings,
     unit_lineage,

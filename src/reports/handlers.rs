@@ -22,11 +22,23 @@ pub async fn summary(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&READERS)?;
     let params = SummaryParams::parse(&query.into_inner())?;
-    let body = db::run(&state.pool, move |conn| {
+    // The caller's area and the unit come from the primary, where accounts
+    // and units change first; the figures may come from the read replica.
+    let unit = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        let unit = repo::unit_in_area(conn, &scope, params.unit_id)?;
-        repo::summary(conn, unit, &params)
+        repo::unit_in_area(conn, &scope, params.unit_id).map(|unit| (unit, params))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(body))
+    let (body, from) = db::replica::run_read(
+        &state.pool,
+        state.read_pool.as_ref(),
+        state.settings.read_max_lag,
+        move |conn| repo::summary(conn, unit.0, &unit.1),
+    )
+    .await?;
+    let mut res = HttpResponse::Ok();
+    for header in from.headers() {
+        res.insert_header(header);
+    }
+    Ok(res.json(body))
 }

@@ -3,8 +3,9 @@
 //! request, for units of either side of the 2025 reform.
 //!
 //! `repo::summary` computes every indicator (one query per family of
-//! figures, each one pass over its table); an export of the summary reuses
-//! it as it is.
+//! figures, each one pass over its table or its running totals); an export
+//! of the summary reuses it as it is, and may read through
+//! `db::replica::run_read` as the handler does.
 
 pub mod dto;
 pub mod handlers;

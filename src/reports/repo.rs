@@ -1,6 +1,16 @@
-//! The summary's queries. Every figure is counted from the records
-//! themselves when asked, inside one read-only snapshot, so a record counts
-//! as soon as its transaction commits.
+//! The summary's queries. Every figure is counted when asked, inside one
+//! read-only snapshot, from the records or from running totals that the
+//! database keeps in the same transaction as every write of them (the
+//! `_scale` migration's triggers), so a record counts as soon as its
+//! transaction commits.
+//!
+//! **Running totals.** Visits (per kind and outcome) come from
+//! `report_visit_months`, the households they reached (distinct counts)
+//! from `report_household_months`, one row per household and month, and
+//! households registered from `report_household_counts`, all per village,
+//! for the whole months of the period; the days before its first and after
+//! its last whole month come from the visits themselves (`split_period`).
+//! Teams, members and trainings, far fewer, are counted from their tables.
 //!
 //! **Which villages a unit holds.** `village_communes` keeps the commune of
 //! every village in each period, with the village's path of that period.
@@ -8,7 +18,8 @@
 //! membership path inside the unit's path range: one index range scan,
 //! and at most one membership per village and period, so none counts
 //! twice. Records carry their village's path of today (`area_path`), so
-//! each query joins its table to that set of villages on `area_path`. A
+//! each query joins its table to that set of villages on `area_path`, and
+//! each running total on the village's id. A
 //! unit of today also answers for the villages of split communes waiting to
 //! be assigned to one of its communes: they are the `unassigned` part.
 //!
@@ -32,8 +43,6 @@ use crate::db::schema::{catalog_entries, units};
 use crate::error::ApiError;
 use crate::units::model::UnitRow;
 
-/// The information deprivations of the 2022-2025 poverty standard.
-const INFORMATION_DEPRIVATIONS: [&str; 2] = ["information_access", "telecom_services"];
 const UNASSIGNED: &str = "unassigned";
 
 /// The villages of the unit: `key` is the child unit the village lies in
@@ -42,12 +51,12 @@ const UNASSIGNED: &str = "unassigned";
 /// Binds: $1 lo, $2 hi of the unit's path range, $3 position of the child
 /// segment in the path (0 when not grouping by child).
 const VILLAGES: &str = "WITH v AS ( \
-    SELECT u.path AS now_path, \
+    SELECT u.id AS village_id, u.path AS now_path, \
            CASE WHEN $3 > 0 THEN substring(vc.path FROM $3 FOR 32) ELSE '' END AS key \
     FROM village_communes vc JOIN units u ON u.id = vc.village_id \
     WHERE vc.path >= $1 AND vc.path < $2 \
   UNION \
-    SELECT u.path, 'unassigned' \
+    SELECT u.id, u.path, 'unassigned' \
     FROM units n \
     JOIN unit_lineage l ON l.new_unit_id = n.id \
     JOIN units c ON c.id = l.old_unit_id AND c.valid_to IS NOT NULL \
@@ -82,6 +91,13 @@ struct Plan {
     /// or each month's last day inside the period.
     months: Vec<String>,
     days: Vec<NaiveDate>,
+    /// The whole months of the period, counted from the running totals
+    /// (the first days of the first and the last; empty when the first is
+    /// after the last).
+    whole: (NaiveDate, NaiveDate),
+    /// The days before and after them, counted from the visits themselves
+    /// (each range empty when its first day is after its last).
+    edges: [(NaiveDate, NaiveDate); 2],
 }
 
 impl Plan {
@@ -266,6 +282,36 @@ fn waiting(conn: &mut PgConnection, lo: &str, hi: &str) -> Result<Vec<WaitingVil
         .collect())
 }
 
+/// Splits a period into its whole months and the days around them.
+fn split_period(
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ((NaiveDate, NaiveDate), [(NaiveDate, NaiveDate); 2]) {
+    let start_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let first_whole = if from.day() == 1 {
+        from
+    } else {
+        start_of(from) + chrono::Months::new(1)
+    };
+    let after = to.succ_opt().unwrap_or(to);
+    let after_whole = if after.day() == 1 {
+        after
+    } else {
+        start_of(to)
+    };
+    let none = (after, to);
+    if first_whole < after_whole {
+        let last_whole = after_whole - chrono::Months::new(1);
+        let before = first_whole.pred_opt().unwrap_or(first_whole);
+        (
+            (first_whole, last_whole),
+            [(from, before), (after_whole, to)],
+        )
+    } else {
+        ((after, to), [(from, to), none])
+    }
+}
+
 fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate)> {
     let mut out = Vec::new();
     let mut first = from.with_day(1).unwrap_or(from);
@@ -296,14 +342,8 @@ fn summary_in(
     unit: UnitRow,
     params: &SummaryParams,
 ) -> Result<Summary, ApiError> {
-    #[derive(QueryableByName)]
-    struct Now {
-        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-        now: chrono::DateTime<chrono::Utc>,
-    }
-    let as_of = diesel::sql_query("SELECT now() AS now")
-        .get_result::<Now>(conn)?
-        .now;
+    // On a read replica, the moment of the last transaction it replayed.
+    let as_of = crate::db::replica::freshness(conn)?.as_of;
     let (lo, hi) = range_of(&unit.path);
     let by_child = params.group_by == GroupBy::Child;
     let (months, days): (Vec<String>, Vec<NaiveDate>) = if params.group_by == GroupBy::Month {
@@ -311,6 +351,7 @@ fn summary_in(
     } else {
         (vec![String::new()], vec![params.to])
     };
+    let (whole, edges) = split_period(params.from, params.to);
     let plan = Plan {
         key_pos: if by_child { lo.len() as i32 + 1 } else { 0 },
         lo,
@@ -319,6 +360,8 @@ fn summary_in(
         from: params.from,
         to: params.to,
         statuses: params.status.statuses(),
+        whole,
+        edges,
         months,
         days,
     };
@@ -573,13 +616,35 @@ fn trainings(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), 
     Ok(())
 }
 
-/// `h` lacks information access (and is poor or near-poor).
-fn poor_lacking(h: &str) -> String {
-    format!(
-        "({h}.poverty_status <> 'not_poor' AND {h}.deprivations && ARRAY['{}', '{}'])",
-        INFORMATION_DEPRIVATIONS[0], INFORMATION_DEPRIVATIONS[1]
-    )
+/// `h` lacks information access (and is poor or near-poor), as the
+/// running totals count it.
+fn lacking(h: &str) -> String {
+    format!("report_lacking({h}.poverty_status, {h}.deprivations)")
 }
+
+/// Binds $8..$13 after the period's $1..$7: the whole months (from the
+/// running totals) and the days around them (from the visits).
+macro_rules! bind_split {
+    ($query:expr, $plan:expr) => {
+        bind_period!($query, $plan)
+            .bind::<Date, _>($plan.whole.0)
+            .bind::<Date, _>($plan.whole.1)
+            .bind::<Date, _>($plan.edges[0].0)
+            .bind::<Date, _>($plan.edges[0].1)
+            .bind::<Date, _>($plan.edges[1].0)
+            .bind::<Date, _>($plan.edges[1].1)
+    };
+}
+
+/// The running totals `t` of the villages in the whole months, by status.
+const WHOLE_MONTHS: &str = "t.village_id IN (SELECT village_id FROM v) \
+     AND t.month >= $8 AND t.month <= $9 AND t.status = ANY($6)";
+
+/// The visits `a` of the villages on the days around the whole months.
+const EDGE_DAYS: &str = "a.area_path IN (SELECT now_path FROM v) \
+     AND ((a.visited_on >= $10 AND a.visited_on <= $11) \
+          OR (a.visited_on >= $12 AND a.visited_on <= $13)) \
+     AND a.status = ANY($6) AND a.archived_at IS NULL";
 
 fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
     #[derive(QueryableByName)]
@@ -595,23 +660,35 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
         #[diesel(sql_type = BigInt)]
         reached: i64,
     }
+    // Visits from the village totals, households from the households
+    // visited per month (a household once per row), both for the whole
+    // months; the days around them from the visits.
     let sql = format!(
-        "{VILLAGES} \
-         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, count(*) AS n, \
-                count(DISTINCT a.household_id) AS assisted, \
-                count(DISTINCT a.household_id) FILTER (WHERE h.poverty_status <> 'not_poor') \
-                    AS poor_assisted, \
-                count(DISTINCT a.household_id) FILTER (WHERE {}) AS reached \
-         FROM assistances a JOIN v ON a.area_path = v.now_path \
-         JOIN households h ON h.id = a.household_id \
+        "{VILLAGES}, s AS ( \
+             SELECT t.village_id, t.month AS day, t.n, NULL::uuid AS household_id, \
+                    false AS poor, false AS lacking \
+             FROM report_visit_months t WHERE {WHOLE_MONTHS} AND t.kind = '' \
+           UNION ALL \
+             SELECT t.village_id, t.month, 0, t.household_id, t.poor, t.lacking \
+             FROM report_household_months t WHERE {WHOLE_MONTHS} AND t.kind = '' AND t.n > 0 \
+           UNION ALL \
+             SELECT report_village_of(a.area_path), a.visited_on, 1, a.household_id, \
+                    h.poverty_status <> 'not_poor', {} \
+             FROM assistances a JOIN households h ON h.id = a.household_id \
+             WHERE {EDGE_DAYS} \
+         ) \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, \
+                coalesce(sum(s.n), 0)::bigint AS n, \
+                count(DISTINCT s.household_id) AS assisted, \
+                count(DISTINCT s.household_id) FILTER (WHERE s.poor) AS poor_assisted, \
+                count(DISTINCT s.household_id) FILTER (WHERE s.lacking) AS reached \
+         FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
-         WHERE a.visited_on >= $4 AND a.visited_on <= $5 AND a.status = ANY($6) \
-           AND a.archived_at IS NULL \
          GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
-        poor_lacking("h"),
-        month_of("a.visited_on")
+        lacking("h"),
+        month_of("s.day")
     );
-    let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
+    let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
     for r in rows {
         let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
         acc.apply(slot, |i| {
@@ -643,25 +720,36 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
     }
     // Sets with the outcome count visits per kind and outcome; sets
     // without it count the households lacking information access reached
-    // with each kind, distinct over outcomes.
+    // with each kind, distinct over outcomes. The households' rows carry
+    // no outcome and no visits, so they add nothing to the first.
     let sql = format!(
-        "{VILLAGES} \
-         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, o.kind, \
-                GROUPING(o.outcome) AS go, o.outcome, \
-                count(*) AS n, count(DISTINCT a.household_id) FILTER (WHERE {}) AS reached \
-         FROM assistances a JOIN v ON a.area_path = v.now_path \
-         JOIN households h ON h.id = a.household_id \
+        "{VILLAGES}, s AS ( \
+             SELECT t.village_id, t.month AS day, t.kind, t.outcome, t.n, \
+                    NULL::uuid AS household_id, false AS lacking \
+             FROM report_visit_months t WHERE {WHOLE_MONTHS} AND t.kind <> '' \
+           UNION ALL \
+             SELECT t.village_id, t.month, t.kind, NULL, 0, t.household_id, true \
+             FROM report_household_months t \
+             WHERE {WHOLE_MONTHS} AND t.kind <> '' AND t.n > 0 AND t.lacking \
+           UNION ALL \
+             SELECT report_village_of(a.area_path), a.visited_on, o.kind, o.outcome, 1, \
+                    a.household_id, {} \
+             FROM assistances a JOIN households h ON h.id = a.household_id \
+             CROSS JOIN LATERAL jsonb_to_recordset(a.outcomes) AS o(kind text, outcome text) \
+             WHERE {EDGE_DAYS} AND o.kind IS NOT NULL \
+         ) \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, s.kind, \
+                GROUPING(s.outcome) AS go, s.outcome, coalesce(sum(s.n), 0)::bigint AS n, \
+                count(DISTINCT s.household_id) FILTER (WHERE s.lacking) AS reached \
+         FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
-         CROSS JOIN LATERAL jsonb_to_recordset(a.outcomes) AS o(kind text, outcome text) \
-         WHERE a.visited_on >= $4 AND a.visited_on <= $5 AND a.status = ANY($6) \
-           AND a.archived_at IS NULL AND o.kind IS NOT NULL \
-         GROUP BY GROUPING SETS ((v.key, m.month, o.kind, o.outcome), (v.key, o.kind, o.outcome), \
-                                 (o.kind, o.outcome), (v.key, m.month, o.kind), \
-                                 (v.key, o.kind), (o.kind))",
-        poor_lacking("h"),
-        month_of("a.visited_on")
+         GROUP BY GROUPING SETS ((v.key, m.month, s.kind, s.outcome), (v.key, s.kind, s.outcome), \
+                                 (s.kind, s.outcome), (v.key, m.month, s.kind), \
+                                 (v.key, s.kind), (s.kind))",
+        lacking("h"),
+        month_of("s.day")
     );
-    let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
+    let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
     for r in rows {
         let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
         acc.apply(slot, |i| match (r.go, r.outcome.as_deref()) {
@@ -702,15 +790,14 @@ fn households(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(),
     }
     let sql = format!(
         "{VILLAGES} \
-         SELECT GROUPING(v.key) AS g, v.key, NULL::text AS month, count(*) AS total, \
-                count(*) FILTER (WHERE h.has_smartphone = 'yes') AS smartphone, \
-                count(*) FILTER (WHERE h.has_internet = 'yes') AS internet, \
-                count(*) FILTER (WHERE h.poverty_status <> 'not_poor') AS poor, \
-                count(*) FILTER (WHERE {}) AS lacking \
-         FROM households h JOIN v ON h.area_path = v.now_path \
-         WHERE h.archived_at IS NULL \
-         GROUP BY GROUPING SETS ((v.key), ())",
-        poor_lacking("h")
+         SELECT GROUPING(v.key) AS g, v.key, NULL::text AS month, \
+                coalesce(sum(c.n), 0)::bigint AS total, \
+                coalesce(sum(c.n) FILTER (WHERE c.has_smartphone = 'yes'), 0)::bigint AS smartphone, \
+                coalesce(sum(c.n) FILTER (WHERE c.has_internet = 'yes'), 0)::bigint AS internet, \
+                coalesce(sum(c.n) FILTER (WHERE c.poverty_status <> 'not_poor'), 0)::bigint AS poor, \
+                coalesce(sum(c.n) FILTER (WHERE c.lacking), 0)::bigint AS lacking \
+         FROM report_household_counts c JOIN v ON v.village_id = c.village_id \
+         GROUP BY GROUPING SETS ((v.key), ())"
     );
     let rows: Vec<R> = bind_villages!(diesel::sql_query(sql), plan).load(conn)?;
     for r in rows {

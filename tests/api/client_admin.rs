@@ -462,3 +462,114 @@ async fn the_command_line_creates_lists_rotates_and_revokes_clients() {
         "{text}"
     );
 }
+
+#[actix_web::test]
+async fn a_client_with_activities_write_records_visits_as_a_team_would() {
+    let app = TestApp::spawn().await;
+    let w = crate::activities::world(&app).await;
+    let cao_bang = w.cao_bang.id.to_string();
+    let writer: Value = register(
+        &app,
+        &w.admin,
+        body(
+            "app.vneid",
+            &cao_bang,
+            &["activities:read", "activities:write"],
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let reader: Value = register(
+        &app,
+        &w.admin,
+        body("portal.read", &cao_bang, &["activities:read"]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let client_uuid = writer["client"]["id"].as_str().unwrap().to_string();
+    let writer = access(&app, "app.vneid", writer["client_secret"].as_str().unwrap()).await;
+    let reader = access(
+        &app,
+        "portal.read",
+        reader["client_secret"].as_str().unwrap(),
+    )
+    .await;
+
+    let mut visit = crate::activities::visit(&w.house_a, "2025-11-03");
+    visit["member_ids"] = json!([w.member_a]);
+    let res = app
+        .post_json("/api/v1/assistances", Some(&writer), &visit)
+        .await;
+    assert_eq!(res.status(), 201);
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!(stored["recorded_by"], client_uuid.as_str());
+    assert_eq!(stored["team_id"], w.team_a.as_str());
+    // A resend is stored once.
+    let again = app
+        .post_json("/api/v1/assistances", Some(&writer), &visit)
+        .await;
+    assert_eq!(again.headers()["idempotent-replay"], "true");
+    // The same checks as a team's: a household outside its area is refused.
+    let outside = crate::activities::visit(&w.house_far, "2025-11-03");
+    let res = app
+        .post_json("/api/v1/assistances", Some(&writer), &outside)
+        .await;
+    assert!(
+        matches!(res.status().as_u16(), 403 | 404 | 422),
+        "{}",
+        res.status()
+    );
+    // It corrects its own record, and never verifies.
+    let path = format!("/api/v1/assistances/{}", stored["id"].as_str().unwrap());
+    let res = crate::helpers::patch(
+        &app,
+        &writer,
+        &path,
+        Some("\"1\""),
+        &json!({ "notes": "Đã cài VNeID" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    problem(
+        app.post_json(&format!("{path}/verify"), Some(&writer), &json!({}))
+            .await,
+        403,
+    )
+    .await;
+    problem(crate::helpers::delete(&app, &writer, &path).await, 403).await;
+    // Without the scope, no writing.
+    let mut other = crate::activities::visit(&w.house_a, "2025-11-04");
+    other["member_ids"] = json!([w.member_a]);
+    let p = problem(
+        app.post_json("/api/v1/assistances", Some(&reader), &other)
+            .await,
+        403,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("activities:write"));
+
+    let mut conn = app.conn();
+    let by_client = format!(
+        "SELECT count(*) AS n FROM assistances WHERE recorded_by = '{client_uuid}' AND notes = 'Đã cài VNeID'"
+    );
+    assert_eq!(count(&mut conn, &by_client), 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM assistances"), 1);
+    let audited = format!(
+        "SELECT count(*) AS n FROM audit_events WHERE actor_kind = 'client' \
+         AND actor_id = '{client_uuid}' AND entity = 'assistance' AND action IN ('create', 'update')"
+    );
+    assert_eq!(count(&mut conn, &audited), 2);
+    // A recorder that is neither an account nor a client is refused by the
+    // database itself.
+    let bad = diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE assistances SET recorded_by = '0190a000-0000-7000-8000-000000000000'",
+        ),
+        &mut conn,
+    );
+    assert!(bad.is_err());
+}

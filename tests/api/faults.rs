@@ -32,20 +32,7 @@ async fn a_database_restart_loses_no_answered_write_and_stores_none_twice() {
     pg.ensure_database("banso").unwrap();
     let url = pg.url("banso");
     let mut conn = PgConnection::establish(&url).unwrap();
-    banso::db::migrate(&mut conn).unwrap();
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None).unwrap();
-    let commune = banso::units::repo::find_by_code(&mut conn, "01273", banso::units::repo::today())
-        .unwrap()
-        .remove(0);
-    let village = banso::units::repo::create_village(
-        &mut conn,
-        &commune,
-        "Thôn Nà Pình",
-        "Thôn",
-        commune.valid_from,
-    )
-    .unwrap();
-    banso::cli::create_user(&mut conn, "admin", "admin", None, None, PASSWORD).unwrap();
+    let (_, village) = crate::helpers::prepare_own_database(&mut conn);
     drop(conn);
 
     let keys = temp_dir("faults-keys");

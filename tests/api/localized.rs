@@ -58,21 +58,7 @@ async fn german_server() -> Server {
         err.contains("Division durch Null"),
         "the server's messages are not German ({err}); is PostgreSQL's German catalogue installed?"
     );
-    banso::db::migrate(&mut conn).unwrap();
-    banso::units::import::import(&mut conn, banso::units::import::Source::bundled(), None).unwrap();
-    let commune = banso::units::repo::find_by_code(&mut conn, "01273", banso::units::repo::today())
-        .unwrap()
-        .remove(0);
-    let village = banso::units::repo::create_village(
-        &mut conn,
-        &commune,
-        "Thôn Nà Pình",
-        "Thôn",
-        commune.valid_from,
-    )
-    .unwrap()
-    .id;
-    banso::cli::create_user(&mut conn, "admin", "admin", None, None, PASSWORD).unwrap();
+    let village = crate::helpers::prepare_own_database(&mut conn).1.id;
     drop(conn);
 
     let keys = temp_dir("de-keys");

@@ -74,6 +74,29 @@ pub async fn own_cluster(
         .expect("start the cluster")
 }
 
+/// Makes a fresh database of a test's own cluster ready: migrated, the
+/// bundled units imported, a village in Phường Thục Phán (`01273`) and an
+/// `admin` account with `PASSWORD`. Returns the commune and the village.
+pub fn prepare_own_database(
+    conn: &mut PgConnection,
+) -> (banso::units::model::UnitRow, banso::units::model::UnitRow) {
+    banso::db::migrate(conn).unwrap();
+    banso::units::import::import(conn, banso::units::import::Source::bundled(), None).unwrap();
+    let commune = banso::units::repo::find_by_code(conn, "01273", banso::units::repo::today())
+        .unwrap()
+        .remove(0);
+    let village = banso::units::repo::create_village(
+        conn,
+        &commune,
+        "Thôn Nà Pình",
+        "Thôn",
+        commune.valid_from,
+    )
+    .unwrap();
+    banso::cli::create_user(conn, "admin", "admin", None, None, PASSWORD).unwrap();
+    (commune, village)
+}
+
 /// A fresh folder under the system's temporary folder. Short on purpose:
 /// a cluster's Unix socket path inside it must stay under 108 bytes, however
 /// deep the checkout is.

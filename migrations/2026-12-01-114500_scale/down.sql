@@ -1,0 +1,18 @@
+DROP INDEX assistances_visited;
+DROP FUNCTION report_backfill();
+DROP TRIGGER report_households_deleted ON households;
+DROP TRIGGER report_households_updated ON households;
+DROP TRIGGER report_households_inserted ON households;
+DROP FUNCTION report_households_changed();
+DROP FUNCTION report_households_sql(text);
+DROP TRIGGER report_assistances_deleted ON assistances;
+DROP TRIGGER report_assistances_updated ON assistances;
+DROP TRIGGER report_assistances_inserted ON assistances;
+DROP FUNCTION report_assistances_changed();
+DROP FUNCTION report_visits_sql(text);
+DROP TABLE report_household_counts;
+DROP TABLE report_household_months;
+DROP TABLE report_visit_months;
+DROP FUNCTION report_rows(text);
+DROP FUNCTION report_lacking(text, text[]);
+DROP FUNCTION report_village_of(text);

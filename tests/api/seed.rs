@@ -1,0 +1,139 @@
+//! `banso seed`: a national seed at a tiny fraction holds what it says it
+//! made, in every one of the 34 provinces, as the summary report shows it
+//! and as the tables count it; a second run adds nothing.
+
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, TestApp, TestDb, count};
+use crate::reports::summary;
+
+#[actix_web::test]
+async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
+    let app = TestApp::spawn_on(
+        TestDb::from_template(),
+        &[
+            ("BANSO_ADMIN_PASSWORD", PASSWORD),
+            ("BANSO_STATEMENT_TIMEOUT_MS", "60000"),
+        ],
+    )
+    .await;
+    let (url, settings) = (app.db.url.clone(), app.settings.clone());
+    let seed = move || {
+        let (url, settings) = (url.clone(), settings.clone());
+        actix_web::web::block(move || {
+            let mut conn = diesel::Connection::establish(&url).unwrap();
+            let mut out = Vec::new();
+            let made = banso::seed::run(
+                &mut conn,
+                &settings,
+                banso::seed::Scale::National,
+                0.0002,
+                &mut out,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok::<_, String>((made, String::from_utf8_lossy(&out).to_string()))
+        })
+    };
+    let (made, progress) = seed().await.unwrap().unwrap();
+    // 75,000 villages × 0.0002 = 15, and at least one in every province.
+    assert_eq!(made.villages, 34, "{progress}");
+    assert_eq!(made.teams, 34);
+    // 350,000 members × 0.0002 = 70, at least 3 a team.
+    assert_eq!(made.members, 102);
+    assert!(made.households >= 34 * 233, "{made:?}");
+    assert!(made.visits > made.households * 2, "{made:?}");
+    assert!(progress.contains("34/34 villages"), "{progress}");
+    assert!(progress.contains("seeded in"), "{progress}");
+
+    let mut conn = app.conn();
+    for (table, made) in [
+        ("teams", made.teams),
+        ("members", made.members),
+        ("households", made.households),
+        ("assistances", made.visits),
+        ("trainings", made.trainings),
+    ] {
+        assert_eq!(
+            count(&mut conn, &format!("SELECT count(*) AS n FROM {table}")),
+            made,
+            "{table}"
+        );
+    }
+    // Every record was written with its audit event.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM audit_events WHERE entity = 'assistance'"
+        ),
+        made.visits
+    );
+
+    // Each province's summary over the two years counts its share, and the
+    // shares add up to what was made.
+    // The seed made `admin` with BANSO_ADMIN_PASSWORD.
+    let admin = app.tokens("admin").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let today = banso::units::repo::today();
+    let first = banso::activities::month_of(today) - chrono::Months::new(24);
+    let provinces: Vec<(String, String)> = diesel::RunQueryDsl::load::<Province>(
+        diesel::sql_query(
+            "SELECT id::text AS id, code FROM units WHERE level = 'province' AND valid_to IS NULL \
+             ORDER BY code",
+        ),
+        &mut conn,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|p| (p.id, p.code))
+    .collect();
+    assert_eq!(provinces.len(), 34);
+    let mut sum = [0i64; 5];
+    for (id, code) in &provinces {
+        let s: Value = summary(
+            &app,
+            &admin,
+            &format!("unit_id={id}&from={first}&to={today}&status=all"),
+        )
+        .await;
+        let t = &s["totals"];
+        assert_eq!(t["teams_active"], 1, "province {code}");
+        let visits = t["visits"].as_i64().unwrap();
+        assert!(visits > 0, "province {code} has visits");
+        for (i, v) in [
+            t["teams_active"].as_i64(),
+            t["members"]["total"].as_i64(),
+            t["households"]["total"].as_i64(),
+            t["trainings"].as_i64(),
+            Some(visits),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sum[i] += v.unwrap();
+        }
+    }
+    assert_eq!(
+        sum,
+        [
+            made.teams,
+            made.members,
+            made.households,
+            made.trainings,
+            made.visits
+        ]
+    );
+
+    // A second run finds every village filled and makes nothing more.
+    let (again, progress) = seed().await.unwrap().unwrap();
+    assert_eq!(again, made, "{progress}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Province {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+}
