@@ -557,7 +557,7 @@ export async function queue(query) {
     return h(
       'li',
       { class: 'queue-item', 'data-id': r.id },
-      h('div', { class: 'check' }, box, h('label', { for: box.id }, h('span', { class: 'title' }, d.title), h('span', { class: 'meta' }, ' · ', date(r[KINDS[kind].day])))),
+      h('div', { class: 'check' }, box, h('label', { for: box.id }, h('span', { class: 'title' }, d.title), h('span', { class: 'meta' }, date(r[KINDS[kind].day])))),
       h('div', { class: 'queue-body' }, d.lines.filter(Boolean).map((l) => h('p', {}, l)), h('p', { class: 'meta' }, t('office.recorded_at', { at: dateTime(r.recorded_at) }))),
       h(
         'div',
