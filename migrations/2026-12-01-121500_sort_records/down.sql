@@ -20,3 +20,4 @@ CREATE INDEX assistances_updated ON assistances (updated_at);
 DROP INDEX assistances_updated_id;
 DROP INDEX assistances_created;
 DROP INDEX assistances_visited;
+CREATE INDEX assistances_visited ON assistances (visited_on);

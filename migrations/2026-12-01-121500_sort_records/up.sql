@@ -2,6 +2,9 @@
 -- (key, id) > (last key, last id): each order has an index that serves it
 -- in either direction. (updated_at, id) replaces the index on updated_at
 -- alone, which updated_since used and which it serves as well.
+-- (visited_on, id) also serves what the reports' index on visited_on alone
+-- did, so it takes that one's place.
+DROP INDEX assistances_visited;
 CREATE INDEX assistances_visited ON assistances (visited_on, id);
 CREATE INDEX assistances_created ON assistances (created_at, id);
 CREATE INDEX assistances_updated_id ON assistances (updated_at, id);
