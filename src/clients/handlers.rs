@@ -86,7 +86,7 @@ pub struct RotateBody {
     pub grace_hours: Option<i64>,
 }
 
-fn event(action: Action, row: &ClientRow, at: Option<(Uuid, String)>) -> Event {
+fn event(action: Action, row: &ClientRow, at: Place) -> Event {
     let e = Event::new(action, Entity::Client, row.id);
     match at {
         Some((unit, path)) => e.at(unit, &path),
@@ -94,16 +94,24 @@ fn event(action: Action, row: &ClientRow, at: Option<(Uuid, String)>) -> Event {
     }
 }
 
-/// The client, if it lies inside the caller's area; `NotFound` otherwise.
-fn visible(conn: &mut PgConnection, scope: &Scope, id: Uuid) -> Result<ClientRow, ApiError> {
+/// A client's area, as its events are placed: the unit's id and path.
+type Place = Option<(Uuid, String)>;
+
+/// The client, if it lies inside the caller's area (`NotFound` otherwise),
+/// with its place.
+fn visible(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(ClientRow, Place), ApiError> {
     let row = repo::find(conn, id)?;
-    let path = match row.area_unit_id {
-        Some(area) => crate::auth::access::unit_path(conn, area)?,
+    let place = match row.area_unit_id {
+        Some(area) => crate::auth::access::unit_path(conn, area)?.map(|p| (area, p)),
         None => None,
     };
-    match (scope, path) {
-        (Scope::All, _) => Ok(row),
-        (scope, Some(p)) if scope.contains_path(&p) => Ok(row),
+    match (scope, &place) {
+        (Scope::All, _) => Ok((row, place)),
+        (scope, Some((_, p))) if scope.contains_path(p) => Ok((row, place)),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -261,7 +269,7 @@ pub async fn get(
     let id = id.into_inner();
     let row = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
-        visible(conn, &scope, id)
+        visible(conn, &scope, id).map(|(row, _)| row)
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -343,12 +351,11 @@ pub fn rotate_in(
     hash: &str,
     grace_hours: i64,
 ) -> Result<ClientRow, ApiError> {
-    let before = visible(conn, scope, id)?;
+    let (before, at) = visible(conn, scope, id)?;
     if !before.active {
         return Err(ApiError::conflict("a revoked client gets no new secret"));
     }
     let row = repo::rotate(conn, id, hash, Utc::now() + Duration::hours(grace_hours))?;
-    let at = place(conn, &row)?;
     let e = event(Action::RotateSecret, &row, at)
         .before(&before)
         .after(&row);
@@ -365,13 +372,12 @@ pub fn revoke_in(
     id: Uuid,
     reason: &str,
 ) -> Result<(ClientRow, crate::auth::sessions::Ended), ApiError> {
-    let before = visible(conn, scope, id)?;
+    let (before, at) = visible(conn, scope, id)?;
     if !before.active {
         return Err(ApiError::conflict("the client is already revoked"));
     }
     let ended = crate::auth::sessions::end_client(conn, id)?;
     let row = repo::revoke(conn, id)?;
-    let at = place(conn, &row)?;
     let e = event(Action::Revoke, &row, at)
         .before(&before)
         .after(serde_json::json!({ "client": &row, "reason": reason }));
@@ -387,13 +393,6 @@ pub fn new_secret_blocking() -> Result<(String, String), String> {
     let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
     let hash = password::hash(&secret).map_err(|e| e.to_string())?;
     Ok((secret, hash))
-}
-
-fn place(conn: &mut PgConnection, row: &ClientRow) -> Result<Option<(Uuid, String)>, ApiError> {
-    Ok(match row.area_unit_id {
-        Some(area) => crate::auth::access::unit_path(conn, area)?.map(|p| (area, p)),
-        None => None,
-    })
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
