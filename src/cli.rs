@@ -41,6 +41,9 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the OpenAPI document the service serves at
+    /// `/api/v1/openapi.json` (kept in `docs/openapi.json`).
+    Openapi,
     /// Administrative units.
     Units {
         #[command(subcommand)]
@@ -198,6 +201,11 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        // Needs no settings: the document is built from the code alone.
+        print!("{}", crate::openapi::document());
+        return ExitCode::SUCCESS;
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -260,6 +268,10 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
         Command::Serve { demo } => serve(settings, demo),
         Command::Backup { file } => backup(&settings, &file),
         Command::Restore { file, replace } => restore(&settings, &file, replace),
+        Command::Openapi => {
+            print!("{}", crate::openapi::document());
+            Ok(())
+        }
         Command::Migrate => {
             let db = open_database(&settings)?;
             migrate(&mut connect(&db)?)?;

@@ -20,13 +20,21 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Seconds a client should wait before retrying when the database is away.
 pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One bad field.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field as named in the request, with a path for nested values
+    /// (`attendees.women`, `help[1].reason`), or `body`, `If-Match`,
+    /// `limit`, `cursor`, ...
     pub field: String,
+    /// Stable, for programs (`required`, `too_long`, `not_allowed`,
+    /// `out_of_range`, `immutable`, ...).
     pub code: String,
+    /// For people, in the language the request prefers; may change.
     pub message: String,
     /// The line of an uploaded file the error is on, for imports.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub line: Option<u64>,
 }
 
@@ -124,17 +132,32 @@ fn title_of(slug: &str) -> String {
     crate::messages::en(&format!("title.{slug}"))
 }
 
-/// The problem document as it goes over the wire.
-#[derive(Debug, Serialize)]
+/// The problem document as it goes over the wire: RFC 9457, sent as
+/// `application/problem+json`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `/problems/<slug>`: bad-request, unauthorized, forbidden, not-found,
+    /// method-not-allowed, not-acceptable, conflict, payload-too-large,
+    /// unsupported-media-type, validation, rate-limited, internal,
+    /// unavailable, uri-too-long, headers-too-large.
     #[serde(rename = "type")]
+    #[schema(pattern = "^/problems/[a-z-]+$", example = "/problems/validation")]
     pub kind: String,
+    #[schema(example = "Invalid input")]
     pub title: String,
+    #[schema(minimum = 400, maximum = 599, example = 422)]
     pub status: u16,
+    /// For people, in the language the request prefers.
     pub detail: String,
+    /// Validation failures (422) only: every bad field of the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Conflicts (409) only, when there is something to show: the record as
+    /// the server has it now (stale version, status change that does not
+    /// apply), `{id}` of a record whose id was reused, likely duplicate
+    /// households, or the month lock that refuses the change.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub current: Option<Value>,
 }
 

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use diesel::{QueryableByName, RunQueryDsl};
 use ipnet::IpNet;
-use serde_json::json;
 
 use crate::auth::{AuthUser, Role};
 use crate::db;
@@ -21,14 +20,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").route(web::get().to(scrape)));
 }
 
-async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "live" }))
+/// What `/health/live` and `/health/ready` answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    pub status: Health,
 }
 
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Live,
+    Ready,
+}
+
+/// Liveness
+///
+/// The process serves HTTP, with or without a database. No token.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    operation_id = "getLive",
+    security(()),
+    responses((status = 200, description = "`{\"status\": \"live\"}`.", body = HealthStatus))
+)]
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus {
+        status: Health::Live,
+    })
+}
+
+/// Readiness
+///
+/// A database connection can be checked out and every migration built
+/// into the binary is applied; otherwise 503. No token.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    operation_id = "getReady",
+    security(()),
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`.", body = HealthStatus),
+        (status = 503, response = crate::openapi::problems::Unavailable),
+    )
+)]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let current = db::run(&state.pool, db::migrations_current).await?;
     if current {
-        Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+        Ok(HttpResponse::Ok().json(HealthStatus {
+            status: Health::Ready,
+        }))
     } else {
         Err(ApiError::Unavailable)
     }
@@ -55,6 +97,20 @@ struct Lag {
 
 /// `GET /metrics`: from an allowed address (the TCP peer, never a forwarded
 /// header), or with an admin's token.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    operation_id = "getMetrics",
+    summary = "Metrics (Prometheus text)",
+    description = "Requests by route pattern and status with latency histograms, requests in flight, pool connections and checkout waits, the activity writers' queue and batch sizes, the audit linker's lag, login failures and throttles, exports, and `banso_instance_info`. Served without a token to the networks in `BANSO_METRICS_ALLOW` (default: this machine), otherwise only with an admin's token. Labels carry no ids and no personal data.",
+    security(("bearer" = []), ()),
+    responses(
+        (status = 200, description = "The Prometheus text format, version 0.0.4.", body = String, content_type = "text/plain"),
+        (status = 401, response = crate::openapi::problems::Unauthorized),
+        (status = 403, description = "A token of a role other than admin.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let allowed = req
         .peer_addr()

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cli::{banso, json_lines, run_with_stdin, serve, sigterm};
+use crate::helpers::contract::Client;
 use crate::helpers::{PASSWORD, TestApp, TestDb, count, temp_dir};
 use crate::resends::{field, stored};
 
@@ -49,7 +50,7 @@ fn tally(url: &str) -> Vec<i64> {
     TALLY.iter().map(|sql| count(&mut conn, sql)).collect()
 }
 
-async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+async fn get_json(client: &Client, url: &str, token: &str) -> Value {
     let res = client.get(url).bearer_auth(token).send().await.unwrap();
     assert_eq!(res.status(), 200, "{url}");
     res.json().await.unwrap()
@@ -133,7 +134,7 @@ async fn a_backup_restored_into_a_fresh_cluster_serves_the_same_records() {
         data.join("pg/run").display()
     );
     assert_eq!(tally(&restored_url), before);
-    let client = reqwest::Client::new();
+    let client = Client::new(reqwest::Client::new());
     let res = client
         .post(format!("{addr}/api/v1/auth/login"))
         .json(&json!({ "username": "admin", "password": PASSWORD }))

@@ -10,11 +10,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
-use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, count};
+use crate::helpers::{RequestBuilder, TestApp, count};
 use crate::resends::{field, stored};
 
 /// What a client saw of one request.

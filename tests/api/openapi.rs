@@ -25,7 +25,7 @@ async fn every_documented_operation_is_served() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let doc: Value = res.json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() >= 40, "only {} paths", paths.len());
 
@@ -77,6 +77,114 @@ async fn every_documented_operation_is_served() {
     }
 }
 
+/// The routes the code registers: each `web::resource("…")` of `src/` with
+/// the methods of the `.route(web::…())` calls that follow it. The web
+/// app's pages and files (`src/web/`) are not the API's.
+fn registered_routes() -> Vec<(String, String)> {
+    /// Paths registered outside the `/api/v1` scope.
+    const ROOT: &[&str] = &[
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/.well-known/jwks.json",
+        "/docs",
+    ];
+    let mut files = vec![std::path::PathBuf::from("src")];
+    let mut routes = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            if path.ends_with("src/web") {
+                continue;
+            }
+            for entry in std::fs::read_dir(&path).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for piece in text.split("web::resource(\"").skip(1) {
+            let pattern = &piece[..piece.find('"').unwrap()];
+            let full = if ROOT.contains(&pattern) {
+                pattern.to_string()
+            } else {
+                format!("/api/v1{pattern}")
+            };
+            for call in piece.split(".route(web::").skip(1) {
+                let method = &call[..call.find('(').unwrap()];
+                routes.push((method.to_string(), full.clone()));
+            }
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    routes
+}
+
+#[test]
+fn every_route_is_documented() {
+    let doc: Value = serde_json::from_str(banso::openapi::document()).unwrap();
+    let routes = registered_routes();
+    assert!(routes.len() >= 70, "only {} routes found", routes.len());
+    let missing: Vec<String> = routes
+        .iter()
+        .filter(|(method, path)| doc["paths"][path][method].get("operationId").is_none())
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without their entry: {missing:#?}"
+    );
+}
+
+#[test]
+fn the_committed_copy_is_the_served_document() {
+    let committed = std::fs::read_to_string("docs/openapi.json").unwrap();
+    assert!(
+        committed == banso::openapi::document(),
+        "docs/openapi.json is stale: run `cargo run -- openapi > docs/openapi.json`"
+    );
+}
+
+#[actix_web::test]
+async fn the_document_says_what_the_service_enforces() {
+    let doc: Value = serde_json::from_str(banso::openapi::document()).unwrap();
+    let responses = &doc["components"]["responses"];
+    assert_eq!(
+        responses["Unauthorized"]["headers"]["WWW-Authenticate"]["required"],
+        true
+    );
+    for name in ["TooManyRequests", "Unavailable"] {
+        assert_eq!(
+            responses[name]["headers"]["Retry-After"]["required"], true,
+            "{name}"
+        );
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        schemes["client_credentials"]["flows"]["clientCredentials"]["tokenUrl"],
+        "/api/v1/auth/token"
+    );
+    let changes = &doc["paths"]["/api/v1/changes"]["get"];
+    assert!(changes["responses"]["400"].is_object());
+    assert_eq!(
+        changes["security"][1]["client_credentials"][0], "changes:read",
+        "{changes}"
+    );
+    assert!(doc["paths"]["/api/v1/auth/token"]["post"]["responses"]["413"].is_object());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"]["405"].is_object(),
+                "{method} {path} without 405"
+            );
+        }
+    }
+}
+
 #[actix_web::test]
 async fn the_docs_page_is_served_without_a_token() {
     let app = TestApp::spawn().await;
@@ -88,6 +196,23 @@ async fn the_docs_page_is_served_without_a_token() {
             .unwrap()
             .starts_with("text/html")
     );
+    // Nothing from another host: its own inline script and style by hash,
+    // requests to this service only.
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
     let page = res.text().await.unwrap();
     assert!(page.contains("/api/v1/openapi.json"));
+    assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("//cdn"));
+    // A request can be tried with a token.
+    assert!(page.contains("id=\"token\"") && page.contains("Authorization"));
 }

@@ -1,6 +1,7 @@
 //! Test harness: a real Bản Số server on port 0 over its own database, and
 //! small helpers to call it as a client would.
 
+pub mod contract;
 pub mod db;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use diesel::PgConnection;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
+pub use contract::RequestBuilder;
 pub use db::TestDb;
 
 /// The password of every account made by the helpers.
@@ -21,7 +23,8 @@ pub const PASSWORD: &str = "a long test password";
 
 pub struct TestApp {
     pub address: String,
-    pub client: reqwest::Client,
+    /// Every answer it receives is checked against the OpenAPI document.
+    pub client: contract::Client,
     pub db: TestDb,
     pub keys_dir: PathBuf,
     pub settings: Settings,
@@ -119,10 +122,12 @@ impl TestApp {
         let (address, handle) = start_server(&settings, &db.url);
         TestApp {
             address,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("http client"),
+            client: contract::Client::new(
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("http client"),
+            ),
             db,
             keys_dir,
             settings,
