@@ -220,6 +220,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_household_years (village_id, year, kind, household_id) {
+        village_id -> Uuid,
+        year -> Int4,
+        kind -> Text,
+        household_id -> Uuid,
+        months_all -> Int4,
+        months_verified -> Int4,
+        poor -> Bool,
+        lacking -> Bool,
+        shared -> Bool,
+    }
+}
+
+diesel::table! {
     report_visit_months (village_id, month, status, kind, outcome) {
         village_id -> Uuid,
         month -> Date,
@@ -369,6 +383,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     report_household_counts,
     report_household_months,
+    report_household_years,
     report_visit_months,
     teams,
     trainings,
