@@ -32,6 +32,7 @@ crate::code_enum!(
         HashingChanged = "hashing_changed",
         RotateSecret = "rotate_secret",
         Revoke = "revoke",
+        Delete = "delete",
     }
 );
 
@@ -49,6 +50,7 @@ crate::code_enum!(
         Client = "client",
         CatalogEntry = "catalog_entry",
         Audit = "audit",
+        Webhook = "webhook",
     }
 );
 
