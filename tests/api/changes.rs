@@ -6,8 +6,15 @@ use crate::helpers::village;
 use crate::helpers::{TestApp, count, problem};
 
 async fn feed(app: &TestApp, token: &str, query: &str) -> Value {
-    // The linker numbers events every 250 ms; link now rather than wait.
-    banso::audit::chain::link_all(&mut app.conn()).unwrap();
+    // The linker numbers events every 250 ms; link now rather than wait,
+    // off this thread, so that the client keeps tending its connections.
+    let url = app.db.url.clone();
+    actix_web::web::block(move || {
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+        banso::audit::chain::link_all(&mut conn).unwrap();
+    })
+    .await
+    .unwrap();
     let res = app.get(&format!("/api/v1/changes{query}"), token).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
@@ -332,8 +339,6 @@ async fn a_household_moved_away_is_seen_leaving_the_old_area() {
 #[actix_web::test]
 async fn a_units_import_is_in_the_feed() {
     let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
     let dir = crate::helpers::temp_dir("units");
     let list = dir.join("units-2026-01-01.csv");
     std::fs::write(
@@ -355,6 +360,9 @@ async fn a_units_import_is_in_the_feed() {
         chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     )
     .to_string();
+    // Logged in after the import, which blocks this thread for a while.
+    let admin = app.admin_token().await;
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
     let page = feed(&app, &admin, "?entity=unit&limit=1").await;
     assert_eq!(page["more"], true);
     // The officer's Cao Bằng (of 2025-07-01) and its communes now end on
