@@ -123,7 +123,7 @@ mod tests {
         for e in Entity::ALL {
             assert_eq!(Entity::parse(e.as_str()), Ok(*e));
         }
-        assert!(Action::parse("delete").is_err());
+        assert!(Action::parse("destroy").is_err());
         assert!(Entity::parse("person").is_err());
     }
 

@@ -17,9 +17,9 @@ export const ACTIONS = [
   'create', 'update', 'archive', 'verify', 'reject', 'reopen', 'lock', 'unlock',
   'move_out', 'move_in', 'consent', 'erase', 'import', 'read', 'read_consents', 'export',
   'login', 'login_failed', 'logout', 'token', 'token_failed', 'set_password',
-  'password_change_failed', 'hashing_changed', 'rotate_secret', 'revoke',
+  'password_change_failed', 'hashing_changed', 'rotate_secret', 'revoke', 'delete',
 ];
-export const ENTITIES = ['assistance', 'training', 'household', 'member', 'team', 'period', 'user', 'unit', 'catalog_entry', 'client', 'audit'];
+export const ENTITIES = ['assistance', 'training', 'household', 'member', 'team', 'period', 'user', 'unit', 'catalog_entry', 'client', 'webhook', 'audit'];
 
 const PAGE = 50;
 const day = /^\d{4}-\d{2}-\d{2}$/;

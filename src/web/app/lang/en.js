@@ -278,6 +278,7 @@ export default {
   'audit.reason': 'Reason: {reason}',
   'audit.read_many': '{n} households read',
   'audit.rows': '{n} rows, {format} file',
+  'audit.action.delete': 'Deleted',
   'audit.action.create': 'Created',
   'audit.action.update': 'Changed',
   'audit.action.archive': 'Archived',
@@ -313,6 +314,7 @@ export default {
   'audit.entity.user': 'Account',
   'audit.entity.unit': 'Administrative unit',
   'audit.entity.catalog_entry': 'Catalogue entry',
+  'audit.entity.webhook': 'Webhook',
   'audit.entity.client': 'Integration client',
   'audit.entity.audit': 'Audit trail',
 };

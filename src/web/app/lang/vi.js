@@ -279,6 +279,7 @@ export default {
   'audit.reason': 'Lý do: {reason}',
   'audit.read_many': 'Xem {n} hộ',
   'audit.rows': '{n} dòng, tệp {format}',
+  'audit.action.delete': 'Xóa',
   'audit.action.create': 'Tạo mới',
   'audit.action.update': 'Sửa',
   'audit.action.archive': 'Lưu trữ',
@@ -314,6 +315,7 @@ export default {
   'audit.entity.user': 'Tài khoản',
   'audit.entity.unit': 'Đơn vị hành chính',
   'audit.entity.catalog_entry': 'Danh mục',
+  'audit.entity.webhook': 'Webhook',
   'audit.entity.client': 'Ứng dụng kết nối',
   'audit.entity.audit': 'Nhật ký',
 };
