@@ -773,7 +773,7 @@ async fn an_unknown_action_or_entity_filter_is_refused_by_name() {
             .unwrap()
             .contains("household")
     );
-    let res = app.get("/api/v1/audit?action=delete", &admin).await;
+    let res = app.get("/api/v1/audit?action=destroy", &admin).await;
     let body = problem(res, 422).await;
     assert_eq!(fields(&body), pairs(&[("action", "not_allowed")]));
     // The names it writes are accepted.

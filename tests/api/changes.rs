@@ -339,6 +339,9 @@ async fn a_household_moved_away_is_seen_leaving_the_old_area() {
 #[actix_web::test]
 async fn a_units_import_is_in_the_feed() {
     let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    // The officer of Cao Bằng as it is before the import.
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
     let dir = crate::helpers::temp_dir("units");
     let list = dir.join("units-2026-01-01.csv");
     std::fs::write(
@@ -347,12 +350,19 @@ async fn a_units_import_is_in_the_feed() {
          province,04,Tỉnh Cao Bằng,,Tỉnh,Cao Bằng,04\n",
     )
     .unwrap();
-    let ctx = banso::audit::Ctx::system("units import");
-    banso::units::import::import(
-        &mut app.conn(),
-        vec![banso::units::import::Source::Path(list)],
-        Some(&ctx),
-    )
+    // Off this thread, so that the client keeps tending its connections.
+    let url = app.db.url.clone();
+    actix_web::web::block(move || {
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+        let ctx = banso::audit::Ctx::system("units import");
+        banso::units::import::import(
+            &mut conn,
+            vec![banso::units::import::Source::Path(list)],
+            Some(&ctx),
+        )
+        .unwrap();
+    })
+    .await
     .unwrap();
     let new = banso::units::import::unit_id(
         "province",
@@ -360,9 +370,6 @@ async fn a_units_import_is_in_the_feed() {
         chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     )
     .to_string();
-    // Logged in after the import, which blocks this thread for a while.
-    let admin = app.admin_token().await;
-    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
     let page = feed(&app, &admin, "?entity=unit&limit=1").await;
     assert_eq!(page["more"], true);
     // The officer's Cao Bằng (of 2025-07-01) and its communes now end on
