@@ -101,6 +101,10 @@ fn announce_all(conn: &mut PgConnection, task: &str) -> Result<usize, ApiError> 
         .collect::<Vec<_>>()
         .join(",");
     let mut announced = 0;
+    // Fresh statistics first (here, and for each table below): after a bulk
+    // load the planner would take the tables for empty and look for the
+    // events by scanning them.
+    diesel::sql_query("ANALYZE audit_events").execute(conn)?;
     for source in SOURCES {
         let Source {
             entity,
@@ -122,9 +126,7 @@ fn announce_all(conn: &mut PgConnection, task: &str) -> Result<usize, ApiError> 
         } else {
             format!("{select} AND $1 = $1")
         };
-        // Fresh statistics first: after a bulk load the planner would take
-        // the tables for empty and look for the events by scanning them.
-        diesel::sql_query(format!("ANALYZE audit_events, {table}")).execute(conn)?;
+        diesel::sql_query(format!("ANALYZE {table}")).execute(conn)?;
         let mut after = uuid::Uuid::nil().to_string();
         loop {
             let batch = conn.transaction::<_, ApiError, _>(|conn| {

@@ -15,6 +15,7 @@ use super::secrets::{self, Sealer};
 use super::target;
 use crate::audit::{self, Action, Ctx, Entity, Event};
 use crate::auth::{AuthUser, Role};
+use crate::clients::handlers::RotateBody;
 use crate::db;
 use crate::domain::Check;
 use crate::error::ApiError;
@@ -25,9 +26,6 @@ use crate::state::AppState;
 
 /// The most webhooks one client may have.
 pub const MAX_PER_CLIENT: i64 = 10;
-/// How long the secret before a rotation keeps signing unless asked.
-pub const DEFAULT_GRACE_HOURS: i64 = 24;
-pub const MAX_GRACE_HOURS: i64 = 168;
 
 #[derive(Debug, Serialize)]
 pub struct WebhookDto {
@@ -86,12 +84,6 @@ pub struct PatchBody {
     pub entities: Option<Vec<String>>,
     pub active: Option<bool>,
     pub version: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RotateBody {
-    pub grace_hours: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,18 +403,7 @@ pub async fn rotate(
     body: Option<Json<RotateBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_of(&user)?;
-    let grace = body
-        .map(|b| b.into_inner())
-        .unwrap_or_default()
-        .grace_hours
-        .unwrap_or(DEFAULT_GRACE_HOURS);
-    if !(0..=MAX_GRACE_HOURS).contains(&grace) {
-        return Err(ApiError::validation(
-            "grace_hours",
-            "out_of_range",
-            format!("must be between 0 and {MAX_GRACE_HOURS}"),
-        ));
-    }
+    let grace = RotateBody::grace(body)?;
     let id = id.into_inner();
     let (secret, sealed) = new_sealed(&sealer, id)?;
     let ctx = Ctx::user(&user, &req);
