@@ -260,6 +260,11 @@ fn migrate(conn: &mut PgConnection) -> Result<(), Failure> {
     for m in &applied {
         tracing::info!(migration = %m, "applied");
     }
+    // A migration may have written records, and a database from before the
+    // feed listed every record lacks their events: the feed catches up.
+    if !applied.is_empty() || !crate::changes::announce::done(conn)? {
+        crate::changes::announce::unlisted(conn, "migration")?;
+    }
     Ok(())
 }
 

@@ -53,6 +53,27 @@ pub struct Settings {
     /// `BANSO_INSTANCE`: this process's name in `/metrics` and the log
     /// (default: the host name and the listening port).
     pub instance: String,
+    /// `BANSO_WEBHOOKS_*`: how webhooks are checked and delivered.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhook deliveries are made and retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `BANSO_WEBHOOKS_ALLOW_LOOPBACK`: webhook URLs on this machine
+    /// (`localhost`, 127.0.0.0/8, ::1) are accepted, over plain HTTP too;
+    /// for tests and local trials only. Off by default.
+    pub allow_loopback: bool,
+    /// `BANSO_WEBHOOKS_TIMEOUT_MS`: one attempt's limit, connection included.
+    pub timeout: Duration,
+    /// `BANSO_WEBHOOKS_RETRY_BASE_MS`: the wait after the first failed
+    /// attempt; each further failure doubles it (with jitter) ...
+    pub retry_base: Duration,
+    /// `BANSO_WEBHOOKS_RETRY_MAX_MS`: ... up to this.
+    pub retry_max: Duration,
+    /// `BANSO_WEBHOOKS_GIVE_UP_SECS`: how long after the change a delivery
+    /// that keeps failing is retried before it is marked failed.
+    pub give_up_after: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -82,6 +103,7 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("metrics_allow", &self.metrics_allow)
             .field("instance", &self.instance)
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +169,22 @@ impl Settings {
             &range(30, MAX_ACCESS_TOKEN_TTL.as_secs()),
         );
         let refresh_days = parse("BANSO_REFRESH_TOKEN_TTL_DAYS", "30", &range(1, 365));
+        let hook_timeout = parse("BANSO_WEBHOOKS_TIMEOUT_MS", "10000", &range(100, 60_000));
+        let retry_base = parse(
+            "BANSO_WEBHOOKS_RETRY_BASE_MS",
+            "30000",
+            &range(10, 3_600_000),
+        );
+        let retry_max = parse(
+            "BANSO_WEBHOOKS_RETRY_MAX_MS",
+            "3600000",
+            &range(10, 86_400_000),
+        );
+        let give_up = parse(
+            "BANSO_WEBHOOKS_GIVE_UP_SECS",
+            "86400",
+            &range(1, 7 * 86_400),
+        );
         let workers = parse(
             "BANSO_WORKERS",
             &default_workers.to_string(),
@@ -174,6 +212,26 @@ impl Settings {
                 LogFormat::Text
             }
         };
+
+        let allow_loopback = match get("BANSO_WEBHOOKS_ALLOW_LOOPBACK")
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "BANSO_WEBHOOKS_ALLOW_LOOPBACK={other:?}: expected true or false"
+                ));
+                false
+            }
+        };
+        if retry_max < retry_base {
+            errors.push(format!(
+                "BANSO_WEBHOOKS_RETRY_MAX_MS={retry_max}: must not be less than BANSO_WEBHOOKS_RETRY_BASE_MS ({retry_base})"
+            ));
+        }
 
         if get("BANSO_TRUST_FORWARDED").is_some() {
             errors.push(
@@ -282,6 +340,13 @@ impl Settings {
                     };
                     format!("{host}:{}", listen.port())
                 }),
+                webhooks: WebhookSettings {
+                    allow_loopback,
+                    timeout: Duration::from_millis(hook_timeout),
+                    retry_base: Duration::from_millis(retry_base),
+                    retry_max: Duration::from_millis(retry_max),
+                    give_up_after: Duration::from_secs(give_up),
+                },
             }),
             _ => Err(ConfigError(errors)),
         }
@@ -347,6 +412,35 @@ mod tests {
         assert_eq!(s.access_token_ttl, Duration::from_secs(900));
         assert!(s.database_url.is_none());
         assert_eq!(s.trusted_proxy_hops, 0);
+        assert!(!s.webhooks.allow_loopback);
+        assert_eq!(s.webhooks.give_up_after, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        let s = settings(&[
+            ("BANSO_WEBHOOKS_ALLOW_LOOPBACK", "true"),
+            ("BANSO_WEBHOOKS_RETRY_BASE_MS", "50"),
+            ("BANSO_WEBHOOKS_RETRY_MAX_MS", "400"),
+        ])
+        .unwrap();
+        assert!(s.webhooks.allow_loopback);
+        assert_eq!(s.webhooks.retry_base, Duration::from_millis(50));
+        let text = settings(&[
+            ("BANSO_WEBHOOKS_ALLOW_LOOPBACK", "maybe"),
+            ("BANSO_WEBHOOKS_RETRY_BASE_MS", "5000"),
+            ("BANSO_WEBHOOKS_RETRY_MAX_MS", "100"),
+            ("BANSO_WEBHOOKS_GIVE_UP_SECS", "0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "BANSO_WEBHOOKS_ALLOW_LOOPBACK",
+            "BANSO_WEBHOOKS_RETRY_MAX_MS",
+            "BANSO_WEBHOOKS_GIVE_UP_SECS",
+        ] {
+            assert!(text.contains(key), "{key} missing from {text}");
+        }
     }
 
     #[test]

@@ -258,6 +258,9 @@ pub fn load(conn: &mut PgConnection, settings: &Settings) -> Result<(), Failure>
             "Demo activities loaded: {trainings} training sessions and {visits} assistance visits from January 2025 to this month; all but the last two months verified and locked."
         );
     }
+    // The registry was written in bulk, without an event per record: the
+    // change feed lists it from here.
+    crate::changes::announce::unlisted(conn, "demo")?;
     // Fresh statistics for the tables just filled, so the first reports are
     // planned on what the tables hold rather than on empty ones.
     diesel::sql_query(

@@ -49,6 +49,7 @@ pub mod trainings;
 pub mod units;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 
 /// mimalloc instead of the system allocator: the service allocates and
 /// frees many small buffers per request from several threads, where glibc's

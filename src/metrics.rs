@@ -38,6 +38,8 @@ struct Metrics {
     login_throttled: IntCounter,
     clients_throttled: IntCounter,
     exports: IntCounterVec,
+    webhook_attempts: IntCounterVec,
+    webhook_seconds: prometheus::Histogram,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -116,6 +118,20 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Opts::new("exports_total", "Exports of records served"),
         &["kind"],
     )?;
+    let webhook_attempts = IntCounterVec::new(
+        Opts::new(
+            "webhook_attempts_total",
+            "Webhook delivery attempts, by outcome: delivered, retrying (failed, tried again later), given_up (failed for good)",
+        ),
+        &["outcome"],
+    )?;
+    let webhook_seconds = prometheus::Histogram::with_opts(
+        HistogramOpts::new(
+            "webhook_attempt_duration_seconds",
+            "Time from sending a webhook delivery to its answer or failure",
+        )
+        .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+    )?;
     for c in [
         Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(latency.clone()),
@@ -133,6 +149,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(login_throttled.clone()),
         Box::new(clients_throttled.clone()),
         Box::new(exports.clone()),
+        Box::new(webhook_attempts.clone()),
+        Box::new(webhook_seconds.clone()),
     ] {
         registry.register(c)?;
     }
@@ -154,6 +172,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         login_throttled,
         clients_throttled,
         exports,
+        webhook_attempts,
+        webhook_seconds,
     })
 }
 
@@ -249,6 +269,17 @@ pub fn client_throttled() {
 /// An export of `kind` (a record kind such as `household`) was served.
 pub fn export_served(kind: &str) {
     with(|m| m.exports.with_label_values(&[kind]).inc());
+}
+
+/// A webhook delivery attempt ended with `outcome` (`delivered`,
+/// `retrying`, `given_up`).
+pub fn webhook_attempt(outcome: &str) {
+    with(|m| m.webhook_attempts.with_label_values(&[outcome]).inc());
+}
+
+/// How long a webhook delivery attempt took.
+pub fn webhook_attempt_seconds(elapsed: Duration) {
+    with(|m| m.webhook_seconds.observe(elapsed.as_secs_f64()));
 }
 
 /// The pool as it is now, read at scrape time.

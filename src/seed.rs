@@ -213,6 +213,8 @@ pub fn run(
     for unit in &locked {
         demo::lock_months(conn, unit, first, who.checker)?;
     }
+    writeln!(out, "announcing the registry in the change feed …")?;
+    crate::changes::announce::unlisted(conn, "seed")?;
     if scale == Scale::Province {
         // `serve --demo` on this database finds its registry and activities.
         demo::mark_seeded(conn)?;

@@ -74,7 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(periods::routes)
             .configure(sync::routes)
             .configure(crate::reports::routes)
-            .configure(crate::clients::handlers::routes),
+            .configure(crate::clients::handlers::routes)
+            .configure(crate::webhooks::routes),
     )
     .configure(crate::web::routes);
 }
@@ -93,6 +94,9 @@ impl Application {
             settings.database_url.as_deref(),
             SESSIONS_PATIENCE,
         );
+        let sealer = crate::webhooks::secrets::Sealer::load(&settings.keys_dir)?;
+        crate::webhooks::sender::spawn(pool.clone(), sealer.clone(), settings.webhooks.clone())?;
+        let sealer = web::Data::new(sealer);
         let visits = web::Data::new(Writer::<Visit>::start(pool.clone(), WRITERS)?);
         let sessions = web::Data::new(Writer::<Session>::start(pool.clone(), WRITERS)?);
         let tokens = web::Data::new(tokens);
@@ -117,6 +121,7 @@ impl Application {
                 .app_data(visits.clone())
                 .app_data(sessions.clone())
                 .app_data(limiter.clone())
+                .app_data(sealer.clone())
                 .wrap(from_fn(conditional::etags))
                 .wrap(from_fn(crate::ratelimit::headers))
                 .wrap(ErrorHandlers::new().default_handler(error::render_plain_error))

@@ -1,5 +1,7 @@
 //! `GET /audit` and `GET /audit/verify`.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -24,6 +26,8 @@ use crate::state::AppState;
 pub struct AuditQuery {
     pub unit_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
+    /// The username of the account that acted.
+    pub actor: Option<String>,
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub action: Option<String>,
@@ -53,6 +57,43 @@ pub struct AuditDto {
     pub seq: Option<i64>,
 }
 
+/// An event as listed, with the names a person reads it by: the account's
+/// username and the unit's name, looked up once per page.
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    #[serde(flatten)]
+    pub event: AuditDto,
+    pub actor_username: Option<String>,
+    pub unit_name: Option<String>,
+}
+
+/// The usernames and unit names of a page's events.
+fn named(conn: &mut PgConnection, rows: Vec<AuditDto>) -> QueryResult<Vec<AuditItem>> {
+    use crate::db::schema::{units, users};
+    let actors: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_id).collect();
+    let places: Vec<Uuid> = rows.iter().filter_map(|r| r.unit_id).collect();
+    let usernames: HashMap<Uuid, String> = users::table
+        .filter(users::id.eq_any(actors))
+        .select((users::id, users::username))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let unit_names: HashMap<Uuid, String> = units::table
+        .filter(units::id.eq_any(places))
+        .select((units::id, units::name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|event| AuditItem {
+            actor_username: event.actor_id.and_then(|a| usernames.get(&a).cloned()),
+            unit_name: event.unit_id.and_then(|u| unit_names.get(&u).cloned()),
+            event,
+        })
+        .collect())
+}
+
 /// A filter given by name, refused by name when it is not one.
 fn filter<T>(
     field: &'static str,
@@ -77,6 +118,21 @@ pub async fn list(
     let before = pagination::decode::<i64>(q.cursor.as_deref())?;
     let entity = filter("entity", q.entity.as_deref(), Entity::parse)?;
     let action = filter("action", q.action.as_deref(), Action::parse)?;
+    let actor = q
+        .actor
+        .as_deref()
+        .map(crate::users::repo::parse_username)
+        .transpose()
+        .map_err(|m| ApiError::validation("actor", "invalid", m))?;
+    if let (Some(f), Some(t)) = (q.from, q.to)
+        && t <= f
+    {
+        return Err(ApiError::validation(
+            "to",
+            "before_from",
+            "must be after from",
+        ));
+    }
     let rows = db::run(&state.pool, move |conn| {
         let scope = Scope::of(conn, &user)?;
         let mut query = audit_events::table
@@ -87,6 +143,13 @@ pub async fn list(
         }
         if let Some(a) = q.actor_id {
             query = query.filter(audit_events::actor_id.eq(a));
+        }
+        if let Some(name) = actor {
+            use crate::db::schema::users;
+            let account = users::table
+                .filter(users::username.eq(name))
+                .select(users::id.nullable());
+            query = query.filter(audit_events::actor_id.eq_any(account));
         }
         if let Some(e) = entity {
             query = query.filter(audit_events::entity.eq(e.as_str()));
@@ -106,14 +169,15 @@ pub async fn list(
         if let Some(b) = before {
             query = query.filter(audit_events::id.lt(b));
         }
-        Ok(query
+        let rows = query
             .order(audit_events::id.desc())
             .limit(limit + 1)
             .select(AuditDto::as_select())
-            .load(conn)?)
+            .load(conn)?;
+        Ok(named(conn, rows)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.id)))
+    Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.event.id)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,6 +32,7 @@ crate::code_enum!(
         HashingChanged = "hashing_changed",
         RotateSecret = "rotate_secret",
         Revoke = "revoke",
+        Delete = "delete",
     }
 );
 
@@ -49,6 +50,7 @@ crate::code_enum!(
         Client = "client",
         CatalogEntry = "catalog_entry",
         Audit = "audit",
+        Webhook = "webhook",
     }
 );
 
@@ -121,7 +123,7 @@ mod tests {
         for e in Entity::ALL {
             assert_eq!(Entity::parse(e.as_str()), Ok(*e));
         }
-        assert!(Action::parse("delete").is_err());
+        assert!(Action::parse("destroy").is_err());
         assert!(Entity::parse("person").is_err());
     }
 

@@ -7,6 +7,8 @@
 //! Items name what changed, never its content: the client reads the record
 //! itself, with the access that implies.
 
+pub mod announce;
+
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

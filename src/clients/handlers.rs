@@ -80,10 +80,31 @@ pub struct NewClientBody {
     pub rate_limit_per_minute: Option<i32>,
 }
 
+/// The body of a secret's rotation, for clients and webhooks alike.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     pub grace_hours: Option<i64>,
+}
+
+impl RotateBody {
+    /// The hours the old secret keeps working: 24 unless asked, at most a
+    /// week; a bad value is a 422 naming `grace_hours`.
+    pub fn grace(body: Option<Json<RotateBody>>) -> Result<i64, ApiError> {
+        let grace = body
+            .map(|b| b.into_inner())
+            .unwrap_or_default()
+            .grace_hours
+            .unwrap_or(DEFAULT_GRACE_HOURS);
+        if !(0..=MAX_GRACE_HOURS).contains(&grace) {
+            return Err(ApiError::validation(
+                "grace_hours",
+                "out_of_range",
+                format!("must be between 0 and {MAX_GRACE_HOURS}"),
+            ));
+        }
+        Ok(grace)
+    }
 }
 
 fn event(action: Action, row: &ClientRow, at: Place) -> Event {
@@ -288,18 +309,7 @@ pub async fn rotate(
     body: Option<Json<RotateBody>>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
-    let grace = body
-        .map(|b| b.into_inner())
-        .unwrap_or_default()
-        .grace_hours
-        .unwrap_or(DEFAULT_GRACE_HOURS);
-    if !(0..=MAX_GRACE_HOURS).contains(&grace) {
-        return Err(ApiError::validation(
-            "grace_hours",
-            "out_of_range",
-            format!("must be between 0 and {MAX_GRACE_HOURS}"),
-        ));
-    }
+    let grace = RotateBody::grace(body)?;
     let (secret, hash) = new_secret().await?;
     let id = id.into_inner();
     let ctx = Ctx::user(&user, &req);

@@ -135,6 +135,8 @@ pub fn needed(method: &Method, pattern: &str) -> Need {
         ("reports", true) => Need::Scope(ReportsRead),
         ("audit", true) => Need::Scope(AuditRead),
         ("changes", true) => Need::Scope(ChangesRead),
+        // A client's own webhooks: what it is sent is what the feed lists.
+        ("webhooks", _) => Need::Scope(ChangesRead),
         _ => Need::Refused,
     }
 }
@@ -182,6 +184,12 @@ mod tests {
             (&get, "/api/v1/reports/summary", Need::Scope(ReportsRead)),
             (&get, "/api/v1/audit/verify", Need::Scope(AuditRead)),
             (&get, "/api/v1/changes", Need::Scope(ChangesRead)),
+            (&Method::POST, "/api/v1/webhooks", Need::Scope(ChangesRead)),
+            (
+                &Method::DELETE,
+                "/api/v1/webhooks/{id}",
+                Need::Scope(ChangesRead),
+            ),
             (&get, "/api/v1/me", Need::Nothing),
             (&get, "/api/v1/users", Need::Refused),
             (&Method::POST, "/api/v1/households", Need::Refused),

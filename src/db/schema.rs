@@ -220,6 +220,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_household_years (village_id, year, kind, household_id) {
+        village_id -> Uuid,
+        year -> Int4,
+        kind -> Text,
+        household_id -> Uuid,
+        months_all -> Int4,
+        months_verified -> Int4,
+        poor -> Bool,
+        lacking -> Bool,
+        shared -> Bool,
+    }
+}
+
+diesel::table! {
     report_visit_months (village_id, month, status, kind, outcome) {
         village_id -> Uuid,
         month -> Date,
@@ -336,6 +350,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Int8,
+        entity -> Text,
+        entity_id -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        retry_from -> Timestamptz,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_sender (singleton) {
+        singleton -> Bool,
+        holder -> Uuid,
+        until -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        url -> Text,
+        entities -> Array<Nullable<Text>>,
+        active -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
 diesel::joinable!(assistances -> households (household_id));
 diesel::joinable!(assistances -> teams (team_id));
 diesel::joinable!(assistances -> users (status_by));
@@ -354,6 +411,9 @@ diesel::joinable!(trainings -> users (status_by));
 diesel::joinable!(users -> members (member_id));
 diesel::joinable!(users -> units (area_unit_id));
 diesel::joinable!(village_communes -> users (assigned_by));
+diesel::joinable!(webhook_deliveries -> audit_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
@@ -369,6 +429,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     report_household_counts,
     report_household_months,
+    report_household_years,
     report_visit_months,
     teams,
     trainings,
@@ -376,4 +437,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     units,
     users,
     village_communes,
+    webhook_deliveries,
+    webhook_sender,
+    webhooks,
 );

@@ -89,6 +89,7 @@ pub const CLIENT: &str = "client_credentials";
         (name = "changes", description = "The change feed that portals mirror the registry and the activities from."),
         (name = "reports", description = "Indicators per unit and period, exact and live, across the 2025 reform."),
         (name = "clients", description = "Integration clients: registration, secrets, revocation."),
+        (name = "webhooks", description = "Changes of the client's area sent to its HTTPS URLs, signed (Standard Webhooks), in order per record, retried for a day."),
     ),
     components(
         schemas(crate::error::Problem, crate::error::FieldError),

@@ -11,6 +11,11 @@
 //! for the whole months of the period; the days before its first and after
 //! its last whole month come from the visits themselves (`split_period`).
 //! Teams, members and trainings, far fewer, are counted from their tables.
+//! A period of whole months inside one calendar year (a month, a quarter,
+//! a year) counts its households from `report_household_years` instead:
+//! one row per household, village, year and kind with the months visited
+//! as bit masks, so each household is counted once by testing its mask,
+//! with no distinct count over months (`reached`).
 //!
 //! **Which villages a unit holds.** `village_communes` keeps the commune of
 //! every village in each period, with the village's path of that period.
@@ -101,6 +106,34 @@ struct Plan {
 }
 
 impl Plan {
+    /// The year and the mask of its months (bit 0 for January) when the
+    /// period is whole months of one calendar year: the households visited
+    /// are then counted from `report_household_years`, once each by their
+    /// masks, with no distinct count over their months.
+    fn one_year(&self) -> Option<(i32, i32)> {
+        let empty = |(first, last): (NaiveDate, NaiveDate)| first > last;
+        let (first, last) = self.whole;
+        if !self.edges.iter().copied().all(empty)
+            || empty(self.whole)
+            || first.year() != last.year()
+        {
+            return None;
+        }
+        Some((
+            first.year(),
+            (first.month0()..=last.month0()).fold(0, |mask, bit| mask | 1 << bit),
+        ))
+    }
+
+    /// The mask column of `report_household_years` for the statuses asked.
+    fn mask_column(&self) -> &'static str {
+        if self.statuses.iter().any(|s| s == "submitted") {
+            "y.months_all"
+        } else {
+            "y.months_verified"
+        }
+    }
+
     fn last_month(&self) -> &str {
         self.months.last().map_or("", String::as_str)
     }
@@ -660,6 +693,10 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
         #[diesel(sql_type = BigInt)]
         reached: i64,
     }
+    if let Some((year, mask)) = plan.one_year() {
+        visit_counts(conn, plan, acc)?;
+        return reached(conn, plan, acc, year, mask, Reach::Households);
+    }
     // Visits from the village totals, households from the households
     // visited per month (a household once per row), both for the whole
     // months; the days around them from the visits.
@@ -701,6 +738,158 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
     Ok(())
 }
 
+/// The visits of whole months, from the village totals alone.
+fn visit_counts(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(embed)]
+        at: Group,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = format!(
+        "{VILLAGES} \
+         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, coalesce(sum(t.n), 0)::bigint AS n \
+         FROM report_visit_months t JOIN v ON v.village_id = t.village_id \
+         CROSS JOIN LATERAL (SELECT {} AS month) m \
+         WHERE {WHOLE_MONTHS} AND t.kind = '' \
+         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+        month_of("t.month")
+    );
+    let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
+    for r in rows {
+        let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
+        acc.apply(slot, |i| i.visits += r.n);
+    }
+    Ok(())
+}
+
+/// Which households `reached` counts.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    /// Every household visited, the poor among them and those lacking
+    /// information access.
+    Households,
+    /// Those lacking information access, per kind of help.
+    LackingByKind,
+}
+
+/// The households visited in the months of `mask` of `year`, from
+/// `report_household_years`: a household has one row per village, so the
+/// rows of households visited in one village that year are counted as
+/// they are, and the few shared between villages (households that moved)
+/// with a distinct count, in a second pass; the two sets are disjoint.
+fn reached(
+    conn: &mut PgConnection,
+    plan: &Plan,
+    acc: &mut Acc,
+    year: i32,
+    mask: i32,
+    reach: Reach,
+) -> Result<(), ApiError> {
+    #[derive(QueryableByName)]
+    struct R {
+        #[diesel(sql_type = Integer)]
+        g: i32,
+        #[diesel(sql_type = Nullable<Text>)]
+        key: Option<String>,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Array<BigInt>)]
+        assisted: Vec<i64>,
+        #[diesel(sql_type = Array<BigInt>)]
+        poor: Vec<i64>,
+        #[diesel(sql_type = Array<BigInt>)]
+        lacking: Vec<i64>,
+    }
+    let column = plan.mask_column();
+    // Each figure over the whole period, then (grouping by month) in each
+    // month of it.
+    let bits: Vec<i32> = if plan.group_by == GroupBy::Month {
+        plan.months
+            .iter()
+            .filter_map(|m| m.get(5..7)?.parse::<i32>().ok())
+            .map(|month| 1 << (month - 1))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for shared in [false, true] {
+        let count =
+            |filter: &str| {
+                let of = if shared {
+                    "count(DISTINCT y.household_id)"
+                } else {
+                    "count(*)"
+                };
+                std::iter::once(format!("{of} FILTER (WHERE {filter})"))
+                    .chain(bits.iter().map(|bit| {
+                        format!("{of} FILTER (WHERE {filter} AND {column} & {bit} <> 0)")
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+        let (kind, kinds, sets) = match reach {
+            Reach::Households => ("''", "y.kind = ''", "(v.key), ()"),
+            Reach::LackingByKind => (
+                "y.kind",
+                "y.kind <> '' AND y.lacking",
+                "(v.key, y.kind), (y.kind)",
+            ),
+        };
+        let sql = format!(
+            "{VILLAGES} \
+             SELECT GROUPING(v.key) AS g, v.key, {kind} AS kind, \
+                    ARRAY[{}]::bigint[] AS assisted, ARRAY[{}]::bigint[] AS poor, \
+                    ARRAY[{}]::bigint[] AS lacking \
+             FROM report_household_years y JOIN v ON v.village_id = y.village_id \
+             WHERE y.year = $4 AND {kinds} AND y.shared = $5 AND {column} & $6 <> 0 \
+             GROUP BY GROUPING SETS ({sets})",
+            count("true"),
+            count("y.poor"),
+            count("y.lacking"),
+        );
+        let rows: Vec<R> = bind_villages!(diesel::sql_query(sql), plan)
+            .bind::<Integer, _>(year)
+            .bind::<Bool, _>(shared)
+            .bind::<Integer, _>(mask)
+            .load(conn)?;
+        for r in rows {
+            let key = r.key.as_deref().unwrap_or("");
+            // Index 0 is the whole period, then one per month of `bits`.
+            let mut slots: Vec<(Option<Slot>, usize)> = Vec::new();
+            if r.g == 1 {
+                slots.push((Some(Slot::Total), 0));
+            } else if key == UNASSIGNED {
+                slots.push((Some(Slot::Unassigned), 0));
+            } else if bits.is_empty() {
+                slots.push((plan.row_slot(key, ""), 0));
+            } else {
+                for (i, month) in plan.months.iter().enumerate() {
+                    slots.push((plan.row_slot(key, month), i + 1));
+                }
+            }
+            for (slot, at) in slots {
+                let figure = |v: &[i64]| v.get(at).copied().unwrap_or(0);
+                match reach {
+                    Reach::Households => acc.apply(slot, |i| {
+                        i.households_assisted += figure(&r.assisted);
+                        i.poor_households_assisted += figure(&r.poor);
+                        i.information_access.reached += figure(&r.lacking);
+                    }),
+                    Reach::LackingByKind => acc.apply(slot, |i| {
+                        *i.information_access
+                            .reached_by_kind
+                            .entry(r.kind.clone())
+                            .or_default() += figure(&r.assisted)
+                    }),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
     #[derive(QueryableByName)]
     struct R {
@@ -722,31 +911,43 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
     // without it count the households lacking information access reached
     // with each kind, distinct over outcomes. The households' rows carry
     // no outcome and no visits, so they add nothing to the first.
+    // For whole months of one year, the households come from their yearly
+    // rows (`reached`) and this query counts only the visits.
+    let one_year = plan.one_year();
+    let (households, reached_now) = match one_year {
+        Some(_) => (String::new(), "0::bigint"),
+        None => (
+            format!(
+                "UNION ALL \
+                   SELECT t.village_id, t.month, t.kind, NULL, 0, t.household_id, true \
+                   FROM report_household_months t \
+                   WHERE {WHOLE_MONTHS} AND t.kind <> '' AND t.n > 0 AND t.lacking \
+                 UNION ALL \
+                   SELECT report_village_of(a.area_path), a.visited_on, o.kind, o.outcome, 1, \
+                          a.household_id, {} \
+                   FROM assistances a JOIN households h ON h.id = a.household_id \
+                   CROSS JOIN LATERAL jsonb_to_recordset(a.outcomes) AS o(kind text, outcome text) \
+                   WHERE {EDGE_DAYS} AND o.kind IS NOT NULL",
+                lacking("h")
+            ),
+            "count(DISTINCT s.household_id) FILTER (WHERE s.lacking)",
+        ),
+    };
     let sql = format!(
         "{VILLAGES}, s AS ( \
              SELECT t.village_id, t.month AS day, t.kind, t.outcome, t.n, \
                     NULL::uuid AS household_id, false AS lacking \
              FROM report_visit_months t WHERE {WHOLE_MONTHS} AND t.kind <> '' \
-           UNION ALL \
-             SELECT t.village_id, t.month, t.kind, NULL, 0, t.household_id, true \
-             FROM report_household_months t \
-             WHERE {WHOLE_MONTHS} AND t.kind <> '' AND t.n > 0 AND t.lacking \
-           UNION ALL \
-             SELECT report_village_of(a.area_path), a.visited_on, o.kind, o.outcome, 1, \
-                    a.household_id, {} \
-             FROM assistances a JOIN households h ON h.id = a.household_id \
-             CROSS JOIN LATERAL jsonb_to_recordset(a.outcomes) AS o(kind text, outcome text) \
-             WHERE {EDGE_DAYS} AND o.kind IS NOT NULL \
+             {households} \
          ) \
          SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, s.kind, \
                 GROUPING(s.outcome) AS go, s.outcome, coalesce(sum(s.n), 0)::bigint AS n, \
-                count(DISTINCT s.household_id) FILTER (WHERE s.lacking) AS reached \
+                {reached_now} AS reached \
          FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
          GROUP BY GROUPING SETS ((v.key, m.month, s.kind, s.outcome), (v.key, s.kind, s.outcome), \
                                  (s.kind, s.outcome), (v.key, m.month, s.kind), \
                                  (v.key, s.kind), (s.kind))",
-        lacking("h"),
         month_of("s.day")
     );
     let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
@@ -769,7 +970,10 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
             }
         });
     }
-    Ok(())
+    match one_year {
+        Some((year, mask)) => reached(conn, plan, acc, year, mask, Reach::LackingByKind),
+        None => Ok(()),
+    }
 }
 
 fn households(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {

@@ -123,10 +123,11 @@ fn build() -> Bundle {
 
 /// Files the service worker keeps when it installs: everything a team
 /// member needs offline. The large icon and the officers' screens
-/// (`office.js`, which needs the network anyway) are kept only once a
-/// browser has asked for them, so a phone in the field never downloads them.
+/// (`office.js`, `audit.js`, `exports.js`, which need the network anyway)
+/// are kept only once a browser has asked for them, so a phone in the
+/// field never downloads them.
 fn kept_at_install(name: &str) -> bool {
-    const ON_DEMAND: [&str; 2] = ["icon-512.png", "office.js"];
+    const ON_DEMAND: [&str; 4] = ["icon-512.png", "office.js", "audit.js", "exports.js"];
     !ON_DEMAND.contains(&name)
 }
 
@@ -254,8 +255,10 @@ mod tests {
         assert!(!worker.contains(VERSION_MARK) && !worker.contains(FILES_MARK));
         assert!(worker.contains(&format!("\"/assets/{}/app.js\"", b.version)));
         // The officers' screens are not on a team member's phone.
-        assert!(!worker.contains("office.js"));
-        assert!(b.assets.contains_key("office.js"));
+        for office in ["office.js", "audit.js", "exports.js"] {
+            assert!(!worker.contains(office), "{office}");
+            assert!(b.assets.contains_key(office), "{office}");
+        }
     }
 
     /// The keys of a language table, in order.
@@ -273,6 +276,29 @@ mod tests {
         let vi = keys("lang/vi.js");
         assert!(vi.len() > 100, "{} keys", vi.len());
         assert_eq!(vi, keys("lang/en.js"));
+    }
+
+    /// The audit trail's screen names every action and kind of record the
+    /// trail writes, in both languages.
+    #[test]
+    fn the_audit_screen_names_every_action_and_kind() {
+        let vi = keys("lang/vi.js");
+        let screen = Files::get("audit.js").expect("the audit screen");
+        let screen = String::from_utf8_lossy(&screen.data);
+        for a in crate::audit::kinds::Action::ALL {
+            assert!(
+                vi.contains(&format!("audit.action.{}", a.as_str())),
+                "{a:?}"
+            );
+            assert!(screen.contains(&format!("'{}'", a.as_str())), "{a:?}");
+        }
+        for e in crate::audit::kinds::Entity::ALL {
+            assert!(
+                vi.contains(&format!("audit.entity.{}", e.as_str())),
+                "{e:?}"
+            );
+            assert!(screen.contains(&format!("'{}'", e.as_str())), "{e:?}");
+        }
     }
 
     #[test]

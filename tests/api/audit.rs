@@ -773,7 +773,7 @@ async fn an_unknown_action_or_entity_filter_is_refused_by_name() {
             .unwrap()
             .contains("household")
     );
-    let res = app.get("/api/v1/audit?action=delete", &admin).await;
+    let res = app.get("/api/v1/audit?action=destroy", &admin).await;
     let body = problem(res, 422).await;
     assert_eq!(fields(&body), pairs(&[("action", "not_allowed")]));
     // The names it writes are accepted.
@@ -784,4 +784,103 @@ async fn an_unknown_action_or_entity_filter_is_refused_by_name() {
             .iter()
             .all(|e| e["action"] == "login" && e["entity"] == "user")
     );
+}
+
+/// Who acted, by username, and the names a person reads the trail by:
+/// the account's username and the unit's name on every event.
+#[actix_web::test]
+async fn the_trail_is_filtered_by_who_acted_and_names_them_and_the_place() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    create_household(&app, &w.leader, &w.na_pinh, "Nông Văn Dũng").await;
+    create_household(&app, &w.admin, &w.na_pinh, "Hoàng Thị Mai").await;
+
+    let by_leader = events(&app, &w.officer, "?actor=totruong.napinh").await;
+    let expected = n(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM audit_events WHERE actor_id = '{}'",
+            w.leader_id
+        ),
+    );
+    assert!(expected >= 2, "a login and a household at least");
+    assert_eq!(by_leader.len() as i64, expected);
+    assert!(by_leader.iter().all(|e| {
+        e["actor_id"] == w.leader_id.to_string() && e["actor_username"] == "totruong.napinh"
+    }));
+    let created = by_leader
+        .iter()
+        .find(|e| e["action"] == "create" && e["entity"] == "household")
+        .expect("the household the leader registered");
+    assert_eq!(created["unit_id"], w.na_pinh.id.to_string());
+    assert_eq!(created["unit_name"], "Thôn Nà Pình");
+
+    // Written as typed, in capitals and with spaces around: the same account.
+    let again = events(&app, &w.officer, "?actor=%20TOTRUONG.NAPINH%20").await;
+    assert_eq!(again.len(), by_leader.len());
+    // With the other filters: only what all of them admit.
+    let created_only = events(
+        &app,
+        &w.officer,
+        "?actor=totruong.napinh&action=create&entity=household",
+    )
+    .await;
+    assert_eq!(created_only.len(), 1);
+    assert_eq!(created_only[0]["id"], created["id"]);
+    // An account that does not exist has done nothing.
+    assert!(
+        events(&app, &w.officer, "?actor=nobody.here")
+            .await
+            .is_empty()
+    );
+    // The admin's events in the officer's area name the admin too.
+    let by_admin = events(&app, &w.officer, "?actor=admin&entity=household").await;
+    assert_eq!(by_admin.len(), 1);
+    assert_eq!(by_admin[0]["actor_username"], "admin");
+    assert_eq!(by_admin[0]["actor_id"], w.admin_id.to_string());
+    // An event with no account (a failed login) has no username.
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        &json!({ "username": "admin", "password": "not the password" }),
+    )
+    .await;
+    let failed = events(&app, &w.admin, "?action=login_failed").await;
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["actor_username"].is_null() && failed[0]["unit_name"].is_null());
+    let _ = w.officer_id;
+}
+
+/// A bad filter is refused by name, with nothing listed.
+#[actix_web::test]
+async fn bad_who_and_when_filters_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    for bad in ["a", "tổ%20trưởng", "x%3Dy"] {
+        let res = app
+            .get(&format!("/api/v1/audit?actor={bad}"), &w.officer)
+            .await;
+        let body = problem(res, 422).await;
+        assert_eq!(fields(&body), pairs(&[("actor", "invalid")]), "{bad}");
+    }
+    let res = app
+        .get(
+            "/api/v1/audit?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+            &w.officer,
+        )
+        .await;
+    let body = problem(res, 422).await;
+    assert_eq!(fields(&body), pairs(&[("to", "before_from")]));
+    let res = app.get("/api/v1/audit?from=2026-11-31", &w.officer).await;
+    let body = problem(res, 400).await;
+    assert!(fields(&body).iter().any(|(f, _)| f == "from"), "{body}");
+    // One day, as the officers' screen asks for it: Vietnam's midnight to
+    // the next.
+    let day = events(
+        &app,
+        &w.officer,
+        "?from=2000-01-01T00:00:00%2B07:00&to=2000-01-02T00:00:00%2B07:00",
+    )
+    .await;
+    assert!(day.is_empty());
 }

@@ -6,8 +6,15 @@ use crate::helpers::village;
 use crate::helpers::{TestApp, count, problem};
 
 async fn feed(app: &TestApp, token: &str, query: &str) -> Value {
-    // The linker numbers events every 250 ms; link now rather than wait.
-    banso::audit::chain::link_all(&mut app.conn()).unwrap();
+    // The linker numbers events every 250 ms; link now rather than wait,
+    // off this thread, so that the client keeps tending its connections.
+    let url = app.db.url.clone();
+    actix_web::web::block(move || {
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+        banso::audit::chain::link_all(&mut conn).unwrap();
+    })
+    .await
+    .unwrap();
     let res = app.get(&format!("/api/v1/changes{query}"), token).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
@@ -333,6 +340,7 @@ async fn a_household_moved_away_is_seen_leaving_the_old_area() {
 async fn a_units_import_is_in_the_feed() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
+    // The officer of Cao Bằng as it is before the import.
     let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
     let dir = crate::helpers::temp_dir("units");
     let list = dir.join("units-2026-01-01.csv");
@@ -342,12 +350,19 @@ async fn a_units_import_is_in_the_feed() {
          province,04,Tỉnh Cao Bằng,,Tỉnh,Cao Bằng,04\n",
     )
     .unwrap();
-    let ctx = banso::audit::Ctx::system("units import");
-    banso::units::import::import(
-        &mut app.conn(),
-        vec![banso::units::import::Source::Path(list)],
-        Some(&ctx),
-    )
+    // Off this thread, so that the client keeps tending its connections.
+    let url = app.db.url.clone();
+    actix_web::web::block(move || {
+        let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+        let ctx = banso::audit::Ctx::system("units import");
+        banso::units::import::import(
+            &mut conn,
+            vec![banso::units::import::Source::Path(list)],
+            Some(&ctx),
+        )
+        .unwrap();
+    })
+    .await
     .unwrap();
     let new = banso::units::import::unit_id(
         "province",
@@ -491,4 +506,158 @@ async fn the_feed_never_skips_a_change_that_commits_late() {
             of("team", &early_id, "create")
         ]
     );
+}
+
+/// The ids of one kind of record the database holds, as the feed names them.
+fn ids_of(app: &TestApp, table: &str) -> std::collections::BTreeSet<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    diesel::RunQueryDsl::load::<Id>(
+        diesel::sql_query(format!("SELECT id::text AS id FROM {table}")),
+        &mut app.conn(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r.id)
+    .collect()
+}
+
+/// A portal starting a mirror from the feed alone gets every record, the
+/// ones written in bulk (as the demo and the seed write them) and the ones
+/// written while it loads, each created exactly once: no gap and no double
+/// between what it loaded and what it follows.
+#[actix_web::test]
+async fn a_mirror_started_from_the_feed_gets_every_record_once_while_writes_go_on() {
+    let app = TestApp::spawn().await;
+    let na_pinh = village(&app, "01273", "Thôn Nà Pình");
+    // Written in bulk, without an event per record, then announced.
+    {
+        let mut conn = app.conn();
+        let made = banso::demo::generate_registry(
+            &mut conn,
+            std::slice::from_ref(&na_pinh),
+            30..=30,
+            &mut banso::demo::Lcg(7),
+        )
+        .unwrap();
+        assert_eq!(made.households, 30);
+        // The registry, and the units the test database was made with.
+        let announced = banso::changes::announce::unlisted(&mut conn, "demo").unwrap();
+        assert!(announced > 31 + made.members, "{announced}");
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM audit_events WHERE entity = 'household' \
+                 AND action = 'create' AND actor_name = 'demo'"
+            ),
+            30
+        );
+        // Linked before the mirror starts, so that its pages link little.
+        banso::audit::chain::link_all(&mut conn).unwrap();
+        // A second pass finds nothing left to announce.
+        assert_eq!(
+            banso::changes::announce::unlisted(&mut conn, "demo").unwrap(),
+            0
+        );
+    }
+
+    // Logged in after the bulk work, which blocks this thread for seconds.
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+
+    // Households written while the mirror pages through the feed.
+    let writer = async {
+        let mut made = Vec::new();
+        for n in 0..25 {
+            let res = app
+                .post_json(
+                    "/api/v1/households",
+                    Some(&officer),
+                    &json!({
+                        "village_id": na_pinh.id,
+                        "head_name": format!("Hộ mới {n}"),
+                        "size": 3,
+                        "poverty_status": "poor",
+                    }),
+                )
+                .await;
+            assert_eq!(res.status(), 201);
+            let body: Value = res.json().await.unwrap();
+            made.push(body["id"].as_str().unwrap().to_string());
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        made
+    };
+    let writing = std::cell::Cell::new(true);
+    let mirror = async {
+        let mut seen: Vec<(String, String, String)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let still_writing = writing.get();
+            let query = cursor.as_deref().map_or_else(
+                || "?limit=7".to_string(),
+                |c| format!("?limit=7&cursor={c}"),
+            );
+            let page = feed(&app, &officer, &query).await;
+            for c in page["items"].as_array().unwrap() {
+                seen.push((
+                    c["entity"].as_str().unwrap().to_string(),
+                    c["entity_id"].as_str().unwrap().to_string(),
+                    c["action"].as_str().unwrap().to_string(),
+                ));
+            }
+            cursor = Some(page["next_cursor"].as_str().unwrap().to_string());
+            // Done once a page read after the last write says nothing waits.
+            if !still_writing && page["more"] == false {
+                return seen;
+            }
+        }
+    };
+    let (made, seen) = futures_join(writer, mirror, &writing).await;
+    assert_eq!(made.len(), 25);
+
+    let mut creates = std::collections::BTreeMap::<(String, String), usize>::new();
+    for (entity, id, action) in &seen {
+        if action == "create" {
+            *creates.entry((entity.clone(), id.clone())).or_default() += 1;
+        }
+    }
+    assert!(creates.values().all(|n| *n == 1), "a record created twice");
+    for (entity, table) in [
+        ("household", "households"),
+        ("team", "teams"),
+        ("member", "members"),
+    ] {
+        let mirrored: std::collections::BTreeSet<String> = creates
+            .keys()
+            .filter(|(e, _)| e == entity)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert_eq!(mirrored, ids_of(&app, table), "the mirror's {table}");
+    }
+    assert_eq!(ids_of(&app, "households").len(), 55);
+    for id in &made {
+        assert!(creates.contains_key(&("household".to_string(), id.clone())));
+    }
+}
+
+/// Runs the writer and the mirror together; the mirror is told when the
+/// writer is done.
+async fn futures_join<W, M>(
+    writer: W,
+    mirror: M,
+    writing: &std::cell::Cell<bool>,
+) -> (Vec<String>, Vec<(String, String, String)>)
+where
+    W: std::future::Future<Output = Vec<String>>,
+    M: std::future::Future<Output = Vec<(String, String, String)>>,
+{
+    let writer = async {
+        let made = writer.await;
+        writing.set(false);
+        made
+    };
+    tokio::join!(writer, mirror)
 }

@@ -187,8 +187,10 @@ pub fn serve(mut cmd: Command) -> (Child, String, Vec<String>, mpsc::Receiver<St
             let _ = tx.send(line);
         }
     });
-    // The first `serve --demo` loads two years of Cao Bằng's activities.
-    let deadline = std::time::Instant::now() + Duration::from_secs(360);
+    // The first `serve --demo` loads two years of Cao Bằng's activities and
+    // announces its registry in the change feed: minutes on a debug build
+    // of a busy machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
     let mut seen = Vec::new();
     loop {
         let line = rx

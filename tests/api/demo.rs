@@ -13,6 +13,12 @@ use crate::reports::summary;
 
 const PASSWORD: &str = "demo password 2026";
 
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
 async fn login(app: &TestApp, username: &str) -> String {
     let res = app.login(username, PASSWORD).await;
     assert_eq!(res.status(), 200, "login of {username}");
@@ -175,11 +181,90 @@ async fn the_demo_shows_cao_bangs_published_figures_across_the_reform() {
     assert_eq!(s["unassigned"]["teams_active"], 3);
     assert!(s["unassigned"]["visits"].as_i64().unwrap() > 0);
 
-    // Loading again adds nothing.
+    // A portal mirroring Cao Bằng from the change feed alone gets every
+    // team, member and household the demo wrote, each created once.
+    banso::audit::chain::link_all(&mut conn).unwrap();
+    for (entity, table) in [
+        ("team", "teams"),
+        ("member", "members"),
+        ("household", "households"),
+    ] {
+        let mut created = std::collections::BTreeMap::<String, usize>::new();
+        let mut cursor = String::new();
+        loop {
+            let page: Value = app
+                .get(
+                    &format!("/api/v1/changes?entity={entity}&limit=500{cursor}"),
+                    &officer,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            for c in page["items"].as_array().unwrap() {
+                if c["action"] == "create" {
+                    *created
+                        .entry(c["entity_id"].as_str().unwrap().to_string())
+                        .or_default() += 1;
+                }
+            }
+            cursor = format!("&cursor={}", page["next_cursor"].as_str().unwrap());
+            if page["more"] == false {
+                break;
+            }
+        }
+        assert!(
+            created.values().all(|n| *n == 1),
+            "a {entity} created twice"
+        );
+        let ids: std::collections::BTreeSet<String> = diesel::RunQueryDsl::load::<Id>(
+            diesel::sql_query(format!(
+                "SELECT id::text AS id FROM {table} WHERE area_path LIKE '{path}%'"
+            )),
+            &mut conn,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+        assert!(ids.len() > 1000, "{table}: {}", ids.len());
+        assert_eq!(
+            created
+                .into_keys()
+                .collect::<std::collections::BTreeSet<_>>(),
+            ids,
+            "{table}"
+        );
+    }
+    // And no record of any kind the feed reports lacks its change event.
+    for (entity, table) in [
+        ("unit", "units"),
+        ("training", "trainings"),
+        ("assistance", "assistances"),
+    ] {
+        assert_eq!(
+            count(
+                &mut conn,
+                &format!(
+                    "SELECT count(*) AS n FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM audit_events e \
+                     WHERE e.entity = '{entity}' AND e.entity_id = t.id::text)"
+                )
+            ),
+            0,
+            "{table} without an event"
+        );
+    }
+
+    // Loading again adds nothing, to the records or to the feed.
     let visits = count(&mut conn, "SELECT count(*) AS n FROM assistances");
+    let events = count(&mut conn, "SELECT count(*) AS n FROM audit_events");
     load().await.unwrap().unwrap();
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM assistances"),
         visits
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM audit_events"),
+        events
     );
 }

@@ -46,3 +46,4 @@ mod units;
 mod users;
 mod web;
 mod web_browser;
+mod webhooks;

@@ -1037,3 +1037,89 @@ async fn the_totals_rebuilt_from_the_records_give_the_same_figures() {
         );
     }
 }
+
+/// A household that moved between two villages of a commune during the
+/// year, visited in each, counts once for the commune and the province
+/// (distinct over villages), and once in each village's row; archiving its
+/// visit in one village leaves it counted in the other alone.
+#[actix_web::test]
+async fn a_household_visited_in_two_villages_in_a_year_counts_once() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let lacking_kind = json!([{ "kind": "cashless", "outcome": "done" }]);
+    let moved = household(&app, &w.admin, &w.a, "poor", true).await;
+    let first = visit(&app, &w.admin, &moved, "2025-03-10", lacking_kind.clone()).await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/v1/households/{moved}")))
+        .bearer_auth(&w.admin)
+        .json(&json!({ "village_id": w.b.id, "version": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    visit(&app, &w.admin, &moved, "2025-08-21", lacking_kind).await;
+    let year = |unit: Uuid, extra: &str| {
+        format!("unit_id={unit}&from=2025-01-01&to=2025-12-31&status=all{extra}")
+    };
+    // Counted independently: the distinct households visited in 2025.
+    let path = &w.commune.path;
+    let expected = n(
+        &app,
+        &format!(
+            "SELECT count(DISTINCT household_id) AS n FROM assistances WHERE visited_on \
+             BETWEEN '2025-01-01' AND '2025-12-31' AND area_path LIKE '{path}%'"
+        ),
+    );
+    assert_eq!(expected, 5);
+    let s = summary(&app, &w.admin, &year(w.commune.id, "&group_by=child")).await;
+    assert_eq!(s["totals"]["households_assisted"], expected);
+    assert_eq!(s["totals"]["poor_households_assisted"], 3 + 1);
+    assert_eq!(
+        s["totals"]["information_access"]["reached_by_kind"]["cashless"],
+        2
+    );
+    // Each village counts it: 2 + 1 and 2 + 1.
+    assert_eq!(row_of(&s, &w.a.code)["households_assisted"], 3);
+    assert_eq!(row_of(&s, &w.b.code)["households_assisted"], 3);
+    let by_month = summary(&app, &w.admin, &year(w.commune.id, "&group_by=month")).await;
+    assert_eq!(by_month["totals"]["households_assisted"], expected);
+    let month = |m: &str| {
+        by_month["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["month"] == m)
+            .unwrap()["households_assisted"]
+            .clone()
+    };
+    assert_eq!((month("2025-03"), month("2025-08")), (json!(1), json!(1)));
+    let cao_bang = unit(&app, "04");
+    let p = summary(&app, &w.admin, &year(cao_bang.id, "")).await;
+    assert_eq!(p["totals"]["households_assisted"], expected);
+
+    // The visit in the first village archived: the household counts in the
+    // second alone, still once.
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/assistances/{first}")))
+        .bearer_auth(&w.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let s = summary(&app, &w.admin, &year(w.commune.id, "&group_by=child")).await;
+    assert_eq!(s["totals"]["households_assisted"], expected);
+    assert_eq!(row_of(&s, &w.a.code)["households_assisted"], 2);
+    assert_eq!(row_of(&s, &w.b.code)["households_assisted"], 3);
+    assert_eq!(
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM report_household_years WHERE household_id = '{moved}' AND shared"
+            )
+        ),
+        0
+    );
+}

@@ -922,7 +922,7 @@ async fn the_first_visit_is_small_on_3g_and_the_next_one_needs_no_network() {
                .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
                .then((lists) => [...lists.flat().map((r) => r.url),
                                  ...performance.getEntriesByType('resource').map((e) => e.name)]
-                 .filter((u) => u.includes('office')))")
+                 .filter((u) => /\\/(office|audit|exports)\\.js$/.test(u)))")
         .await;
     assert_eq!(office, json!([]));
     b.close().await;
@@ -1289,6 +1289,24 @@ impl Browser {
     }
 }
 
+/// The office, a browser on it (not logged in yet) and the officer's access
+/// token; the guard keeps other browser tests waiting.
+async fn at_the_office() -> Option<(
+    tokio::sync::MutexGuard<'static, ()>,
+    Office,
+    Browser,
+    String,
+)> {
+    let one = ONE_BROWSER.lock().await;
+    let o = an_office().await;
+    let b = Browser::start(&o.v.base()).await?;
+    let token = o.v.app.tokens("canbo.xa").await["access_token"]
+        .as_str()
+        .expect("the officer's token")
+        .to_string();
+    Some((one, o, b, token))
+}
+
 fn poor_reached(summary: &Value) -> i64 {
     summary["totals"]["poor_households_assisted"]
         .as_i64()
@@ -1297,16 +1315,10 @@ fn poor_reached(summary: &Value) -> i64 {
 
 #[actix_web::test]
 async fn the_dashboard_shows_the_report_apis_figures_and_drills_down() {
-    let _one = ONE_BROWSER.lock().await;
-    let o = an_office().await;
-    let Some(b) = Browser::start(&o.v.base()).await else {
+    let Some((_one, o, b, token)) = at_the_office().await else {
         return;
     };
     let app = &o.v.app;
-    let token = app.tokens("canbo.xa").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
     b.log_in_office("canbo.xa").await;
 
     // The first screen: the commune, this month, verified records; the
@@ -1395,6 +1407,39 @@ async fn the_dashboard_shows_the_report_apis_figures_and_drills_down() {
     b.close().await;
 }
 
+impl Browser {
+    /// The ids of the records the queue lists, in order.
+    async fn queue_ids(&self) -> Vec<String> {
+        self.js("return [...document.querySelectorAll('#queue-list li')].map((e) => e.dataset.id)")
+            .await
+            .as_array()
+            .expect("the records listed")
+            .iter()
+            .map(|x| x.as_str().unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+/// The ids of the visits waiting for checking, newest first as the
+/// database orders them.
+fn submitted_newest_first(v: &Village) -> Vec<String> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    diesel::sql_query(
+        "SELECT id::text AS id FROM assistances WHERE status = 'submitted' \
+         ORDER BY created_at DESC, id DESC",
+    )
+    .load::<Row>(&mut v.app.conn())
+    .expect("the visits")
+    .into_iter()
+    .map(|r| r.id)
+    .collect()
+}
+
 #[actix_web::test]
 async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
     let _one = ONE_BROWSER.lock().await;
@@ -1410,19 +1455,37 @@ async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
         "three visits waiting",
     )
     .await;
-    let shown: Vec<String> = b
-        .js("return [...document.querySelectorAll('#queue-list li')].map((e) => e.dataset.id)")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect();
+    let shown = b.queue_ids().await;
+    // Newest first, in the server's order: the last one recorded on top.
+    assert_eq!(shown, submitted_newest_first(v));
     let mut expected = o.submitted.clone();
     expected.sort();
     let mut sorted = shown.clone();
     sorted.sort();
     assert_eq!(sorted, expected);
+
+    // Two a page: the rest comes through the server's cursor, in the same
+    // order, each once.
+    b.open("/#/queue?per=2").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '2' && !document.getElementById('queue-more').hidden",
+        "the first page of two",
+    )
+    .await;
+    b.click("#queue-more").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '3' && document.getElementById('queue-more').hidden",
+        "the second page",
+    )
+    .await;
+    let paged = b.queue_ids().await;
+    assert_eq!(paged, shown);
+    b.open("/#/queue").await;
+    b.until(
+        "return document.querySelector('#queue')?.dataset.count === '3'",
+        "three visits waiting",
+    )
+    .await;
 
     // Rejecting needs a reason: nothing changes without one.
     b.click(&format!("#pick-{}", shown[0])).await;
@@ -1842,6 +1905,9 @@ async fn office_screens_fit_a_phone_and_a_desktop() {
     let Some(b) = Browser::start(&o.v.base()).await else {
         return;
     };
+    // The exports screen is shown with a file taken; it is not kept.
+    b.cdp("Browser.setDownloadBehavior", json!({ "behavior": "deny" }))
+        .await;
     b.log_in_office("canbo.xa").await;
     for (width, height) in SIZES {
         b.screen(width, height).await;
@@ -1863,6 +1929,19 @@ async fn office_screens_fit_a_phone_and_a_desktop() {
         b.visible("#lock-unchecked").await;
         check_screen(&b, width, "months").await;
         save_picture(&b, "months", width).await;
+
+        b.open("/#/audit").await;
+        b.visible("#audit-list").await;
+        check_screen(&b, width, "audit").await;
+        save_picture(&b, "audit", width).await;
+
+        b.open("/#/exports").await;
+        b.visible("#export-lists").await;
+        b.click("#export-assistances-csv").await;
+        b.visible("#export-assistances-status[data-state=done]")
+            .await;
+        check_screen(&b, width, "exports").await;
+        save_picture(&b, "exports", width).await;
     }
     // The officer's figures, in English.
     b.open("/#/dashboard").await;
@@ -1873,4 +1952,384 @@ async fn office_screens_fit_a_phone_and_a_desktop() {
     )
     .await;
     b.close().await;
+}
+
+// ------------------------------------------------------------------ audit trail and exports
+
+impl Browser {
+    /// The ids of the events listed on the audit screen, in order.
+    async fn audit_ids(&self) -> Vec<i64> {
+        self.js("return [...document.querySelectorAll('#audit-list li')].map((e) => Number(e.dataset.id))")
+            .await
+            .as_array()
+            .expect("the events listed")
+            .iter()
+            .map(|v| v.as_i64().expect("an id"))
+            .collect()
+    }
+
+    /// Opens the audit screen at `query` and waits for it.
+    async fn open_audit(&self, query: &str) {
+        self.open(&format!("/#/audit{query}")).await;
+        self.until(
+            &format!(
+                "return document.querySelector('#audit')?.dataset.query === {}",
+                json!(query.trim_start_matches('?'))
+            ),
+            "the audit trail",
+        )
+        .await;
+        self.visible("#audit-count").await;
+    }
+
+    /// Shows every page of the list on screen ("Xem thêm" until it is gone).
+    async fn every_page(&self, more: &str, section: &str) {
+        loop {
+            let shown = self
+                .js(&format!(
+                    "const m = document.querySelector({}); return Boolean(m && !m.hidden)",
+                    json!(more)
+                ))
+                .await;
+            if shown != json!(true) {
+                return;
+            }
+            let before = self
+                .js(&format!(
+                    "return document.querySelector({}).dataset.count",
+                    json!(section)
+                ))
+                .await;
+            self.click(more).await;
+            self.until(
+                &format!(
+                    "return document.querySelector({}).dataset.count !== {before}",
+                    json!(section)
+                ),
+                "the next page",
+            )
+            .await;
+        }
+    }
+}
+
+/// The ids of the events `sql` (a condition on `audit_events`) selects in
+/// the commune, newest first: what the officer's screen must list.
+fn trail_ids(v: &Village, commune: &banso::units::model::UnitRow, sql: &str) -> Vec<i64> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(format!(
+        "SELECT id FROM audit_events WHERE area_path LIKE '{}%' AND ({sql}) ORDER BY id DESC",
+        commune.path
+    ))
+    .load::<Row>(&mut v.app.conn())
+    .expect("the events")
+    .into_iter()
+    .map(|r| r.id)
+    .collect()
+}
+
+#[actix_web::test]
+async fn an_officer_reads_the_audit_trail_of_the_area_filtered() {
+    let Some((_one, o, b, token)) = at_the_office().await else {
+        return;
+    };
+    let (v, app) = (&o.v, &o.v.app);
+    // What the officer does in the test: one visit verified, one sent back.
+    post_ok(
+        app,
+        &token,
+        &format!("/api/v1/assistances/{}/verify", o.submitted[0]),
+        json!({}),
+    )
+    .await;
+    post_ok(
+        app,
+        &token,
+        &format!("/api/v1/assistances/{}/reject", o.submitted[1]),
+        json!({ "reason": "Thiếu kết quả hỗ trợ" }),
+    )
+    .await;
+    b.log_in_office("canbo.xa").await;
+    b.click("#tab-audit").await;
+    b.visible("#audit-list").await;
+    // Newest first: the officer's login, then the rejection, then the
+    // verification, all in the first page.
+    let all = trail_ids(v, &o.commune, "true");
+    assert!(all.len() > 3, "{all:?}");
+    let shown = b.audit_ids().await;
+    assert_eq!(shown, all.iter().copied().take(50).collect::<Vec<_>>());
+    let listed = b
+        .js("return document.getElementById('audit-list').innerText")
+        .await;
+    let listed = listed.as_str().unwrap();
+    for said in [
+        "Trả lại · Lượt hỗ trợ",
+        "Lý do: Thiếu kết quả hỗ trợ",
+        "Xác nhận · Lượt hỗ trợ",
+        "canbo.xa",
+        "Tại Thôn Nà Pình",
+        "Tại Thôn Khuổi Ky",
+    ] {
+        assert!(listed.contains(said), "{said}: {listed}");
+    }
+
+    // Who acted and what: exactly the rejection.
+    b.fill("#audit-actor", "canbo.xa").await;
+    b.choose("#audit-action", "reject").await;
+    b.click("#audit-apply").await;
+    b.until(
+        "return document.getElementById('audit')?.dataset.query.includes('actor=canbo.xa') && document.getElementById('audit').dataset.count === '1'",
+        "the officer's rejection alone",
+    )
+    .await;
+    let expected = trail_ids(
+        v,
+        &o.commune,
+        &format!("action = 'reject' AND actor_id = '{}'", o.officer),
+    );
+    assert_eq!(expected.len(), 1);
+    assert_eq!(b.audit_ids().await, expected);
+
+    // Every event about visits, two a page, through the server's cursor:
+    // each listed once, newest first, as the database holds them.
+    b.open_audit("?entity=assistance&per=2").await;
+    assert_eq!(b.audit_ids().await.len(), 2);
+    b.every_page("#audit-more", "#audit").await;
+    let expected = trail_ids(v, &o.commune, "entity = 'assistance'");
+    assert!(expected.len() >= 8, "{expected:?}");
+    assert_eq!(b.audit_ids().await, expected);
+
+    // One village of the commune, picked from the units of the area.
+    b.open_audit("").await;
+    b.choose("#audit-unit", &o.khuoi_ky.id.to_string()).await;
+    b.click("#audit-apply").await;
+    b.until(
+        &format!(
+            "return document.getElementById('audit')?.dataset.query.includes('unit={}')",
+            o.khuoi_ky.id
+        ),
+        "Khuổi Ky's events",
+    )
+    .await;
+    let expected = trail_ids(v, &o.commune, &format!("unit_id = '{}'", o.khuoi_ky.id));
+    assert!(!expected.is_empty());
+    b.until(
+        &format!(
+            "return document.getElementById('audit')?.dataset.count === '{}'",
+            expected.len()
+        ),
+        "Khuổi Ky's events listed",
+    )
+    .await;
+    assert_eq!(b.audit_ids().await, expected);
+
+    // A period: nothing happened before today; a range that ends before it
+    // starts is refused on screen.
+    let today = banso::units::repo::today();
+    let yesterday = (today - chrono::Days::new(1)).to_string();
+    b.open_audit(&format!("?from={yesterday}&to={yesterday}"))
+        .await;
+    assert_eq!(b.audit_ids().await, Vec::<i64>::new());
+    b.visible("#audit-count").await;
+    b.set_date("#audit-from", &today.to_string()).await;
+    b.set_date("#audit-to", &yesterday).await;
+    b.click("#audit-apply").await;
+    b.until(
+        "return document.getElementById('audit-error')?.textContent.length > 0",
+        "the range refused",
+    )
+    .await;
+    b.close().await;
+}
+
+/// What the API answers the officer for `path` as a file.
+async fn api_file(app: &TestApp, token: &str, path: &str, format: &str) -> Vec<u8> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let res = app.get(&format!("{path}{sep}format={format}"), token).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.bytes().await.unwrap().to_vec()
+}
+
+fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX file");
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).expect("its worksheet");
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+impl Browser {
+    /// Presses the export button `css` and waits for the file it saves in
+    /// `dir`; returns its name and bytes.
+    async fn export(&self, css: &str, dir: &std::path::Path) -> (String, Vec<u8>) {
+        let status = self
+            .js(&format!(
+                "return document.querySelector({}).closest('.export').querySelector('.export-status').id",
+                json!(css)
+            ))
+            .await;
+        let status = status.as_str().unwrap().to_string();
+        self.js(&format!(
+            "document.getElementById('{status}').dataset.state = ''"
+        ))
+        .await;
+        self.click(css).await;
+        let name = self
+            .until(
+                &format!(
+                    "const s = document.getElementById('{status}'); return s.dataset.state === 'done' ? s.dataset.file : (s.dataset.state === 'failed' ? 'failed: ' + s.textContent : '')"
+                ),
+                "the file downloaded",
+            )
+            .await;
+        let name = name.as_str().unwrap().to_string();
+        assert!(!name.starts_with("failed"), "{name}");
+        let path = dir.join(&name);
+        let started = Instant::now();
+        loop {
+            let partial = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"))
+                })
+                .unwrap_or(false);
+            if path.exists() && !partial {
+                break;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "{name} never reached {}",
+                dir.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bytes = std::fs::read(&path).expect("the downloaded file");
+        std::fs::remove_file(&path).expect("remove the file");
+        (name, bytes)
+    }
+
+    /// The API address (with its filters) an export button asks for.
+    async fn export_path(&self, id: &str) -> String {
+        self.js(&format!(
+            "return document.getElementById('export-{id}').dataset.path"
+        ))
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+}
+
+#[actix_web::test]
+async fn an_officer_exports_the_summary_and_the_lists_as_files() {
+    let Some((_one, o, b, token)) = at_the_office().await else {
+        return;
+    };
+    let app = &o.v.app;
+    let dir = temp_dir("downloads");
+    b.cdp(
+        "Browser.setDownloadBehavior",
+        json!({ "behavior": "allow", "downloadPath": dir.to_string_lossy() }),
+    )
+    .await;
+    b.log_in_office("canbo.xa").await;
+
+    // The dashboard's figures, all records of this month, by village.
+    b.choose("#status", "all").await;
+    b.until_dashboard(&o.commune.id, "[data-status=all]").await;
+    let path = b.export_path("summary").await;
+    assert!(
+        path.contains(&format!("unit_id={}", o.commune.id))
+            && path.contains("status=all")
+            && path.contains("group_by=child"),
+        "{path}"
+    );
+    let (name, csv) = b.export("#export-summary-csv", &dir).await;
+    assert!(
+        name.starts_with("tong-hop-") && name.ends_with(".csv"),
+        "{name}"
+    );
+    assert_eq!(csv, api_file(app, &token, &path, "csv").await);
+    let text = String::from_utf8(csv).unwrap();
+    assert!(
+        text.contains("Thôn Khuổi Ky") && text.contains("Thôn Nà Pình"),
+        "{text}"
+    );
+    let (name, xlsx) = b.export("#export-summary-xlsx", &dir).await;
+    assert!(name.ends_with(".xlsx"), "{name}");
+    let got = sheet(&xlsx);
+    assert_eq!(got, sheet(&api_file(app, &token, &path, "xlsx").await));
+    assert_eq!(
+        got.len(),
+        4,
+        "the header, the totals and two villages: {got:?}"
+    );
+
+    // The lists of the area: this month's visits waiting for checking, the
+    // sessions, the households, members and teams.
+    b.click("#tab-exports").await;
+    b.visible("#export-lists").await;
+    b.choose("#export-status", "submitted").await;
+    b.until(
+        "return location.hash.includes('status=submitted') && Boolean(document.getElementById('export-lists'))",
+        "the visits waiting for checking",
+    )
+    .await;
+    let path = b.export_path("assistances").await;
+    assert!(path.contains("status=submitted"), "{path}");
+    let (name, csv) = b.export("#export-assistances-csv", &dir).await;
+    assert!(name.starts_with("luot-ho-tro-"), "{name}");
+    assert_eq!(csv, api_file(app, &token, &path, "csv").await);
+    // A header and the three visits waiting.
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 4);
+    for (list, format) in [
+        ("trainings", "xlsx"),
+        ("households", "xlsx"),
+        ("households", "csv"),
+        ("members", "csv"),
+        ("teams", "xlsx"),
+    ] {
+        let path = b.export_path(list).await;
+        let (name, bytes) = b.export(&format!("#export-{list}-{format}"), &dir).await;
+        assert!(name.ends_with(&format!(".{format}")), "{name}");
+        let api = api_file(app, &token, &path, format).await;
+        if format == "csv" {
+            assert_eq!(bytes, api, "{list}");
+        } else {
+            assert_eq!(sheet(&bytes), sheet(&api), "{list}");
+        }
+    }
+    // Each file the officer took is in the trail.
+    assert_eq!(
+        o.v.n(&format!(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'export' AND actor_id = '{}'",
+            o.officer
+        )),
+        // The browser's eight files and the test's own eight from the API.
+        16
+    );
+
+    // No network: said in Vietnamese, and nothing saved.
+    b.online(&o.v.relay, false).await;
+    b.click("#export-teams-csv").await;
+    b.until(
+        "return document.getElementById('export-teams-status')?.dataset.state === 'failed'",
+        "the export refused offline",
+    )
+    .await;
+    let said = b
+        .js("return document.getElementById('export-teams-status').textContent")
+        .await;
+    assert!(said.as_str().unwrap().contains("Không có mạng"), "{said}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    b.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

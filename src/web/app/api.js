@@ -155,6 +155,49 @@ export async function call(method, path, body, timeoutMs = 30000) {
   return read(res);
 }
 
+// The name a `Content-Disposition` gives a file: the plain one, which the
+// server writes without diacritics (`luot-ho-tro-2026-12-01-1834.csv`), so
+// that every phone and desktop can save it as it is (a browser on a system
+// without a UTF-8 locale saves a name it cannot write as "download").
+function fileName(disposition) {
+  const plain = /filename="([^"]+)"/i.exec(disposition || '');
+  return plain ? plain[1] : null;
+}
+
+// A file from the API (an export), with the access token in the header a
+// plain link cannot carry; `progress(bytes, total)` as it arrives (`total`
+// is 0 when the server streams it without a length). Answers the file as
+// a Blob with the name the server gave it.
+export async function file(path, progress) {
+  if (!session) throw new LoggedOut();
+  if (session.access_until <= Date.now()) await refresh(session.access_token);
+  // Up to ten minutes for the head: an XLSX is answered once it is written.
+  let res = await send('GET', path, undefined, session.access_token, 600000);
+  if (res.status === 401) {
+    await refresh(session.access_token);
+    res = await send('GET', path, undefined, session.access_token, 600000);
+  }
+  if (!res.ok) await read(res);
+  const total = Number(res.headers.get('Content-Length')) || 0;
+  const chunks = [];
+  let bytes = 0;
+  try {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.length;
+      if (progress) progress(bytes, total);
+    }
+  } catch {
+    // A transfer cut short is never taken for a whole file.
+    throw new Offline('the file was cut');
+  }
+  const type = res.headers.get('Content-Type') || 'application/octet-stream';
+  return { blob: new Blob(chunks, { type }), name: fileName(res.headers.get('Content-Disposition')), bytes };
+}
+
 // Every page of a list, following `next_cursor`.
 export async function all(path) {
   const items = [];

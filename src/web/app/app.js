@@ -5,8 +5,9 @@
 // every screen, offline too. Each route names the roles that see it and
 // whether it is a form (a new version of the app never takes over while a
 // form is open). The screens of the field are in field.js, loaded after the
-// login screen is up; the officers' screens are in office.js, loaded only
-// when an officer opens one, so team members never download it.
+// login screen is up; the officers' screens are in office.js, audit.js and
+// exports.js, loaded only when an officer opens one, so team members never
+// download them.
 
 import * as api from './api.js';
 import * as store from './store.js';
@@ -17,6 +18,8 @@ const EVERYONE = ['team_leader', 'member', 'admin', 'officer'];
 const OFFICE = ['officer', 'admin'];
 const field = () => import('./field.js');
 const office = () => import('./office.js');
+const trail = () => import('./audit.js');
+const files = () => import('./exports.js');
 
 const routes = [
   { path: /^\/login$/, public: true, view: async () => loginView },
@@ -28,6 +31,8 @@ const routes = [
   { path: /^\/dashboard(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).dashboard },
   { path: /^\/queue(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).queue },
   { path: /^\/months(?:\?(.*))?$/, roles: OFFICE, view: async () => (await office()).months },
+  { path: /^\/audit(?:\?(.*))?$/, roles: OFFICE, view: async () => (await trail()).audit },
+  { path: /^\/exports(?:\?(.*))?$/, roles: OFFICE, view: async () => (await files()).exports },
 ];
 
 let current = null;

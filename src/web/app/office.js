@@ -1,7 +1,9 @@
 // The officers' screens: the dashboard of their area, the verification
-// queue, and the reporting months. Loaded only when an officer (or an
-// admin of an area above a village) opens them, so team members' phones
-// never download this module.
+// queue, and the reporting months; and what the audit trail and the
+// exports screens (audit.js, exports.js) share with them: the address, the
+// tabs, the units of the area. Loaded only when an officer (or an admin of
+// an area above a village) opens them, so team members' phones never
+// download this module.
 //
 // Every screen keeps what it shows in the address (after '#'), as
 // `?unit=…&from=…`, so a reload, the back button and a shared link show
@@ -10,15 +12,16 @@
 import * as api from './api.js';
 import { account, go } from './app.js';
 import * as store from './store.js';
+import { exportButtons } from './exports.js';
 import { date, dateTime, entryName, field, h, num, t, today } from './ui.js';
 
 // ---------------------------------------------------------------- the address
 
-function paramsOf(query) {
+export function paramsOf(query) {
   return new URLSearchParams(query || '');
 }
 
-function link(screen, params) {
+export function link(screen, params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, v);
   const s = q.toString();
@@ -26,7 +29,7 @@ function link(screen, params) {
 }
 
 // The unit a screen is about: the one in the address, else the account's.
-function unitOf(p) {
+export function unitOf(p) {
   const me = account();
   return p.get('unit') || (me.area ? me.area.id : '');
 }
@@ -68,7 +71,37 @@ export function periodDates(period, from, to) {
   return [iso(new Date(y, m, 1)), today()];
 }
 
-function monthNow() {
+// The period picker: this month, last month, this year up to today, or two
+// dates of one's own (refused on screen when the first is after the
+// second). `change` gets what goes in the address. Ids start with
+// `prefix`.
+export function periodPicker(prefix, period, from, to, change) {
+  const select = h(
+    'select',
+    { name: 'period', id: `${prefix}period` },
+    ['this_month', 'last_month', 'this_year', 'custom'].map((x) => h('option', { value: x, selected: x === period }, t(`office.period.${x}`))),
+  );
+  const fromIn = h('input', { type: 'date', name: 'from', id: `${prefix}from`, value: from, max: today() });
+  const toIn = h('input', { type: 'date', name: 'to', id: `${prefix}to`, value: to });
+  const custom = h('div', { class: 'custom-range', hidden: period !== 'custom' }, field('office.from', fromIn), field('office.to', toIn));
+  const error = h('p', { class: 'error', id: `${prefix}range-error`, role: 'alert' });
+  select.addEventListener('change', () => {
+    if (select.value === 'custom') custom.hidden = false;
+    else change({ period: select.value, from: null, to: null });
+  });
+  const apply = () => {
+    if (!fromIn.value || !toIn.value || fromIn.value > toIn.value) {
+      error.textContent = t('office.bad_range');
+      return;
+    }
+    change({ period: 'custom', from: fromIn.value, to: toIn.value });
+  };
+  fromIn.addEventListener('change', apply);
+  toIn.addEventListener('change', apply);
+  return { field: field('office.period', select), custom, error };
+}
+
+export function monthNow() {
   return today().slice(0, 7);
 }
 
@@ -116,13 +149,15 @@ function share(x) {
 
 // ---------------------------------------------------------------- frame
 
-function tabs(active, p) {
+export function tabs(active, p) {
   const keep = { unit: p.get('unit'), trail: p.get('trail') };
   const month = p.get('month') || (p.get('from') ? p.get('from').slice(0, 7) : null);
   const items = [
     ['dashboard', 'office.tab.dashboard', keep],
     ['queue', 'office.tab.queue', { ...keep, month }],
     ['months', 'office.tab.months', { ...keep, month }],
+    ['audit', 'office.tab.audit', keep],
+    ['exports', 'office.tab.exports', keep],
   ];
   return h(
     'nav',
@@ -133,13 +168,13 @@ function tabs(active, p) {
   );
 }
 
-function problemText(err) {
+export function problemText(err) {
   if (err instanceof api.Offline) return t('office.offline');
   if (err instanceof api.Problem) return err.body.detail || t('error.unexpected');
   return t('error.unexpected');
 }
 
-function failure(err, p, screen) {
+export function failure(err, p, screen) {
   return h(
     'section',
     { class: 'wide-screen' },
@@ -150,7 +185,7 @@ function failure(err, p, screen) {
 }
 
 // An admin without an area picks a province first.
-async function pickProvince(screen) {
+export async function pickProvince(screen) {
   const list = await api.all('/api/v1/units?level=province&limit=100');
   return h(
     'section',
@@ -297,13 +332,7 @@ export async function dashboard(query) {
   const change = (next) => go(link('dashboard', { ...here, ...next }));
 
   // The period and status picker.
-  const periodSel = h(
-    'select',
-    { name: 'period', id: 'period' },
-    ['this_month', 'last_month', 'this_year', 'custom'].map((x) => h('option', { value: x, selected: x === period }, t(`office.period.${x}`))),
-  );
-  const fromIn = h('input', { type: 'date', name: 'from', id: 'from', value: from, max: today() });
-  const toIn = h('input', { type: 'date', name: 'to', id: 'to', value: to });
+  const periodPick = periodPicker('', period, from, to, change);
   const statusSel = h(
     'select',
     { name: 'status', id: 'status' },
@@ -314,24 +343,6 @@ export async function dashboard(query) {
     { name: 'show', id: 'show' },
     CHARTED.map((x) => h('option', { value: x, selected: x === path }, t(`figure.${x}`))),
   );
-  const custom = h('div', { class: 'custom-range', hidden: period !== 'custom' }, field('office.from', fromIn), field('office.to', toIn));
-  const rangeError = h('p', { class: 'error', id: 'range-error', role: 'alert' });
-  periodSel.addEventListener('change', () => {
-    if (periodSel.value === 'custom') {
-      custom.hidden = false;
-      return;
-    }
-    change({ period: periodSel.value, from: null, to: null });
-  });
-  const applyRange = () => {
-    if (!fromIn.value || !toIn.value || fromIn.value > toIn.value) {
-      rangeError.textContent = t('office.bad_range');
-      return;
-    }
-    change({ period: 'custom', from: fromIn.value, to: toIn.value });
-  };
-  fromIn.addEventListener('change', applyRange);
-  toIn.addEventListener('change', applyRange);
   statusSel.addEventListener('change', () => change({ status: statusSel.value }));
   showSel.addEventListener('change', () => change({ show: showSel.value }));
 
@@ -377,15 +388,17 @@ export async function dashboard(query) {
     h('h1', { id: 'unit-name' }, byChild.unit.name),
     h('p', { class: 'meta' }, t('office.period_text', { from: date(from), to: date(to) }), ' · ', t(`office.status.${status}`)),
     headline,
-    h('div', { class: 'filters' }, field('office.period', periodSel), field('office.status', statusSel), field('office.show', showSel)),
-    custom,
-    rangeError,
+    h('div', { class: 'filters' }, periodPick.field, field('office.status', statusSel), field('office.show', showSel)),
+    periodPick.custom,
+    periodPick.error,
     cards,
     h('div', { class: 'charts' },
       h('section', { class: 'chart-box' }, h('h2', {}, t('office.by_child', { what: t(`figure.${path}`), level: childLevel })), byChild.unit.level !== 'village' ? h('p', { class: 'hint' }, t('office.tap_to_open')) : null, childBars(byChild, path, down)),
       h('section', { class: 'chart-box' }, h('h2', {}, t('office.by_month_of', { what: t(`figure.${path}`) })), monthLine(byMonth, path)),
     ),
     h('p', { class: 'hint', id: 'as-of' }, t('office.as_of', { at: dateTime(byChild.as_of) })),
+    // The figures on screen (the totals and a row per child unit) as a file.
+    exportButtons('summary', 'export.summary', summaryUrl(unit, from, to, status, 'child')),
   );
 }
 
@@ -428,15 +441,18 @@ function describe(kind, r, cat) {
   };
 }
 
-// Submitted records of a unit and month, newest first.
-async function submitted(kind, unit, month) {
+// Records a page of the queue shows unless the address says otherwise.
+const PAGE = 50;
+
+// A page of a month's submitted records of a unit, newest first in the
+// server's order (`sort=-created_at`), after `cursor`.
+function submittedPage(kind, unit, month, per, cursor) {
   const [from, to] = monthRange(month);
-  const day = KINDS[kind].day;
-  const q = new URLSearchParams({ unit_id: unit, status: 'submitted', from, to, limit: '500' });
+  const q = new URLSearchParams({ unit_id: unit, status: 'submitted', from, to, sort: '-created_at', limit: String(per) });
   // Who was visited, in the same page (one audited read of those households).
   if (kind === 'assistances') q.set('include', 'household');
-  const items = await api.all(`/api/v1/${kind}?${q}`);
-  return items.sort((a, b) => (b[day] + b.recorded_at).localeCompare(a[day] + a.recorded_at));
+  if (cursor) q.set('cursor', cursor);
+  return api.call('GET', `/api/v1/${kind}?${q}`);
 }
 
 // Verifies or rejects `records` in calls of up to 500, each record with
@@ -461,15 +477,18 @@ export async function queue(query) {
   if (!unit) return pickProvince('queue');
   const kind = p.get('kind') === 'trainings' ? 'trainings' : 'assistances';
   const month = /^\d{4}-\d{2}$/.test(p.get('month') || '') ? p.get('month') : monthNow();
-  const here = { unit, trail: p.get('trail'), kind, month };
-  let records;
+  const per = Math.min(500, Math.max(1, Math.floor(Number(p.get('per'))) || PAGE));
+  const here = { unit, trail: p.get('trail'), kind, month, per: per === PAGE ? null : per };
+  let first;
   let cat;
   let unitName;
   try {
-    [records, cat, unitName] = await Promise.all([submitted(kind, unit, month), catalog(), nameOf(unit)]);
+    [first, cat, unitName] = await Promise.all([submittedPage(kind, unit, month, per, null), catalog(), nameOf(unit)]);
   } catch (err) {
     return failure(err, p, 'queue');
   }
+  const records = [...first.items];
+  let next = first.next_cursor;
   const selected = new Set();
   const message = h('div', { id: 'queue-result', 'aria-live': 'polite' });
   const count = h('span', { id: 'selected-count', 'data-count': '0' }, t('office.selected', { n: num(0) }));
@@ -545,7 +564,7 @@ export async function queue(query) {
     }
   }
 
-  const list = records.map((r) => {
+  const itemOf = (r) => {
     const d = describe(kind, r, cat);
     const box = h('input', { type: 'checkbox', id: `pick-${r.id}`, value: r.id, name: 'pick' });
     boxes.push(box);
@@ -566,20 +585,46 @@ export async function queue(query) {
         h('button', { type: 'button', class: 'small danger reject-one', onclick: () => run('reject', [r.id], reason.value.trim()) }, t('office.reject')),
       ),
     );
+  };
+  const listEl = h('ul', { class: 'queue-list', id: 'queue-list' }, records.map(itemOf));
+  const countText = h('p', { id: 'queue-count' });
+  const section = h('section', { class: 'wide-screen', id: 'queue' });
+  const more = h('button', { type: 'button', id: 'queue-more' }, t('office.more'));
+  const paintCount = () => {
+    section.dataset.count = String(records.length);
+    countText.textContent = t(next ? 'office.waiting_more' : 'office.waiting_check', { n: num(records.length), month: monthText(month) });
+    more.hidden = !next;
+  };
+  // The next page, in the same order, after the last record shown.
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await submittedPage(kind, unit, month, per, next);
+      const fresh = page.items.filter((r) => !records.some((x) => x.id === r.id));
+      records.push(...fresh);
+      listEl.append(...fresh.map(itemOf));
+      next = page.next_cursor;
+      message.replaceChildren();
+      paintCount();
+      paintSelection();
+    } catch (err) {
+      message.replaceChildren(h('div', { class: 'problem', role: 'alert' }, h('p', {}, problemText(err))));
+    } finally {
+      more.disabled = false;
+    }
   });
+  paintCount();
 
   const monthIn = h('input', { type: 'month', name: 'month', id: 'queue-month', value: month, max: monthNow() });
   monthIn.addEventListener('change', () => /^\d{4}-\d{2}$/.test(monthIn.value) && go(link('queue', { ...here, month: monthIn.value })));
   const kindSel = h('select', { name: 'kind', id: 'queue-kind' }, Object.entries(KINDS).map(([k, v]) => h('option', { value: k, selected: k === kind }, t(v.label))));
   kindSel.addEventListener('change', () => go(link('queue', { ...here, kind: kindSel.value })));
 
-  return h(
-    'section',
-    { class: 'wide-screen', id: 'queue', 'data-count': String(records.length) },
+  const body = [
     tabs('queue', p),
     h('h1', {}, t('office.queue_title', { area: unitName })),
     h('div', { class: 'filters' }, field('office.month', monthIn), field('office.kind', kindSel)),
-    h('p', { id: 'queue-count' }, t('office.waiting_check', { n: num(records.length), month: monthText(month) })),
+    countText,
     message,
     records.length
       ? [
@@ -591,18 +636,21 @@ export async function queue(query) {
             reasonField,
             h('div', { class: 'buttons' }, verifyMany, rejectMany),
           ),
-          h('ul', { class: 'queue-list', id: 'queue-list' }, list),
+          listEl,
+          h('div', { class: 'buttons' }, more),
         ]
       : h('p', { class: 'hint', id: 'queue-empty' }, t('office.queue_empty')),
     h('a', { class: 'button', href: `#${link('months', { unit, trail: p.get('trail'), month })}`, id: 'to-months' }, t('office.to_months', { month: monthText(month) })),
-  );
+  ];
+  section.append(...body.flat());
+  return section;
 }
 
 // ---------------------------------------------------------------- months
 
 const names = new Map();
 
-async function nameOf(unit) {
+export async function nameOf(unit) {
   const me = account();
   if (me.area && me.area.id === unit) return me.area.name;
   if (!names.has(unit)) names.set(unit, (await api.call('GET', `/api/v1/units/${encodeURIComponent(unit)}`)).name);
