@@ -37,6 +37,7 @@ mod replica;
 mod reports;
 mod resends;
 mod schema;
+mod schemathesis;
 mod seed;
 mod sessions;
 mod sorting;
