@@ -85,6 +85,14 @@ fn invalid(code: &'static str, message: impl Into<String>) -> Invalid {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Name(String);
 
+/// The longest `Name`, in characters (after trimming).
+pub const NAME_MAX_CHARS: usize = 200;
+
+/// What `Name::parse` takes, as an OpenAPI `pattern`: something other than
+/// white space, and no control character but white space (runs of white
+/// space become one space).
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]*$";
+
 impl Name {
     pub fn parse(raw: &str) -> Result<Name, Invalid> {
         let s = text::nfc_trim(raw);
@@ -93,8 +101,11 @@ impl Name {
         if n == 0 {
             return Err(invalid("required", "must not be empty"));
         }
-        if n > 200 {
-            return Err(invalid("too_long", "must be at most 200 characters"));
+        if n > NAME_MAX_CHARS {
+            return Err(invalid(
+                "too_long",
+                format!("must be at most {NAME_MAX_CHARS} characters"),
+            ));
         }
         if s.chars().any(char::is_control) {
             return Err(invalid(
@@ -113,6 +124,24 @@ impl Name {
         self.0
     }
 }
+
+/// A name in the OpenAPI document: what `parse` takes, from its limits.
+impl utoipa::PartialSchema for Name {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(NAME_MAX_CHARS))
+            .pattern(Some(NAME_PATTERN))
+            .description(Some(
+                "A name: 1 to 200 characters once trimmed, runs of white space read as one space; no control characters but white space.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Name {}
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -212,6 +212,35 @@ fn etag_header() -> Value {
     })
 }
 
+/// The keys of every answer's `links` as OpenAPI spells them
+/// (`operationId`, `operationRef`, `requestBody`): utoipa 5 writes them in
+/// snake case.
+pub fn link_keys(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(Value::as_object_mut))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|r| r.get_mut("links").and_then(Value::as_object_mut))
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(v) = link.remove(snake) {
+                link.insert(camel.into(), v);
+            }
+        }
+    }
+}
+
 /// Every object's keys in order, so the document reads the same whatever
 /// order its parts were built in.
 pub fn sort_keys(value: &mut Value) {

@@ -13,7 +13,9 @@
 mod complete;
 mod health;
 mod legacy;
+mod links;
 pub mod problems;
+mod units;
 
 use std::sync::LazyLock;
 
@@ -166,7 +168,7 @@ fn scope_description(scope: ClientScope) -> &'static str {
 
 /// The pieces of the modules whose handlers are described in the code.
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
-    vec![health::Api::openapi()]
+    vec![health::Api::openapi(), units::Api::openapi()]
 }
 
 /// The document as a value: generated, completed with the hand-written
@@ -181,6 +183,7 @@ pub fn value() -> Value {
         tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
     }
     complete::errors(&mut value);
+    complete::link_keys(&mut value);
     complete::sort_keys(&mut value);
     value
 }

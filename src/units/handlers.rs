@@ -3,16 +3,15 @@
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
-use super::dto::{ChildrenQuery, ListQuery, UnitDto};
+use super::dto::{ChildrenQuery, LineageDto, ListQuery, MAX_Q_CHARS, UnitDto, VillagePatch};
 use super::repo::{self, UnitFilter};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
 use crate::json::{Json, Query};
-use crate::pagination;
+use crate::openapi::problems::Validation;
+use crate::pagination::{self, Page};
 use crate::state::AppState;
-
-const MAX_Q_CHARS: usize = 100;
 
 fn page_of(rows: Vec<super::model::UnitRow>, limit: i64) -> pagination::Page<UnitDto> {
     let page = pagination::page(rows, limit, |r| (r.code.clone(), r.id));
@@ -22,6 +21,21 @@ fn page_of(rows: Vec<super::model::UnitRow>, limit: i64) -> pagination::Page<Uni
     }
 }
 
+/// List units
+///
+/// Units in force on `at` (default today in Vietnam), by code. Every role;
+/// not limited to the caller's area, except with `unassigned=true`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units",
+    tag = "units",
+    operation_id = "listUnits",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of units.", body = Page<UnitDto>),
+        (status = 422, response = Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -77,6 +91,17 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page_of(rows, limit)))
 }
 
+/// Get a unit
+///
+/// One unit, whatever its period. Every role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}",
+    tag = "units",
+    operation_id = "getUnit",
+    params(("id" = Uuid, Path, description = "The unit's id.")),
+    responses((status = 200, description = "The unit.", body = UnitDto))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     _user: AuthUser,
@@ -87,6 +112,21 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(UnitDto::from(row)))
 }
 
+/// List a unit's children
+///
+/// The units directly under the unit that are in force on `at` (default
+/// today), by code. Every role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/children",
+    tag = "units",
+    operation_id = "listUnitChildren",
+    params(("id" = Uuid, Path, description = "The unit's id."), ChildrenQuery),
+    responses(
+        (status = 200, description = "A page of units.", body = Page<UnitDto>),
+        (status = 422, response = Validation),
+    )
+)]
 pub async fn children(
     state: web::Data<AppState>,
     _user: AuthUser,
@@ -111,6 +151,18 @@ pub async fn children(
     Ok(HttpResponse::Ok().json(page_of(rows, limit)))
 }
 
+/// A unit's lineage
+///
+/// The units of the period before and after that this one relates to,
+/// from the official table of the 1 July 2025 reform. Every role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/units/{id}/lineage",
+    tag = "units",
+    operation_id = "getUnitLineage",
+    params(("id" = Uuid, Path, description = "The unit's id.")),
+    responses((status = 200, description = "The lineage.", body = LineageDto))
+)]
 pub async fn lineage(
     state: web::Data<AppState>,
     _user: AuthUser,
@@ -121,21 +173,40 @@ pub async fn lineage(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVillage {
-    /// The commune the village belongs to.
+    /// The commune the village belongs to: a commune in force, inside the
+    /// caller's area.
     pub parent_id: Uuid,
     /// Full name with its type, as the commune writes it ("Thôn Nà Pình").
+    #[schema(value_type = crate::domain::Name)]
     pub name: String,
     /// The kind of village: Thôn, Bản, Xóm, Tổ dân phố, Ấp, Buôn, Làng, ...
     #[serde(rename = "type")]
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]*$",
+        max_length = 30
+    )]
     pub unit_type: String,
 }
 
-/// `POST /units`: villages have no national code, so communes' officers
-/// (and admins) create them under a current commune of their area; the
-/// code is generated from the commune's.
+/// The longest village type, in characters.
+pub const MAX_TYPE_CHARS: usize = 30;
+
+/// Create a village
+///
+/// Villages have no national code, so communes' officers (and admins)
+/// create them under a current commune of their area; the code is the
+/// commune's with the next two-digit number. `admin` and `officer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/units",
+    tag = "units",
+    operation_id = "createVillage",
+    request_body = NewVillage,
+    responses((status = 201, description = "The new village.", body = UnitDto))
+)]
 pub async fn create_village(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -151,9 +222,13 @@ pub async fn create_village(
     let unit_type = check.take("type", Name::parse(&body.unit_type));
     if unit_type
         .as_ref()
-        .is_some_and(|t| t.as_str().chars().count() > 30)
+        .is_some_and(|t| t.as_str().chars().count() > MAX_TYPE_CHARS)
     {
-        check.fail("type", "too_long", "must be at most 30 characters");
+        check.fail(
+            "type",
+            "too_long",
+            format!("must be at most {MAX_TYPE_CHARS} characters"),
+        );
     }
     let ctx = crate::audit::Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
@@ -206,16 +281,31 @@ pub async fn create_village(
     Ok(HttpResponse::Created().json(UnitDto::from(row)))
 }
 
-/// `PATCH /units/{id}` with `{parent_id}`: an officer assigns a village of
-/// a split commune to the commune of today it now belongs to. The village
-/// and its records move there; reports for the old units still count it
-/// under its old commune.
+/// Assign a village to its commune of today
+///
+/// For a village of a commune split in the reform: an officer moves it,
+/// and every record it holds, into the commune of today named by
+/// `parent_id`, which must be a commune of the caller's area that the old
+/// commune went into (422 otherwise); reports for the old units still
+/// count it under its old commune. One audit event. `admin` and `officer`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/units/{id}",
+    tag = "units",
+    operation_id = "assignVillage",
+    params(("id" = Uuid, Path, description = "The village's id.")),
+    request_body = VillagePatch,
+    responses(
+        (status = 200, description = "The village in its new commune.", body = UnitDto),
+        (status = 409, description = "The village is already in a commune of today.", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn assign_village(
     state: web::Data<AppState>,
     user: AuthUser,
     req: actix_web::HttpRequest,
     id: web::Path<Uuid>,
-    body: crate::json::Json<super::dto::VillagePatch>,
+    body: crate::json::Json<VillagePatch>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::auth::{Role, Scope};
     use crate::db::schema::units;
