@@ -10,10 +10,13 @@
 //! that follow from its shape. `banso openapi` prints it; a copy is kept
 //! in `docs/openapi.json`. See "OpenAPI" in `docs/architecture.md`.
 
+pub(crate) mod activities;
+mod assistances;
 mod complete;
 mod health;
 mod legacy;
 pub mod problems;
+mod trainings;
 
 use std::sync::LazyLock;
 
@@ -166,7 +169,12 @@ fn scope_description(scope: ClientScope) -> &'static str {
 
 /// The pieces of the modules whose handlers are described in the code.
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
-    vec![health::Api::openapi()]
+    vec![
+        health::Api::openapi(),
+        activities::Api::openapi(),
+        assistances::Api::openapi(),
+        trainings::Api::openapi(),
+    ]
 }
 
 /// The document as a value: generated, completed with the hand-written
