@@ -236,6 +236,9 @@ macro_rules! activity_paths {
                         ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),
                         ("Cache-Control" = String, description = "`no-store` when the items carry households' names."),
                     ),
+                    links(
+                        ("next" = (operation_id = $list_id, parameters(("cursor" = "$response.body#/next_cursor"), ("sort" = "$request.query.sort")), description = "The next page, while `next_cursor` is not `null`.")),
+                    ),
                 ),
                 (status = 406, response = $crate::openapi::problems::NotAcceptable),
                 (status = 422, response = $crate::openapi::problems::Validation),
@@ -263,7 +266,7 @@ macro_rules! activity_paths {
                     ),
                     links(
                         ("get" = (operation_id = $get_id, parameters(("id" = "$response.body#/id")))),
-                        ("update" = (operation_id = $update_id, parameters(("id" = "$response.body#/id"), ("If-Match" = "$response.header.ETag")))),
+                        ("update" = (operation_id = $update_id, parameters(("id" = "$response.body#/id"), ("header.If-Match" = "$response.header.ETag")))),
                         ("archive" = (operation_id = $archive_id, parameters(("id" = "$response.body#/id")))),
                         ("verify" = (operation_id = $verify_id, parameters(("id" = "$response.body#/id")))),
                         ("reject" = (operation_id = $reject_id, parameters(("id" = "$response.body#/id")))),

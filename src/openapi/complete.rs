@@ -122,6 +122,7 @@ pub fn errors(doc: &mut Value) {
                 });
             }
             for (status, response) in responses.iter_mut() {
+                link_keys(response);
                 if let Some(headers) = inline_headers(response) {
                     if etag && status == "200" {
                         let mut header = etag_header();
@@ -154,6 +155,29 @@ pub fn errors(doc: &mut Value) {
                         h.insert("required".into(), Value::Bool(true));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The links of an answer with their keys as OpenAPI spells them
+/// (`operationId`, `operationRef`, `requestBody`): utoipa writes them in
+/// snake case.
+fn link_keys(response: &mut Value) {
+    let Some(Value::Object(links)) = response.get_mut("links") else {
+        return;
+    };
+    for link in links.values_mut() {
+        let Some(link) = link.as_object_mut() else {
+            continue;
+        };
+        for (from, to) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(v) = link.remove(from) {
+                link.insert(to.into(), v);
             }
         }
     }

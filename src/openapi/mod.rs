@@ -12,10 +12,13 @@
 
 pub(crate) mod activities;
 mod assistances;
+mod changes;
 mod complete;
 mod health;
 mod legacy;
+mod periods;
 pub mod problems;
+mod sync;
 mod trainings;
 
 use std::sync::LazyLock;
@@ -174,6 +177,9 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         activities::Api::openapi(),
         assistances::Api::openapi(),
         trainings::Api::openapi(),
+        periods::Api::openapi(),
+        changes::Api::openapi(),
+        sync::Api::openapi(),
     ]
 }
 
