@@ -149,6 +149,13 @@ impl fmt::Display for Name {
     }
 }
 
+/// The strings [`short_text`] admits, as a JSON Schema pattern: white
+/// space at either end (trimmed away), and between no control character
+/// but line breaks. Its length is checked apart, once trimmed.
+pub const SHORT_TEXT_PATTERN: &str = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x09\x0b-\x1f\x7f-\x9f]*[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+/// [`SHORT_TEXT_PATTERN`] for a text that must not be blank.
+pub const REQUIRED_TEXT_PATTERN: &str = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x09\x0b-\x1f\x7f-\x9f]*[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
 /// Short free text (ethnicity, decision number, ...): trimmed, NFC, at most
 /// `max` characters, no control characters; empty means absent.
 pub fn short_text(raw: &str, max: usize) -> Result<Option<String>, Invalid> {

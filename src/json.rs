@@ -104,7 +104,8 @@ pub fn from_form<T: DeserializeOwned>(form: &[u8]) -> Result<T, ApiError> {
 
 /// Deserializes a JSON value as `T`; the first bad field is named, and every
 /// text holding a NUL character is.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+pub fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, ApiError> {
+    whole_numbers(&mut value);
     let mut nul = Vec::new();
     find_nul(&value, &mut String::new(), &mut nul);
     if !nul.is_empty() {
@@ -114,6 +115,28 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
         let message = e.inner().to_string();
         ApiError::Validation(vec![field_error(&e.path().to_string(), &message)])
     })
+}
+
+/// The largest integer a JSON number written with a fraction holds exactly.
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// Numbers written with a zero fraction (`3.0`) as the integers they are:
+/// JSON Schema counts them as integers, so a field of whole numbers takes
+/// them as a client's generator may write them.
+pub fn whole_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT_INTEGER)
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 fn find_nul(value: &Value, path: &mut String, out: &mut Vec<FieldError>) {

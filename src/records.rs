@@ -342,7 +342,9 @@ where
 
 /// The `version` field of a JSON body, if any.
 pub fn body_version(body: &Value) -> Option<i64> {
-    body.get("version").and_then(Value::as_i64)
+    let mut version = body.get("version")?.clone();
+    crate::json::whole_numbers(&mut version);
+    version.as_i64()
 }
 
 /// A registry record that `DELETE` archives (teams, members, households).

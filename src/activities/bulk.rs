@@ -67,15 +67,29 @@ impl<'de> Deserialize<'de> for Target {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkBody {
+    /// 1 to 500 records. An id listed twice is changed once (twice with
+    /// two different versions: 422).
+    #[schema(value_type = Vec<crate::openapi::activities::BulkTarget>, min_items = 1, max_items = 500)]
     pub ids: Vec<Target>,
+    /// The same for every record; required to reject.
+    #[schema(schema_with = crate::openapi::activities::optional_reason)]
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a bulk call answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BulkResponse {
+    /// One answer per entry of `ids`, in their order.
+    pub results: Vec<Answer>,
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = BulkOutcome)]
 pub enum Outcome {
     Updated,
     Conflict,
@@ -84,23 +98,34 @@ pub enum Outcome {
 }
 
 /// What happened to one entry of `ids`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = BulkAnswer)]
 pub struct Answer {
+    /// The entry's place in `ids`.
+    #[schema(minimum = 0, maximum = 500)]
     pub index: usize,
     pub id: Uuid,
     pub status: Outcome,
+    /// The record with its new status, when `updated`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
     pub record: Option<Value>,
     /// The record as it is, for conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
     pub current: Option<Value>,
+    /// What is wrong, when `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+    /// Why it could not change, for conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
     /// An id listed more than once is changed once: its later entries
     /// repeat the answer of the first, whose index this is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0, maximum = 500)]
     pub duplicate_of: Option<usize>,
 }
 
@@ -241,7 +266,7 @@ async fn bulk<A: Activity>(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": answers })))
+    Ok(HttpResponse::Ok().json(BulkResponse { results: answers }))
 }
 
 pub async fn verify<A: Activity>(

@@ -445,12 +445,11 @@ fn from_to(action: Action) -> (Status, Status) {
 }
 
 /// The reason a status change records: optional for verifying (kept when
-/// not blank), required for rejecting and reopening.
+/// not blank), required for rejecting and reopening; checked alike.
 pub fn reason_for(action: Action, body: Option<&ReasonBody>) -> Result<Option<String>, ApiError> {
     match (body, action) {
-        (_, Action::Verify) => Ok(body
-            .and_then(|b| b.reason.clone())
-            .filter(|r| !r.trim().is_empty())),
+        (None, Action::Verify) => Ok(None),
+        (Some(b), Action::Verify) => super::optional_reason(b),
         (Some(b), _) => Ok(Some(super::reason(b)?)),
         (None, _) => Err(ApiError::validation(
             "reason",

@@ -41,7 +41,12 @@ pub fn id_reused<T: Serialize>(current: &T) -> ApiError {
     }
 }
 
-crate::code_enum!(Status {
+crate::code_enum!(
+    /// Where a record stands with the officers: `submitted` (new or
+    /// corrected), `verified` (read-only until reopened) or `rejected`.
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = ActivityStatus)]
+    Status {
     Submitted = "submitted",
     Verified = "verified",
     Rejected = "rejected",
@@ -84,10 +89,19 @@ pub struct ReasonBody {
     pub version: Option<i64>,
 }
 
-/// A reason of 1 to 500 characters, required for rejecting and reopening.
+/// The longest reason of a decision on a record, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A reason of 1 to `MAX_REASON_CHARS` characters, or none when blank.
+pub fn optional_reason(body: &ReasonBody) -> Result<Option<String>, ApiError> {
+    crate::domain::short_text(body.reason.as_deref().unwrap_or(""), MAX_REASON_CHARS)
+        .map_err(|e| ApiError::validation("reason", e.code, e.message))
+}
+
+/// A reason of 1 to `MAX_REASON_CHARS` characters, required for rejecting
+/// and reopening.
 pub fn reason(body: &ReasonBody) -> Result<String, ApiError> {
-    crate::domain::short_text(body.reason.as_deref().unwrap_or(""), 500)
-        .map_err(|e| ApiError::validation("reason", e.code, e.message))?
+    optional_reason(body)?
         .ok_or_else(|| ApiError::validation("reason", "required", "give the reason"))
 }
 

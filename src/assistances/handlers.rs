@@ -6,7 +6,10 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::dto::{AssistanceDto, AssistanceFilters, AssistanceInput, Help};
+use super::dto::{
+    AssistanceDto, AssistanceFilters, AssistanceInput, Help, MAX_ACCURACY_M, MAX_HELP,
+    MAX_NOTES_CHARS,
+};
 use super::model::{AssistanceChanges, AssistanceRow};
 use super::repo;
 use crate::activities::http::Activity;
@@ -18,7 +21,11 @@ use crate::domain::{Check, Invalid, short_text};
 use crate::error::ApiError;
 use crate::households::model::HouseholdRow;
 
-crate::code_enum!(Outcome { Done = "done", Partly = "partly", NotDone = "not_done" });
+crate::code_enum!(
+    /// How one kind of help went.
+    #[derive(utoipa::ToSchema)]
+    Outcome { Done = "done", Partly = "partly", NotDone = "not_done" }
+);
 
 const ENTITY: Entity = Entity::Assistance;
 
@@ -182,7 +189,7 @@ pub fn parse(
 
     let kinds_allowed =
         crate::catalog::handlers::known_or_active(conn, &known.kinds, "assistance_kind")?;
-    if input.help.is_empty() || input.help.len() > 20 {
+    if input.help.is_empty() || input.help.len() > MAX_HELP {
         check.fail("help", "count", "give 1 to 20 kinds of help");
     }
     let mut help = Vec::new();
@@ -200,7 +207,10 @@ pub fn parse(
         let outcome = check.take(&f("outcome"), Outcome::parse(&h.outcome));
         let reason = check.take(
             &f("reason"),
-            short_text(h.reason.as_deref().unwrap_or(""), 500),
+            short_text(
+                h.reason.as_deref().unwrap_or(""),
+                activities::MAX_REASON_CHARS,
+            ),
         );
         if outcome == Some(Outcome::NotDone) && matches!(reason, Some(None)) {
             check.fail(&f("reason"), "required", "say why it was not done");
@@ -228,7 +238,7 @@ pub fn parse(
     }
     let notes = check.take(
         "notes",
-        short_text(input.notes.as_deref().unwrap_or(""), 2000),
+        short_text(input.notes.as_deref().unwrap_or(""), MAX_NOTES_CHARS),
     );
     if let Some(p) = &input.position {
         if !(-90.0..=90.0).contains(&p.latitude) {
@@ -246,7 +256,7 @@ pub fn parse(
             );
         }
         if p.accuracy_m
-            .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+            .is_some_and(|a| !(0.0..=MAX_ACCURACY_M).contains(&f64::from(a)))
         {
             check.fail(
                 "position.accuracy_m",

@@ -28,26 +28,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/changes").route(web::get().to(list)));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
-    /// Where the last page ended; absent: from the beginning.
+    /// The `next_cursor` of the last page, as it was; absent: from the
+    /// beginning (422 if not one this service issued).
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
+    /// Page size, 1 to 500 (422 otherwise); default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Only changes to this kind of record.
+    /// Only changes to this kind of record (422 for another).
+    #[param(schema_with = feed_entities)]
     pub entity: Option<String>,
 }
 
-#[derive(Debug, Queryable, Serialize)]
+/// The kinds of record the feed lists.
+fn feed_entities() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(Entity::feed().into_iter().map(Entity::as_str)))
+        .build()
+}
+
+/// The actions that change a record.
+fn change_actions() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(Action::changes()))
+        .build()
+}
+
+/// A record that changed: what, where and when, never its content.
+#[derive(Debug, Queryable, Serialize, utoipa::ToSchema)]
 pub struct Change {
+    /// The change's place in the feed, in commit order.
+    #[schema(minimum = 1)]
     pub seq: i64,
     pub at: DateTime<Utc>,
+    #[schema(schema_with = feed_entities)]
     pub entity: String,
+    /// The record's id.
     pub entity_id: Option<String>,
+    #[schema(schema_with = change_actions)]
     pub action: String,
+    /// The unit the record lies in.
     pub unit_id: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of the feed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangesPage {
     pub items: Vec<Change>,
     /// Always set: the position to poll from next, even when nothing new
@@ -57,6 +87,25 @@ pub struct ChangesPage {
     pub more: bool,
 }
 
+/// The change feed
+///
+/// The records created, changed, archived or erased inside the caller's
+/// area, in the order the changes committed; from its start it lists every
+/// record that exists. Items name what changed, never its content: read
+/// the record itself. Poll with `next_cursor`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/changes",
+    tag = "changes",
+    operation_id = "listChanges",
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "A page of changes.", body = ChangesPage, links(
+            ("next" = (operation_id = "listChanges", parameters(("cursor" = "$response.body#/next_cursor"), ("entity" = "$request.query.entity")), description = "The changes after this page.")),
+        )),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -122,6 +122,7 @@ pub fn errors(doc: &mut Value) {
                 });
             }
             for (status, response) in responses.iter_mut() {
+                link_keys(response);
                 if let Some(headers) = inline_headers(response) {
                     if etag && status == "200" {
                         let mut header = etag_header();
@@ -154,6 +155,29 @@ pub fn errors(doc: &mut Value) {
                         h.insert("required".into(), Value::Bool(true));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The links of an answer with their keys as OpenAPI spells them
+/// (`operationId`, `operationRef`, `requestBody`): utoipa writes them in
+/// snake case.
+fn link_keys(response: &mut Value) {
+    let Some(Value::Object(links)) = response.get_mut("links") else {
+        return;
+    };
+    for link in links.values_mut() {
+        let Some(link) = link.as_object_mut() else {
+            continue;
+        };
+        for (from, to) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(v) = link.remove(from) {
+                link.insert(to.into(), v);
             }
         }
     }
@@ -210,35 +234,6 @@ fn etag_header() -> Value {
         "required": true,
         "schema": { "type": "string" }
     })
-}
-
-/// The keys of every answer's `links` as OpenAPI spells them
-/// (`operationId`, `operationRef`, `requestBody`): utoipa 5 writes them in
-/// snake case.
-pub fn link_keys(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let links = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-        .filter_map(|op| op.get_mut("responses").and_then(Value::as_object_mut))
-        .flat_map(|responses| responses.values_mut())
-        .filter_map(|r| r.get_mut("links").and_then(Value::as_object_mut))
-        .flat_map(|links| links.values_mut())
-        .filter_map(Value::as_object_mut);
-    for link in links {
-        for (snake, camel) in [
-            ("operation_id", "operationId"),
-            ("operation_ref", "operationRef"),
-            ("request_body", "requestBody"),
-        ] {
-            if let Some(v) = link.remove(snake) {
-                link.insert(camel.into(), v);
-            }
-        }
-    }
 }
 
 /// Every object's keys in order, so the document reads the same whatever

@@ -10,11 +10,17 @@
 //! that follow from its shape. `banso openapi` prints it; a copy is kept
 //! in `docs/openapi.json`. See "OpenAPI" in `docs/architecture.md`.
 
+pub(crate) mod activities;
+mod assistances;
+mod changes;
 mod complete;
 mod health;
 mod legacy;
 mod links;
+mod periods;
 pub mod problems;
+mod sync;
+mod trainings;
 mod units;
 
 use std::sync::LazyLock;
@@ -168,7 +174,16 @@ fn scope_description(scope: ClientScope) -> &'static str {
 
 /// The pieces of the modules whose handlers are described in the code.
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
-    vec![health::Api::openapi(), units::Api::openapi()]
+    vec![
+        health::Api::openapi(),
+        units::Api::openapi(),
+        activities::Api::openapi(),
+        assistances::Api::openapi(),
+        trainings::Api::openapi(),
+        periods::Api::openapi(),
+        changes::Api::openapi(),
+        sync::Api::openapi(),
+    ]
 }
 
 /// The document as a value: generated, completed with the hand-written
@@ -183,7 +198,6 @@ pub fn value() -> Value {
         tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
     }
     complete::errors(&mut value);
-    complete::link_keys(&mut value);
     complete::sort_keys(&mut value);
     value
 }

@@ -17,11 +17,19 @@ use crate::json::Query;
 use crate::records;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+/// The longest reason of a lock or an unlock, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A reporting month locked for a unit and everything under it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = period_locks)]
+#[schema(as = PeriodLock)]
 pub struct Lock {
+    /// A unit of any level.
     pub unit_id: Uuid,
+    /// `YYYY-MM`.
     #[serde(serialize_with = "month_text")]
+    #[schema(value_type = String, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: NaiveDate,
     #[serde(skip)]
     pub area_path: String,
@@ -32,11 +40,14 @@ pub struct Lock {
 
 /// A lock as answered and audited: the lock, whether it was forced, and
 /// what it left unchecked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PeriodLockAnswer)]
 pub struct LockAnswer {
     #[serde(flatten)]
     pub lock: Lock,
+    /// Locked with `force` over records still `submitted`.
     pub forced: bool,
+    /// What the month still holds `submitted` under the unit.
     pub unchecked: Unchecked,
 }
 
@@ -44,32 +55,41 @@ fn month_text<S: serde::Serializer>(m: &NaiveDate, s: S) -> Result<S::Ok, S::Err
     s.serialize_str(&m.format("%Y-%m").to_string())
 }
 
-#[derive(Debug, Deserialize, Default)]
+/// The body of an unlock: why.
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UnlockRequest)]
 pub struct LockBody {
+    #[schema(schema_with = crate::openapi::activities::required_reason, required = true)]
     pub reason: Option<String>,
 }
 
 /// The body of a lock: a reason, and `force` to lock a month whose records
 /// are not all checked (a reason is then required).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PeriodLockRequest)]
 pub struct LockRequest {
+    /// Required with `force`.
+    #[schema(schema_with = crate::openapi::activities::optional_reason)]
     pub reason: Option<String>,
+    /// Lock although records of the month are still `submitted`.
     #[serde(default)]
     pub force: bool,
 }
 
 /// The trainings and visits of a month still `submitted` under a unit,
 /// in all and per child unit (the unit itself for a village).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = PeriodUnchecked)]
 pub struct Unchecked {
     pub trainings: i64,
     pub assistances: i64,
     pub by_unit: Vec<UncheckedIn>,
 }
 
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Serialize, QueryableByName, utoipa::ToSchema)]
+#[schema(as = PeriodUncheckedIn)]
 pub struct UncheckedIn {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub unit_id: Uuid,
@@ -140,10 +160,23 @@ fn not_checked(month: NaiveDate, left: &Unchecked) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only the locks of this unit and the units below it.
     pub unit_id: Option<Uuid>,
+    /// Only this month, `YYYY-MM` (422 otherwise).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
+}
+
+/// The locks, newest month first.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PeriodLockPage {
+    items: Vec<Lock>,
+    /// Always `null`: the list is not paged.
+    next_cursor: Option<String>,
 }
 
 /// `YYYY-MM` as the first day of the month.
@@ -170,6 +203,22 @@ fn unit_in_scope(
     }
 }
 
+/// List month locks
+///
+/// The locks that bind the caller's records: those of units inside its
+/// area and of the units above it. Newest month first, at most 500,
+/// unpaged. Every role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/periods",
+    tag = "periods",
+    operation_id = "listPeriodLocks",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The locks.", body = PeriodLockPage),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -208,6 +257,31 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
+/// Lock a month
+///
+/// Nothing dated in the month in or under the unit can then be created,
+/// changed or archived. Refused (409 with `current.unchecked`) while
+/// records of the month are still `submitted`, unless `force` with a
+/// reason. Locked already: answered 200 with the lock as it is. The body
+/// is optional. `admin` and `officer`, for a unit inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/periods/{unit_id}/{month}/lock",
+    tag = "periods",
+    operation_id = "lockPeriod",
+    params(
+        ("unit_id" = Uuid, Path, description = "A unit of any level inside the caller's area."),
+        ("month" = String, Path, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", description = "The month, `YYYY-MM` (422 otherwise)."),
+    ),
+    request_body(content = LockRequest, content_type = "application/json", description = "Optional."),
+    responses(
+        (status = 201, description = "Locked now.", body = LockAnswer, links(
+            ("unlock" = (operation_id = "unlockPeriod", parameters(("unit_id" = "$response.body#/unit_id"), ("month" = "$response.body#/month")))),
+        )),
+        (status = 200, description = "Locked already: the lock as it is.", body = LockAnswer),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn lock(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -219,7 +293,7 @@ pub async fn lock(
     let (unit_id, month) = path.into_inner();
     let month = parse_month(&month)?;
     let body = records::optional_body::<LockRequest>(&req, &body)?.unwrap_or_default();
-    let reason = short_text(body.reason.as_deref().unwrap_or(""), 500)
+    let reason = short_text(body.reason.as_deref().unwrap_or(""), MAX_REASON_CHARS)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?;
     let force = body.force;
     if force && reason.is_none() {
@@ -306,6 +380,25 @@ pub async fn lock(
     }))
 }
 
+/// Unlock a month
+///
+/// With a reason (422 without). Not locked for this unit: 409.
+/// `admin` and `officer`, for a unit inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/periods/{unit_id}/{month}/unlock",
+    tag = "periods",
+    operation_id = "unlockPeriod",
+    params(
+        ("unit_id" = Uuid, Path, description = "A unit of any level inside the caller's area."),
+        ("month" = String, Path, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", description = "The month, `YYYY-MM` (422 otherwise)."),
+    ),
+    request_body(content = LockBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Unlocked."),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn unlock(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -317,7 +410,7 @@ pub async fn unlock(
     let (unit_id, month) = path.into_inner();
     let month = parse_month(&month)?;
     let body = records::optional_body::<LockBody>(&req, &body)?.unwrap_or_default();
-    let reason = short_text(body.reason.as_deref().unwrap_or(""), 500)
+    let reason = short_text(body.reason.as_deref().unwrap_or(""), MAX_REASON_CHARS)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| {
             ApiError::validation("reason", "required", "say why the month is unlocked")

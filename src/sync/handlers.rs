@@ -19,29 +19,39 @@ use crate::state::AppState;
 use crate::trainings::handlers::Session;
 use crate::{assistances, db, households, trainings};
 
-#[derive(Debug, Deserialize)]
+/// Records made offline, in the order they were made.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SyncBatch)]
 pub struct Batch {
+    /// At most 500 items.
+    #[schema(max_items = 500)]
     pub items: Vec<Item>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SyncKind)]
 pub enum Kind {
     Training,
     Assistance,
     Household,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SyncOp)]
 pub enum Op {
     Create,
     Update,
 }
 
-#[derive(Debug, Deserialize)]
+/// One record made offline.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SyncItem)]
 pub struct Item {
     #[serde(rename = "type")]
     pub kind: Kind,
@@ -50,12 +60,18 @@ pub struct Item {
     pub id: Uuid,
     /// For updates: the version the change is based on.
     pub version: Option<i32>,
-    /// The record (create) or a merge patch (update).
+    /// The record as its route takes it (`create`: the body of
+    /// `POST /assistances`, `/trainings` or `/households`, its `id` the
+    /// item's or absent) or a merge patch of it (`update`). Anything but
+    /// an object answers the item `invalid`.
+    #[schema(value_type = serde_json::Value)]
     pub data: Value,
 }
 
-#[derive(Debug, Serialize)]
+/// What became of an item.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SyncOutcome)]
 pub enum Outcome {
     Created,
     AlreadyHad,
@@ -66,22 +82,40 @@ pub enum Outcome {
     Forbidden,
 }
 
-#[derive(Debug, Serialize)]
+/// The answer to one item.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SyncAnswer)]
 pub struct Answer {
+    /// The item's place in `items`.
+    #[schema(minimum = 0, maximum = 499)]
     pub index: usize,
     #[serde(rename = "type")]
     pub kind: Kind,
     pub id: Uuid,
     pub status: Outcome,
+    /// The record as stored, when `created`, `already_had` or `updated`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
     pub record: Option<Value>,
     /// The server's version of the record, for conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
     pub current: Option<Value>,
+    /// What is wrong, when `invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+    /// Why, for conflicts and refusals.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub detail: Option<String>,
+}
+
+/// What a batch answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SyncResponse {
+    /// One answer per item, in their order.
+    pub results: Vec<Answer>,
 }
 
 fn to_value<T: Serialize>(v: T) -> Option<Value> {
@@ -318,6 +352,27 @@ fn answer_error(index: usize, item: &Item, e: ApiError) -> Result<Answer, ApiErr
     Ok(answer)
 }
 
+/// Send a batch made offline
+///
+/// Up to 500 new or changed training sessions, assistance visits and
+/// households, each answered on its own and stored in its own savepoint:
+/// one bad item never fails the others, and a batch sent again stores
+/// nothing twice (`already_had`). Items follow the rules of their own
+/// routes, for the same roles. Answers carry households: `Cache-Control:
+/// no-store`. The body may reach 8 MiB.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync",
+    tag = "sync",
+    operation_id = "syncBatch",
+    request_body = Batch,
+    responses((
+        status = 200,
+        description = "One answer per item.",
+        body = SyncResponse,
+        headers(("Cache-Control" = String, description = "`no-store`.")),
+    ))
+)]
 pub async fn sync(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -378,5 +433,5 @@ pub async fn sync(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": answers })))
+    Ok(HttpResponse::Ok().json(SyncResponse { results: answers }))
 }

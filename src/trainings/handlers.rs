@@ -4,7 +4,10 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::dto::{TrainingDto, TrainingFilters, TrainingInput};
+use super::dto::{
+    MAX_ATTENDEES, MAX_DURATION_MINUTES, MAX_NOTES_CHARS, MAX_PLACE_CHARS, MAX_TOPICS, TrainingDto,
+    TrainingFilters, TrainingInput,
+};
 use super::model::{TrainingChanges, TrainingRow};
 use super::repo;
 use crate::activities::http::Activity;
@@ -98,7 +101,7 @@ pub fn parse(
     }
     let topics_allowed =
         crate::catalog::handlers::known_or_active(conn, &known.topics, "training_topic")?;
-    if input.topics.is_empty() || input.topics.len() > 20 {
+    if input.topics.is_empty() || input.topics.len() > MAX_TOPICS {
         check.fail("topics", "count", "give 1 to 20 topics");
     }
     let mut topics: Vec<String> = Vec::new();
@@ -114,7 +117,7 @@ pub fn parse(
         }
     }
     let a = &input.attendees;
-    if !(0..=10_000).contains(&a.total) {
+    if !(0..=MAX_ATTENDEES).contains(&a.total) {
         check.fail(
             "attendees.total",
             "out_of_range",
@@ -141,7 +144,7 @@ pub fn parse(
             "more households than attendees",
         );
     }
-    if !(1..=1440).contains(&input.duration_minutes) {
+    if !(1..=MAX_DURATION_MINUTES).contains(&input.duration_minutes) {
         check.fail(
             "duration_minutes",
             "out_of_range",
@@ -163,11 +166,11 @@ pub fn parse(
     }
     let place = check.take(
         "place",
-        short_text(input.place.as_deref().unwrap_or(""), 200),
+        short_text(input.place.as_deref().unwrap_or(""), MAX_PLACE_CHARS),
     );
     let notes = check.take(
         "notes",
-        short_text(input.notes.as_deref().unwrap_or(""), 2000),
+        short_text(input.notes.as_deref().unwrap_or(""), MAX_NOTES_CHARS),
     );
     check.finish()?;
     let (Some(team), Some(village), Some(place), Some(notes)) = (team, village, place, notes)

@@ -1799,3 +1799,84 @@ async fn lists_carry_household_names_as_one_audited_read() {
     }
     assert_eq!(household_reads(&app).len(), reads + 3);
 }
+
+#[actix_web::test]
+async fn whole_numbers_with_a_fraction_count_and_a_verifying_reason_is_checked() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let leader = app
+        .token_for(
+            "totruong.napinh",
+            "team_leader",
+            Some(w.na_pinh.code.as_str()),
+        )
+        .await;
+    let (_, officer) = account(&app, "canbo.caobang", "officer", Some("04")).await;
+    let v = create_visit(&app, &leader, &visit(&w.house_a, "2025-11-01")).await;
+    let id = id_of(&v);
+    let path = format!("/api/v1/assistances/{id}");
+    let stored = |status: &str, version: i32| {
+        n(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM assistances WHERE id = '{id}' \
+                 AND status = '{status}' AND version = {version}"
+            ),
+        )
+    };
+
+    // JSON Schema counts 1.0 as an integer: it is version 1.
+    let res = patch(
+        &app,
+        &leader,
+        &path,
+        &json!({ "notes": "Đã cài VNeID", "version": 1.0 }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(stored("submitted", 2), 1);
+
+    // A verifying reason is optional, but held to the rules of the others.
+    let long = "x".repeat(501);
+    for (bad, code) in [
+        (long.as_str(), "too_long"),
+        ("sai\u{7}", "control_characters"),
+    ] {
+        let body = problem(
+            app.post_json(
+                &format!("{path}/verify"),
+                Some(&officer),
+                &json!({ "reason": bad }),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(fields(&body), pairs(&[("reason", code)]));
+        let body = problem(
+            app.post_json(
+                "/api/v1/assistances/verify",
+                Some(&officer),
+                &json!({ "ids": [{ "id": id, "version": 2.0 }], "reason": bad }),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(fields(&body), pairs(&[("reason", code)]));
+    }
+    assert_eq!(stored("submitted", 2), 1);
+
+    let res = app
+        .post_json(
+            "/api/v1/assistances/verify",
+            Some(&officer),
+            &json!({ "ids": [{ "id": id, "version": 2.0 }], "reason": " đúng " }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["results"][0]["status"], "updated");
+    assert_eq!(body["results"][0]["record"]["status_reason"], "đúng");
+    assert_eq!(stored("verified", 3), 1);
+}
