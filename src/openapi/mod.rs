@@ -10,6 +10,7 @@
 //! that follow from its shape. `banso openapi` prints it; a copy is kept
 //! in `docs/openapi.json`. See "OpenAPI" in `docs/architecture.md`.
 
+pub mod auth;
 mod complete;
 mod health;
 mod legacy;
@@ -166,7 +167,7 @@ fn scope_description(scope: ClientScope) -> &'static str {
 
 /// The pieces of the modules whose handlers are described in the code.
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
-    vec![health::Api::openapi()]
+    vec![health::Api::openapi(), auth::Api::openapi()]
 }
 
 /// The document as a value: generated, completed with the hand-written
