@@ -15,6 +15,7 @@ mod complete;
 mod health;
 mod legacy;
 pub mod problems;
+pub mod users;
 
 use std::sync::LazyLock;
 
@@ -167,7 +168,7 @@ fn scope_description(scope: ClientScope) -> &'static str {
 
 /// The pieces of the modules whose handlers are described in the code.
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
-    vec![health::Api::openapi(), auth::Api::openapi()]
+    vec![health::Api::openapi(), auth::Api::openapi(), users::api()]
 }
 
 /// The document as a value: generated, completed with the hand-written
@@ -181,6 +182,7 @@ pub fn value() -> Value {
     if let Err(e) = legacy::add(&mut value) {
         tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
     }
+    users::add_links(&mut value, users::LINKS);
     complete::errors(&mut value);
     complete::sort_keys(&mut value);
     value
