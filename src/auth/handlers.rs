@@ -14,31 +14,51 @@ use crate::json::Json;
 use crate::state::AppState;
 use crate::units::dto::UnitSummary;
 
-#[derive(Debug, Deserialize)]
+/// A username and its password. Any text is read: what is not an
+/// account's name or password is the same 401.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
+    /// Trimmed and compared in lower case.
+    #[schema(pattern = r"^[^\u0000]*$", example = "admin")]
     pub username: String,
+    #[schema(format = Password, pattern = r"^[^\u0000]*$")]
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
+    /// A refresh token from a login, a refresh or a password change.
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub refresh_token: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
+    /// A JWT signed with EdDSA.
     pub access_token: String,
+    #[schema(schema_with = crate::openapi::auth::bearer_type)]
     pub token_type: &'static str,
+    /// The access token's lifetime in seconds.
+    #[schema(minimum = 1)]
     pub expires_in: u64,
+    /// Works once; shown again more than a minute after its use, it
+    /// revokes its whole family.
     pub refresh_token: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The caller: an account, or an integration client.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Me)]
 pub struct MeResponse {
     pub id: Uuid,
+    /// The account's username, or the client's id.
     pub username: String,
+    /// The account's display name, or the client's name.
+    #[schema(required = true)]
     pub display_name: Option<String>,
+    #[schema(schema_with = crate::openapi::auth::me_role)]
     pub role: Role,
+    #[schema(required = true, schema_with = crate::openapi::auth::me_area)]
     pub area: Option<UnitSummary>,
 }
 
@@ -141,6 +161,26 @@ where
     Err(ApiError::Unauthorized(failed.into()))
 }
 
+/// Log in
+///
+/// Exchanges a username and password for an access token and a refresh
+/// token. Every failure is the same 401 (a wrong name or password, an
+/// account deactivated, a name or password that could be neither); after
+/// 5 failures for a username or 20 from an address in 15 minutes, 429
+/// with `Retry-After`. No token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "The tokens.", body = TokenResponse),
+        (status = 401, response = crate::openapi::problems::Unauthorized),
+        (status = 429, response = crate::openapi::problems::TooManyRequests),
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
@@ -210,6 +250,24 @@ pub async fn login(
 /// for a phone that never got the answer, not for a stolen copy.
 pub const REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
+/// Refresh the tokens
+///
+/// Exchanges a refresh token (once) for a new access token and refresh
+/// token. A used token shown again within a minute gets another successor
+/// (an answer the phone never received); later, it revokes its whole
+/// family and ends the account's access tokens (401). No token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    operation_id = "refreshTokens",
+    security(()),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The new tokens.", body = TokenResponse),
+        (status = 401, response = crate::openapi::problems::Unauthorized),
+    )
+)]
 pub async fn refresh(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
@@ -288,8 +346,20 @@ pub async fn refresh(
     }
 }
 
+/// Log out
+///
 /// Ends the session of the refresh token given: its family is revoked and
-/// every access token of the account stops working at once.
+/// every access token of the account stops working at once. Answers 204
+/// whether or not the token was known. No token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    security(()),
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Done, or nothing to end."))
+)]
 pub async fn logout(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
@@ -328,6 +398,18 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The caller
+///
+/// The caller's account, role and area; for an integration client's
+/// token, the client. Every role and every client, whatever its scopes.
+/// 401 when the account or client no longer exists.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    operation_id = "getMe",
+    responses((status = 200, description = "The caller.", body = MeResponse))
+)]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     if user.role == Role::Client {
         let body = db::run(&state.pool, move |conn| {
@@ -371,17 +453,37 @@ pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    /// The password now; a wrong one is 422 and counts for the login
+    /// throttle.
+    #[schema(format = Password, pattern = r"^[^\u0000]*$")]
     pub current_password: String,
+    /// 10 to 128 characters, not the username.
+    #[schema(schema_with = crate::openapi::auth::new_password)]
     pub new_password: String,
 }
 
-/// `POST /me/password`: a user changes their own password, given the
-/// current one. Every session of the account ends, this one included, and
-/// the answer is a new token pair, so the device that made the change stays
-/// logged in.
+/// Change one's own password
+///
+/// Given the current password, sets a new one. Every session of the
+/// account ends, this one included, on every instance; the answer is a new
+/// token pair, so the device that made the change stays logged in. A wrong
+/// current password is 422 on `current_password` and counts for the login
+/// throttle (429 after too many). Integration clients get 403. The audit
+/// event never holds a password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "auth",
+    operation_id = "changeOwnPassword",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "A new token pair; every other session of the account has ended.", body = TokenResponse),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
@@ -463,31 +565,88 @@ pub async fn change_password(
     Ok(HttpResponse::Ok().json(tokens_for(&tokens, id, &session, secret)?))
 }
 
+/// Public signing keys
+///
+/// The Ed25519 public keys that verify access tokens (RFC 7517), for
+/// systems that verify them themselves. No token.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "auth",
+    operation_id = "getJwks",
+    security(()),
+    responses((
+        status = 200,
+        description = "The key set: every key the server accepts now.",
+        body = crate::openapi::auth::Jwks,
+        headers(("Cache-Control" = String, description = "`public, max-age=300`.")),
+    ))
+)]
 pub async fn jwks(tokens: web::Data<TokenService>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(tokens.jwks())
 }
 
-#[derive(Debug, Deserialize)]
+/// The client credentials grant (RFC 6749 §4.4), as a form or as JSON.
+/// Other fields are ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClientTokenRequest {
+    #[schema(schema_with = crate::openapi::auth::grant_type)]
     pub grant_type: String,
+    /// The id the client was registered with; anything else is the same
+    /// 401 as a wrong secret.
+    #[schema(pattern = r"^[^\u0000]*$", example = "portal.caobang")]
     pub client_id: String,
+    /// The secret shown when the client was registered or rotated.
+    #[schema(format = Password, pattern = r"^[^\u0000]*$")]
     pub client_secret: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClientTokenResponse {
+    /// An EdDSA JWT with role `client`, the client's area and scopes.
     pub access_token: String,
+    #[schema(schema_with = crate::openapi::auth::bearer_type)]
     pub token_type: &'static str,
+    /// The token's lifetime in seconds.
+    #[schema(minimum = 1)]
     pub expires_in: u64,
 }
 
 const CLIENT_FAILED: &str = "unknown client or wrong secret";
 
-/// `POST /auth/token` with `grant_type=client_credentials`, as a form or as
-/// JSON: an access token for an integration client (no refresh token; it
-/// asks again). Failures are throttled and audited like logins.
+/// Client-credentials token for an integration client
+///
+/// `grant_type=client_credentials` with the client's id and secret, as a
+/// form (RFC 6749 §4.4) or as JSON: an access token limited to the
+/// client's area and scopes, for portals and other systems an admin
+/// registered (`POST /api/v1/clients`, `banso client create`). There is no
+/// refresh token: ask again. Failures (an unknown client, a wrong secret,
+/// a revoked client) are the same 401, throttled like logins (5 per
+/// client id, 20 per address, 15 minutes: then 429) and audited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    operation_id = "clientToken",
+    security(()),
+    request_body(
+        description = "The client's credentials.",
+        content(
+            (ClientTokenRequest = "application/x-www-form-urlencoded"),
+            (ClientTokenRequest = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "A token.", body = ClientTokenResponse),
+        (status = 401, response = crate::openapi::problems::Unauthorized),
+        (status = 413, response = crate::openapi::problems::PayloadTooLarge),
+        (status = 415, response = crate::openapi::problems::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::problems::Validation),
+        (status = 429, response = crate::openapi::problems::TooManyRequests),
+    )
+)]
 pub async fn client_token(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,

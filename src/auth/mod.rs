@@ -52,6 +52,20 @@ impl Role {
     }
 }
 
+/// An account's role in the OpenAPI document: the roles of accounts
+/// (`ALL`), not `client`.
+impl utoipa::PartialSchema for Role {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(Role::ALL.map(Role::as_str)))
+            .description(Some("An account's role."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Role {}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

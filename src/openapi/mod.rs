@@ -12,6 +12,7 @@
 
 pub(crate) mod activities;
 mod assistances;
+pub mod auth;
 mod changes;
 mod complete;
 mod health;
@@ -22,6 +23,7 @@ pub mod problems;
 mod sync;
 mod trainings;
 mod units;
+pub mod users;
 
 use std::sync::LazyLock;
 
@@ -176,6 +178,8 @@ fn scope_description(scope: ClientScope) -> &'static str {
 fn pieces() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         health::Api::openapi(),
+        auth::Api::openapi(),
+        users::api(),
         units::Api::openapi(),
         activities::Api::openapi(),
         assistances::Api::openapi(),
@@ -197,6 +201,7 @@ pub fn value() -> Value {
     if let Err(e) = legacy::add(&mut value) {
         tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
     }
+    users::add_links(&mut value, users::LINKS);
     complete::errors(&mut value);
     complete::sort_keys(&mut value);
     value

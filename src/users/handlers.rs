@@ -174,6 +174,31 @@ fn check_placement(
     Ok(())
 }
 
+/// List accounts
+///
+/// Accounts whose area lies inside the caller's, by id unless `sort` says
+/// otherwise. `admin` (every account of its area, all if it has none) and `officer`
+/// (accounts whose area lies in its own; it creates and manages only
+/// `team_leader` and `member` accounts).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    operation_id = "listUsers",
+    params(
+        ("unit_id" = Option<Uuid>, Query, description = "Only accounts whose area lies in this unit or below it; an unknown unit gives an empty list."),
+        ("q" = Option<String>, Query, max_length = 100, pattern = r"^[^\u0000]*$", description = "Part of the username; at most 100 characters (422 otherwise), no NUL (400)."),
+        ("updated_since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only accounts created or changed at or after this instant."),
+        UserFilters,
+        ("limit" = Option<i32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500 (default 50; 422 otherwise)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page, as it was (422 if not one this list issued under this order)."),
+        ("sort" = Option<String>, Query, description = "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it: by id. Anything else: 422 naming `sort`.", pattern = "^-?(id|created_at|updated_at)$"),
+    ),
+    responses(
+        (status = 200, description = "A page of accounts.", body = super::dto::UserPage),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -202,6 +227,22 @@ pub async fn list(
     }))
 }
 
+/// Get an account
+///
+/// `admin` (every account of its area, all if it has none) and `officer`
+/// (accounts whose area lies in its own; it creates and manages only
+/// `team_leader` and `member` accounts).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "getUser",
+    params(("id" = Uuid, Path, description = "The account's id.")),
+    responses(
+        (status = 200, description = "The account.", body = UserDto,
+            headers(("ETag" = String, description = "The account's version, such as `\"3\"`; send it back in `If-Match`."))),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -217,6 +258,24 @@ pub async fn get(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// Create an account
+///
+/// Creates an account that can log in at once; a username taken is a 409.
+/// `admin` (every account of its area, all if it has none) and `officer`
+/// (accounts whose area lies in its own; it creates and manages only
+/// `team_leader` and `member` accounts).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    operation_id = "createUser",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The new account.", body = UserDto,
+            headers(("ETag" = String, description = "The account's version, `\"1\"`."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -294,6 +353,31 @@ pub async fn create(
     Ok(respond(StatusCode::CREATED, row))
 }
 
+/// Update an account
+///
+/// Changes the fields sent; the version goes in `If-Match` or `version`
+/// (422 without either, 409 with `current` when stale). Only an admin
+/// changes `role` and `area_id`. Deactivating or a new password ends the
+/// account's sessions; another role or area ends its access tokens.
+/// `admin` (every account of its area, all if it has none) and `officer`
+/// (accounts whose area lies in its own; it creates and manages only
+/// `team_leader` and `member` accounts).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "updateUser",
+    params(
+        ("id" = Uuid, Path, description = "The account's id."),
+        ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable."),
+    ),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The updated account.", body = UserDto,
+            headers(("ETag" = String, description = "The account's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     tokens: web::Data<crate::auth::tokens::TokenService>,

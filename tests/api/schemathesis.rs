@@ -49,7 +49,10 @@ fn setting(name: &str, default: &str) -> String {
 fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String> {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis.toml");
     let reports = std::env::temp_dir().join(format!("banso-schemathesis-{}", std::process::id()));
+    // Its caches go in the run's own folder, not in the checkout.
+    std::fs::create_dir_all(&reports).map_err(|e| format!("{}: {e}", reports.display()))?;
     let output = Command::new(program)
+        .current_dir(&reports)
         .arg("--config-file")
         .arg(&config)
         .arg("run")
