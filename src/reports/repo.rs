@@ -47,6 +47,7 @@ use crate::auth::Scope;
 use crate::db::schema::{catalog_entries, units};
 use crate::error::ApiError;
 use crate::units::model::UnitRow;
+use uuid::Uuid;
 
 const UNASSIGNED: &str = "unassigned";
 
@@ -54,8 +55,10 @@ const UNASSIGNED: &str = "unassigned";
 /// (its id as 32 hex digits, from the membership path) when grouping by
 /// child, `unassigned` for a village waiting for its commune, else ''.
 /// Binds: $1 lo, $2 hi of the unit's path range, $3 position of the child
-/// segment in the path (0 when not grouping by child).
-const VILLAGES: &str = "WITH v AS ( \
+/// segment in the path (0 when not grouping by child). Read once per
+/// summary (`Villages::load`); each figure's query then takes the set as
+/// arrays (`VILLAGES`).
+const VILLAGES_OF_UNIT: &str = "WITH v AS ( \
     SELECT u.id AS village_id, u.path AS now_path, \
            CASE WHEN $3 > 0 THEN substring(vc.path FROM $3 FOR 32) ELSE '' END AS key \
     FROM village_communes vc JOIN units u ON u.id = vc.village_id \
@@ -67,7 +70,48 @@ const VILLAGES: &str = "WITH v AS ( \
     JOIN units c ON c.id = l.old_unit_id AND c.valid_to IS NOT NULL \
     JOIN units u ON u.parent_id = c.id AND u.level = 'village' \
     WHERE n.path >= $1 AND n.path < $2 AND n.valid_to IS NULL AND n.level = 'commune' \
+) SELECT village_id, now_path, key FROM v";
+
+/// The villages of the summary as the set `v`, from the arrays $1..$3 of
+/// `Villages`.
+const VILLAGES: &str = "WITH v AS ( \
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(village_id, now_path, key) \
 )";
+
+/// The villages a summary counts, read once: their ids, paths of today and
+/// row keys, in the order of the arrays `VILLAGES` binds.
+#[derive(Default)]
+struct Villages {
+    ids: Vec<Uuid>,
+    paths: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Villages {
+    fn load(conn: &mut PgConnection, lo: &str, hi: &str, key_pos: i32) -> Result<Self, ApiError> {
+        #[derive(QueryableByName)]
+        struct R {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            village_id: Uuid,
+            #[diesel(sql_type = Text)]
+            now_path: String,
+            #[diesel(sql_type = Text)]
+            key: String,
+        }
+        let rows: Vec<R> = diesel::sql_query(VILLAGES_OF_UNIT)
+            .bind::<Text, _>(lo)
+            .bind::<Text, _>(hi)
+            .bind::<Integer, _>(key_pos)
+            .load(conn)?;
+        let mut v = Villages::default();
+        for r in rows {
+            v.ids.push(r.village_id);
+            v.paths.push(r.now_path);
+            v.keys.push(r.key);
+        }
+        Ok(v)
+    }
+}
 
 /// The row of a record dated `col`: its month when grouping by month.
 /// Binds: $4 from, $5 to, $6 statuses, $7 by month.
@@ -87,7 +131,7 @@ enum Slot {
 struct Plan {
     lo: String,
     hi: String,
-    key_pos: i32,
+    villages: Villages,
     group_by: GroupBy,
     from: NaiveDate,
     to: NaiveDate,
@@ -134,6 +178,24 @@ impl Plan {
         }
     }
 
+    /// The grouping sets of a query over the period, as `period_slot`
+    /// reads them: per row, per part (held or unassigned) and in all, each
+    /// with `more` (such as `, s.kind`). Without month rows the month is
+    /// one constant, so the row set already is the part's.
+    fn period_sets(&self, more: &str) -> String {
+        if self.group_by == GroupBy::Month {
+            format!(
+                "(v.key, m.month{more}), (v.key{more}), ({})",
+                more.trim_start_matches(", ")
+            )
+        } else {
+            format!(
+                "(v.key, m.month{more}), ({})",
+                more.trim_start_matches(", ")
+            )
+        }
+    }
+
     fn last_month(&self) -> &str {
         self.months.last().map_or("", String::as_str)
     }
@@ -145,6 +207,8 @@ impl Plan {
             3 => Some(Slot::Total),
             1 if key == UNASSIGNED => Some(Slot::Unassigned),
             0 if key != UNASSIGNED => self.row_slot(key, month.unwrap_or("")),
+            // Without month rows the row set is the part's set too.
+            0 if self.group_by != GroupBy::Month => Some(Slot::Unassigned),
             _ => None,
         }
     }
@@ -385,8 +449,9 @@ fn summary_in(
         (vec![String::new()], vec![params.to])
     };
     let (whole, edges) = split_period(params.from, params.to);
+    let key_pos = if by_child { lo.len() as i32 + 1 } else { 0 };
     let plan = Plan {
-        key_pos: if by_child { lo.len() as i32 + 1 } else { 0 },
+        villages: Villages::load(conn, &lo, &hi, key_pos)?,
         lo,
         hi,
         group_by: params.group_by,
@@ -512,9 +577,9 @@ struct Group {
 macro_rules! bind_villages {
     ($query:expr, $plan:expr) => {
         $query
-            .bind::<Text, _>(&$plan.lo)
-            .bind::<Text, _>(&$plan.hi)
-            .bind::<Integer, _>($plan.key_pos)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&$plan.villages.ids)
+            .bind::<Array<Text>, _>(&$plan.villages.paths)
+            .bind::<Array<Text>, _>(&$plan.villages.keys)
     };
 }
 
@@ -621,6 +686,7 @@ fn trainings(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), 
         #[diesel(sql_type = BigInt)]
         poor: i64,
     }
+    let sets = plan.period_sets("");
     let sql = format!(
         "{VILLAGES} \
          SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, count(*) AS n, \
@@ -632,7 +698,7 @@ fn trainings(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), 
          CROSS JOIN LATERAL (SELECT {} AS month) m \
          WHERE t.held_on >= $4 AND t.held_on <= $5 AND t.status = ANY($6) \
            AND t.archived_at IS NULL \
-         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+         GROUP BY GROUPING SETS ({sets})",
         month_of("t.held_on")
     );
     let rows: Vec<R> = bind_period!(diesel::sql_query(sql), plan).load(conn)?;
@@ -700,6 +766,7 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
     // Visits from the village totals, households from the households
     // visited per month (a household once per row), both for the whole
     // months; the days around them from the visits.
+    let sets = plan.period_sets("");
     let sql = format!(
         "{VILLAGES}, s AS ( \
              SELECT t.village_id, t.month AS day, t.n, NULL::uuid AS household_id, \
@@ -721,7 +788,7 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
                 count(DISTINCT s.household_id) FILTER (WHERE s.lacking) AS reached \
          FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
-         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+         GROUP BY GROUPING SETS ({sets})",
         lacking("h"),
         month_of("s.day")
     );
@@ -747,13 +814,14 @@ fn visit_counts(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
+    let sets = plan.period_sets("");
     let sql = format!(
         "{VILLAGES} \
          SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, coalesce(sum(t.n), 0)::bigint AS n \
          FROM report_visit_months t JOIN v ON v.village_id = t.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
          WHERE {WHOLE_MONTHS} AND t.kind = '' \
-         GROUP BY GROUPING SETS ((v.key, m.month), (v.key), ())",
+         GROUP BY GROUPING SETS ({sets})",
         month_of("t.month")
     );
     let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
@@ -933,6 +1001,12 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
             "count(DISTINCT s.household_id) FILTER (WHERE s.lacking)",
         ),
     };
+    // The sets over every outcome count only the households reached, which
+    // the yearly rows count instead for one year.
+    let mut sets = plan.period_sets(", s.kind, s.outcome");
+    if one_year.is_none() {
+        sets = format!("{sets}, {}", plan.period_sets(", s.kind"));
+    }
     let sql = format!(
         "{VILLAGES}, s AS ( \
              SELECT t.village_id, t.month AS day, t.kind, t.outcome, t.n, \
@@ -945,9 +1019,7 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
                 {reached_now} AS reached \
          FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
-         GROUP BY GROUPING SETS ((v.key, m.month, s.kind, s.outcome), (v.key, s.kind, s.outcome), \
-                                 (s.kind, s.outcome), (v.key, m.month, s.kind), \
-                                 (v.key, s.kind), (s.kind))",
+         GROUP BY GROUPING SETS ({sets})",
         month_of("s.day")
     );
     let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
