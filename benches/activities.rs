@@ -275,6 +275,11 @@ fn main() {
         floor / best_pg
     );
     println!(
+        "the service against that floor: {:.0} / {floor:.0} = {:.2} (goal at least 0.60)",
+        best.1,
+        best.1 / floor
+    );
+    println!(
         "500-visit /sync batches: {}",
         batches
             .iter()
