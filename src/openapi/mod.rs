@@ -201,7 +201,6 @@ pub fn value() -> Value {
     if let Err(e) = legacy::add(&mut value) {
         tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
     }
-    users::add_links(&mut value, users::LINKS);
     complete::errors(&mut value);
     complete::sort_keys(&mut value);
     value
