@@ -95,6 +95,7 @@ pub const NAME_PATTERN: &str = r"^[^\u0000-\u0008\u000e-\u001f\u007f-\u0084\u008
 
 impl Name {
     pub fn parse(raw: &str) -> Result<Name, Invalid> {
+        too_long(raw, NAME_MAX_CHARS)?;
         let s = text::nfc_trim(raw);
         let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
         let n = s.chars().count();
@@ -135,7 +136,7 @@ impl utoipa::PartialSchema for Name {
             .max_length(Some(NAME_MAX_CHARS))
             .pattern(Some(NAME_PATTERN))
             .description(Some(
-                "A name: 1 to 200 characters once trimmed, runs of white space read as one space; no control characters but white space.",
+                "A name: at most 200 characters as sent, not blank; trimmed, with runs of white space read as one space; no control characters but white space.",
             ))
             .into()
     }
@@ -159,6 +160,7 @@ pub const REQUIRED_TEXT_PATTERN: &str = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2
 /// Short free text (ethnicity, decision number, ...): trimmed, NFC, at most
 /// `max` characters, no control characters; empty means absent.
 pub fn short_text(raw: &str, max: usize) -> Result<Option<String>, Invalid> {
+    too_long(raw, max)?;
     let s = text::nfc_trim(raw);
     if s.is_empty() {
         return Ok(None);
@@ -176,6 +178,20 @@ pub fn short_text(raw: &str, max: usize) -> Result<Option<String>, Invalid> {
         ));
     }
     Ok(Some(s))
+}
+
+/// A text longer than `max` characters as sent is refused before it is
+/// trimmed or normalised, so the limit is the one the OpenAPI document
+/// states (`maxLength` counts what the client sends). The normalised text
+/// is held to the same limit after.
+fn too_long(raw: &str, max: usize) -> Result<(), Invalid> {
+    if raw.chars().nth(max).is_some() {
+        return Err(invalid(
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// Mobile prefixes in use in Vietnam (after the 2018 renumbering).
@@ -340,6 +356,20 @@ mod tests {
         assert_eq!(Name::parse("").unwrap_err().code, "required");
         assert_eq!(Name::parse(&"a".repeat(201)).unwrap_err().code, "too_long");
         assert!(Name::parse(&"ă".repeat(200)).is_ok());
+        // The limit counts what was sent, as `maxLength` does: padding or
+        // decomposed letters do not slip a longer text through.
+        let padded = format!(" {} ", "a".repeat(199));
+        assert_eq!(Name::parse(&padded).unwrap_err().code, "too_long");
+        let decomposed = "a\u{0306}".repeat(101);
+        assert_eq!(Name::parse(&decomposed).unwrap_err().code, "too_long");
+        assert!(Name::parse(&"a\u{0306}".repeat(100)).is_ok());
+        assert_eq!(
+            short_text(&format!("{}  ", "x".repeat(19)), 20)
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(short_text(" x ", 3).unwrap().as_deref(), Some("x"));
         assert_eq!(
             Name::parse("a\u{7}b").unwrap_err().code,
             "control_characters"

@@ -51,6 +51,49 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: no body (or `null`) is `None`; a
+/// body that is there is read as [`Json`] reads it, and refused the same
+/// way when it is bad, never taken for a missing one.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+        let headers = req.headers();
+        let empty = !headers.contains_key(TRANSFER_ENCODING)
+            && headers
+                .get(CONTENT_LENGTH)
+                .is_none_or(|v| v.as_bytes() == b"0");
+        if empty {
+            return Box::pin(async { Ok(OptionalJson(None)) });
+        }
+        let value = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            match value.await?.into_inner() {
+                Value::Null => Ok(OptionalJson(None)),
+                value @ Value::Object(_) => Ok(OptionalJson(Some(from_value(value)?))),
+                // serde would read an array as the fields in order.
+                _ => Err(ApiError::Validation(vec![FieldError::new(
+                    "body",
+                    "invalid_type",
+                    "must be a JSON object, or left out",
+                )])
+                .into()),
+            }
+        })
+    }
+}
+
 /// A query string, deserialized parameter by parameter.
 #[derive(Debug)]
 pub struct Query<T>(pub T);

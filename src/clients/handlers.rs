@@ -25,20 +25,33 @@ pub const MAX_RATE_PER_MINUTE: i32 = 100_000;
 pub const DEFAULT_GRACE_HOURS: i64 = 24;
 pub const MAX_GRACE_HOURS: i64 = 168;
 
-#[derive(Debug, Serialize)]
+/// An integration client (never its secret).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub struct ClientDto {
     pub id: Uuid,
+    /// The name the client logs in with at `/auth/token`.
     pub client_id: String,
     pub name: String,
+    /// The unit its tokens are limited to; `null` for a client of the whole
+    /// country (made with the command line).
+    #[schema(required = true)]
     pub area_id: Option<Uuid>,
+    #[schema(schema_with = crate::openapi::clients::scopes)]
     pub scopes: Vec<String>,
+    /// Requests a minute its tokens may make (a token bucket).
     pub rate_limit_per_minute: i32,
+    /// `false` once revoked.
     pub active: bool,
+    #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Until when the secret before the last rotation still works.
+    /// Until when the secret before the last rotation still works; `null`
+    /// when it no longer does.
+    #[schema(required = true)]
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(minimum = 1)]
     pub version: i32,
 }
 
@@ -64,35 +77,52 @@ impl From<ClientRow> for ClientDto {
 
 /// A client with the secret it was just given; the only answers that
 /// carry a secret, sent with `Cache-Control: no-store`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ClientWithSecret)]
 pub struct WithSecret {
     pub client: ClientDto,
+    /// The secret, shown in this answer only: it is stored as a hash.
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub client_secret: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new integration client.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewClient)]
 pub struct NewClientBody {
+    /// A name unique among clients (409 if taken).
+    #[schema(schema_with = crate::openapi::users::username)]
     pub client_id: String,
+    #[schema(value_type = crate::domain::Name)]
     pub name: String,
+    /// A unit inside the admin's own area (422 otherwise).
     pub area_id: Uuid,
+    #[schema(schema_with = crate::openapi::clients::scopes_given)]
     pub scopes: Vec<String>,
+    /// 1 to 100000; 600 when absent or `null`.
+    #[schema(minimum = 1, maximum = 100_000, default = 600)]
     pub rate_limit_per_minute: Option<i32>,
 }
 
-/// The body of a secret's rotation, for clients and webhooks alike.
-#[derive(Debug, Default, Deserialize)]
+/// The body of a secret's rotation, for clients and webhooks alike; the
+/// body itself may be left out.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SecretRotation)]
 pub struct RotateBody {
+    /// Hours the previous secret keeps working, 0 to 168 (a week); 24 when
+    /// absent or `null`, 0 ends it at once.
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 168, default = 24)]
     pub grace_hours: Option<i64>,
 }
 
 impl RotateBody {
     /// The hours the old secret keeps working: 24 unless asked, at most a
     /// week; a bad value is a 422 naming `grace_hours`.
-    pub fn grace(body: Option<Json<RotateBody>>) -> Result<i64, ApiError> {
+    pub fn grace(body: crate::json::OptionalJson<RotateBody>) -> Result<i64, ApiError> {
         let grace = body
-            .map(|b| b.into_inner())
+            .into_inner()
             .unwrap_or_default()
             .grace_hours
             .unwrap_or(DEFAULT_GRACE_HOURS);
@@ -165,7 +195,27 @@ fn with_secret(
         })
 }
 
-/// `POST /clients`
+/// Register an integration client
+///
+/// Admins only, for an area inside their own. The answer carries the
+/// secret, once; it is stored as a hash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients",
+    tag = "clients",
+    operation_id = "createClient",
+    request_body = NewClientBody,
+    responses(
+        (status = 201, description = "The client and its secret.", body = WithSecret,
+            headers(
+                ("ETag" = String, description = "The client's version, `\"1\"`."),
+                ("Location" = String, description = "The client's address."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds a secret."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -268,7 +318,19 @@ pub async fn create(
     Ok(res)
 }
 
-/// `GET /clients`: the clients of the caller's area.
+/// List integration clients
+///
+/// Admins only: the clients whose area lies inside their own, all of them
+/// in one answer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients",
+    tag = "clients",
+    operation_id = "listClients",
+    responses(
+        (status = 200, description = "The clients.", body = crate::openapi::clients::ClientList),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let rows = db::run(&state.pool, move |conn| {
@@ -280,7 +342,21 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
-/// `GET /clients/{id}`
+/// Get an integration client
+///
+/// Admins only, for a client whose area lies inside their own (404
+/// otherwise).
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}",
+    tag = "clients",
+    operation_id = "getClient",
+    params(("id" = Uuid, Path, description = "The client's id (not its `client_id`).")),
+    responses(
+        (status = 200, description = "The client.", body = ClientDto,
+            headers(("ETag" = String, description = "The client's version."))),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -298,15 +374,35 @@ pub async fn get(
         .json(ClientDto::from(row)))
 }
 
-/// `POST /clients/{id}/rotate`: a new secret; the old one keeps working for
-/// `grace_hours` (24 unless asked, 0 ends it at once), so a portal can
-/// change its configuration without a gap.
+/// Give a client a new secret
+///
+/// The old secret keeps working for `grace_hours` (24 unless asked, 0 ends
+/// it at once), so a portal can change its configuration without a gap.
+/// A revoked client gets none (409). Admins only, for a client whose area
+/// lies inside their own.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/rotate",
+    tag = "clients",
+    operation_id = "rotateClientSecret",
+    params(("id" = Uuid, Path, description = "The client's id.")),
+    request_body = Option<RotateBody>,
+    responses(
+        (status = 200, description = "The client and its new secret.", body = WithSecret,
+            headers(
+                ("ETag" = String, description = "The client's new version."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds a secret."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn rotate(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Option<Json<RotateBody>>,
+    body: crate::json::OptionalJson<RotateBody>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin])?;
     let grace = RotateBody::grace(body)?;
@@ -323,8 +419,25 @@ pub async fn rotate(
     Ok(with_secret(actix_web::http::StatusCode::OK, row, secret))
 }
 
-/// `POST /clients/{id}/revoke`: the client gets no new token and the
-/// tokens it holds stop at once, on every instance.
+/// Revoke a client
+///
+/// The client gets no new token and the tokens it holds stop at once, on
+/// every instance; revoking twice is a 409. Admins only, for a client
+/// whose area lies inside their own.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/revoke",
+    tag = "clients",
+    operation_id = "revokeClient",
+    params(("id" = Uuid, Path, description = "The client's id.")),
+    request_body = crate::openapi::clients::Revocation,
+    responses(
+        (status = 200, description = "The revoked client.", body = ClientDto,
+            headers(("ETag" = String, description = "The client's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,

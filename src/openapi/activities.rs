@@ -128,12 +128,13 @@ fn strings(values: &[&str]) -> Object {
 
 impl<R: Sortable> IntoParams for ActivityList<R> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let mut sorts = vec!["id".to_string(), "-id".to_string()];
-        for k in R::KEYS {
-            sorts.push(k.name.to_string());
-            sorts.push(format!("-{}", k.name));
-        }
-        let sorts: Vec<&str> = sorts.iter().map(String::as_str).collect();
+        let keys: Vec<&str> = std::iter::once("id")
+            .chain(R::KEYS.iter().map(|k| k.name))
+            .collect();
+        let sort = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!(r"^\s*(-?({}))?\s*$", keys.join("|"))))
+            .build();
         vec![
             query(
                 "unit_id",
@@ -176,8 +177,8 @@ impl<R: Sortable> IntoParams for ActivityList<R> {
             ),
             query(
                 "sort",
-                "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it: by id. Anything else: 422 naming `sort`.",
-                strings(&sorts),
+                "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it, or blank: by id. Anything else: 422 naming `sort`.",
+                sort,
             ),
             query(
                 "format",

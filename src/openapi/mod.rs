@@ -14,6 +14,7 @@ pub(crate) mod activities;
 mod assistances;
 pub mod auth;
 mod changes;
+pub mod clients;
 mod complete;
 mod health;
 mod legacy;
@@ -187,6 +188,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         periods::Api::openapi(),
         changes::Api::openapi(),
         sync::Api::openapi(),
+        clients::Api::openapi(),
     ]
 }
 

@@ -191,8 +191,8 @@ fn check_placement(
         ("updated_since" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "Only accounts created or changed at or after this instant."),
         UserFilters,
         ("limit" = Option<i32>, Query, minimum = 1, maximum = 500, description = "Page size, 1 to 500 (default 50; 422 otherwise)."),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page, as it was (422 if not one this list issued under this order)."),
-        ("sort" = Option<String>, Query, description = "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it: by id. Anything else: 422 naming `sort`.", pattern = "^-?(id|created_at|updated_at)$"),
+        ("cursor" = Option<String>, Query, min_length = 1, pattern = r"^[A-Za-z0-9_-]+$", description = "The `next_cursor` of the previous page, as it was (422 if not one this list issued under this order): base64url without padding."),
+        ("sort" = Option<String>, Query, description = "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it, or blank: by id. Anything else: 422 naming `sort`.", pattern = r"^\s*(-?(id|created_at|updated_at))?\s*$"),
     ),
     responses(
         (status = 200, description = "A page of accounts.", body = super::dto::UserPage),

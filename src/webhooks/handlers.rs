@@ -400,7 +400,7 @@ pub async fn rotate(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: Option<Json<RotateBody>>,
+    body: crate::json::OptionalJson<RotateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_of(&user)?;
     let grace = RotateBody::grace(body)?;

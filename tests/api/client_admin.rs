@@ -315,6 +315,53 @@ async fn a_rotated_secret_keeps_working_for_its_grace_and_a_revoked_client_stops
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "grace_hours");
+    // A body that is there but bad is refused, never read as no body: the
+    // secret stays as it was.
+    for (bad, field) in [
+        (json!({ "grace_hours": "two" }), "grace_hours"),
+        (json!({ "grace": 2 }), "grace"),
+        (json!([2]), "body"),
+    ] {
+        let res = app
+            .post_json(&format!("/api/v1/clients/{id}/rotate"), Some(&admin), &bad)
+            .await;
+        let p = problem(res, 422).await;
+        assert_eq!(p["errors"][0]["field"], field, "{bad}");
+    }
+    assert_eq!(token(&app, "portal.caobang", &third).await.status(), 200);
+    // No body at all, or `null`, is the default grace of 24 hours.
+    for body in [None, Some("null")] {
+        let mut req = app
+            .client
+            .post(app.url(&format!("/api/v1/clients/{id}/rotate")))
+            .bearer_auth(&admin);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200, "{body:?}");
+        let v: Value = res.json().await.unwrap();
+        let until = chrono::DateTime::parse_from_rfc3339(
+            v["client"]["previous_secret_valid_until"].as_str().unwrap(),
+        )
+        .unwrap();
+        let hours = (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes();
+        assert!((23 * 60..=24 * 60).contains(&hours), "{body:?}: {hours}");
+        let third = v["client_secret"].as_str().unwrap().to_string();
+        assert_eq!(token(&app, "portal.caobang", &third).await.status(), 200);
+    }
+    let third = {
+        let res = app
+            .post_json(
+                &format!("/api/v1/clients/{id}/rotate"),
+                Some(&admin),
+                &json!({ "grace_hours": 0 }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let v: Value = res.json().await.unwrap();
+        v["client_secret"].as_str().unwrap().to_string()
+    };
 
     let held = access(&app, "portal.caobang", &third).await;
     assert_eq!(app.get("/api/v1/teams", &held).await.status(), 200);
@@ -344,7 +391,11 @@ async fn a_rotated_secret_keeps_working_for_its_grace_and_a_revoked_client_stops
     let mut conn = app.conn();
     let events = "SELECT count(*) AS n FROM audit_events WHERE entity = 'client' \
                   AND action IN ('rotate_secret', 'revoke')";
-    assert_eq!(count(&mut conn, events), 3);
+    assert_eq!(
+        count(&mut conn, events),
+        6,
+        "five rotations and a revocation"
+    );
     let leaked = format!(
         "SELECT count(*) AS n FROM audit_events WHERE after::text LIKE '%{third}%' OR before::text LIKE '%{third}%'"
     );
