@@ -190,23 +190,33 @@ fn sweep_refresh(conn: &mut PgConnection) -> Result<usize, ApiError> {
     })
 }
 
-#[derive(Debug, Serialize)]
+/// The first event of the chain that does not match.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = BrokenLink)]
 pub struct Broken {
     pub id: i64,
     pub event_id: Uuid,
     pub seq: i64,
+    /// What is wrong with it, in words.
+    #[schema(value_type = String)]
     pub problem: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+/// What a verification of the audit chain found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditVerdict)]
 pub struct Verdict {
+    /// `true` when every linked event matches and the chain reaches the
+    /// checkpoint.
     pub ok: bool,
     /// Events checked along the chain.
     pub checked: i64,
     /// The first event that does not match, if any.
+    #[schema(required = true)]
     pub first_broken: Option<Broken>,
     /// Events not linked yet, and the age in seconds of the oldest.
     pub unlinked: i64,
+    #[schema(required = true)]
     pub oldest_unlinked_seconds: Option<i64>,
     /// Fields of sound events that an erasure removed: their values are
     /// gone, their commitments still prove the rest of each event.
@@ -216,7 +226,9 @@ pub struct Verdict {
     /// an event listed by `banso audit rehash`.
     pub explained: i64,
     /// Whether the chain still reaches the checkpoint it was checked
-    /// against (the newest one written, unless one was given).
+    /// against (the newest one written, unless one was given); `null`
+    /// when there is none.
+    #[schema(required = true)]
     pub checkpoint: Option<super::checkpoint::Reach>,
 }
 

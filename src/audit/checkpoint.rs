@@ -32,25 +32,36 @@ pub const EVERY: Duration = Duration::from_secs(60);
 pub const LISTED: usize = 100;
 
 /// A signed statement that the chain reached `seq` with `chain_hash` at `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Checkpoint {
+    /// The chain's last `seq` when signed.
     pub seq: i64,
-    /// Hex.
+    /// Its `chain_hash`, 64 hex digits.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub chain_hash: String,
-    /// RFC 3339, UTC, microseconds.
+    /// When it was signed: RFC 3339, UTC, microseconds.
+    #[schema(format = DateTime)]
     pub at: String,
     /// The signing key's id, as in `/.well-known/jwks.json`.
     pub kid: String,
-    /// Ed25519 over `message()`, base64url.
+    /// Ed25519, base64url, over the lines `banso audit checkpoint`, `seq
+    /// <seq>`, `chain_hash <hex>`, `at <at>`, each ended by a newline.
     pub signature: String,
 }
 
 /// Whether a verified chain still reaches a checkpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditCheckpointReach)]
 pub struct Reach {
     pub seq: i64,
+    #[schema(format = DateTime)]
     pub at: String,
+    /// Whether the chain still holds the event the checkpoint signed, with
+    /// the same chain hash.
     pub reached: bool,
+    /// Why not: the chain is truncated (the newest events are missing),
+    /// breaks before, or was rewritten since.
+    #[schema(required = true)]
     pub problem: Option<String>,
 }
 

@@ -22,48 +22,98 @@ use crate::json::Query;
 use crate::pagination;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Events placed in this unit or below it.
     pub unit_id: Option<Uuid>,
+    /// Events of one account.
     pub actor_id: Option<Uuid>,
-    /// The username of the account that acted.
+    /// Events of one account, by its username (case and spaces around do
+    /// not matter); a username no account has gives an empty list. One
+    /// that cannot be a username is a 422 naming `actor`.
+    #[param(schema_with = crate::openapi::users::username)]
     pub actor: Option<String>,
+    /// Events about one kind of record; another name is a 422.
+    #[param(schema_with = crate::openapi::audit::entities)]
     pub entity: Option<String>,
+    /// Events about one record (its id, or a code for records named by
+    /// code).
+    #[param(pattern = r"^[^\u0000]*$")]
     pub entity_id: Option<String>,
+    /// One action; another name is a 422.
+    #[param(schema_with = crate::openapi::audit::actions)]
     pub action: Option<String>,
+    /// `at` on or after this instant.
     pub from: Option<DateTime<Utc>>,
+    /// `at` before this instant; one not after `from` is a 422 naming `to`.
     pub to: Option<DateTime<Utc>>,
+    /// Page size, 1 to 500 (default 50; 422 otherwise).
+    #[param(minimum = 1, maximum = 500, default = 50)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page, as it was (422 if not one
+    /// this list issued): base64url without padding.
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Queryable, Selectable, Serialize)]
+/// One audit event as stored.
+#[derive(Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_events)]
+#[schema(as = AuditRecord)]
 pub struct AuditDto {
+    /// Order of writing.
     pub id: i64,
     pub event_id: Uuid,
     pub at: DateTime<Utc>,
+    /// Who acted: an account, an integration client, the service itself or
+    /// someone not logged in.
+    #[schema(schema_with = crate::openapi::audit::actor_kinds)]
     pub actor_kind: String,
+    #[schema(required = true)]
     pub actor_id: Option<Uuid>,
+    /// For `anonymous`: the username tried; for `system`: the task.
+    #[schema(required = true)]
     pub actor_name: Option<String>,
+    #[schema(schema_with = crate::openapi::audit::actions)]
     pub action: String,
+    #[schema(schema_with = crate::openapi::audit::entities)]
     pub entity: String,
+    #[schema(required = true)]
     pub entity_id: Option<String>,
+    /// The unit the event is placed in.
+    #[schema(required = true)]
     pub unit_id: Option<Uuid>,
+    /// The record before, or what the action needs.
+    #[schema(required = true)]
     pub before: Option<Value>,
+    /// The record after, or what the action needs.
+    #[schema(required = true)]
     pub after: Option<Value>,
+    /// The `X-Request-Id` of the request that wrote it.
+    #[schema(required = true)]
     pub request_id: Option<Uuid>,
+    /// The client's IP address as the server saw it.
+    #[schema(required = true)]
     pub address: Option<String>,
+    /// Place in the hash chain; `null` until linked.
+    #[schema(required = true)]
     pub seq: Option<i64>,
 }
 
 /// An event as listed, with the names a person reads it by: the account's
 /// username and the unit's name, looked up once per page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 pub struct AuditItem {
     #[serde(flatten)]
     pub event: AuditDto,
+    /// The acting account's username, read when the list is; `null`
+    /// without an account.
+    #[schema(required = true)]
     pub actor_username: Option<String>,
+    /// The name of the unit the event is placed in, read when the list is.
+    #[schema(required = true)]
     pub unit_name: Option<String>,
 }
 
@@ -105,8 +155,24 @@ fn filter<T>(
         .map_err(|e| ApiError::validation(field, e.code, e.message))
 }
 
-/// Newest first. Officers see the events of their area; events with no
-/// area (logins, accounts of admins) only admins see.
+/// List audit events
+///
+/// Newest first. Officers (and admins with an area) see the events placed
+/// inside their area; events with no place only an admin without an area.
+/// `admin` and `officer`. Answered with `Cache-Control: no-store`: events
+/// hold what records were before and after.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    operation_id = "listAuditEvents",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = crate::openapi::audit::AuditPage,
+            headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -180,14 +246,35 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(pagination::page(rows, limit, |r| r.event.id)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
-    /// A checkpoint's `token`; absent: the newest one written here.
+    /// A checkpoint's `token` from `GET /api/v1/audit/checkpoints` (or a
+    /// copy kept elsewhere); absent: the newest one this server wrote. A
+    /// token that is not a checkpoint, or whose signature does not verify
+    /// with this service's keys, is a 422 on `checkpoint`. It is
+    /// base64url without padding.
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+$")]
     pub checkpoint: Option<String>,
 }
 
-/// Links what is pending, then recomputes the whole chain and checks that
-/// it still reaches the checkpoint.
+/// Verify the audit chain
+///
+/// Chains whatever is waiting, then recomputes every event's hash and
+/// link, and checks that the chain still reaches a signed checkpoint: the
+/// one given, else the newest this server wrote. Reads the whole trail.
+/// `admin` only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    operation_id = "verifyAuditChain",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "The verdict.", body = chain::Verdict),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn verify(
     state: web::Data<AppState>,
     tokens: web::Data<TokenService>,
@@ -230,15 +317,30 @@ fn newest_checkpoint(
         .find(|cp| cp.signed_by(tokens.jwks())))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditCheckpoint)]
 pub struct CheckpointDto {
     #[serde(flatten)]
     pub checkpoint: Checkpoint,
-    /// The whole checkpoint as one string, for `GET /audit/verify?checkpoint=`.
+    /// The checkpoint as one string, for `GET /api/v1/audit/verify?checkpoint=`.
     pub token: String,
 }
 
-/// The newest checkpoints written by this server, newest first.
+/// List the newest audit checkpoints
+///
+/// The newest signed checkpoints of the chain's head that this server
+/// wrote (at most once a minute, when the head moved), newest first, at
+/// most 100. Each is also a line of `$BANSO_DATA_DIR/audit/checkpoints.jsonl`
+/// and of the log. `admin` only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/checkpoints",
+    tag = "audit",
+    operation_id = "listAuditCheckpoints",
+    responses(
+        (status = 200, description = "The checkpoints.", body = crate::openapi::audit::CheckpointList),
+    )
+)]
 pub async fn checkpoints(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -15,6 +15,9 @@ use crate::telemetry::RequestId;
 
 use super::seal;
 
+/// Every `actor_kind` an event may hold (`Ctx` sets one of them).
+pub const ACTOR_KINDS: &[&str] = &["user", "client", "system", "anonymous"];
+
 /// Who did it, from where, in which request.
 #[derive(Debug, Clone)]
 pub struct Ctx {

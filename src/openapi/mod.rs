@@ -12,6 +12,7 @@
 
 pub(crate) mod activities;
 mod assistances;
+pub(crate) mod audit;
 pub mod auth;
 mod changes;
 pub mod clients;
@@ -189,6 +190,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         changes::Api::openapi(),
         sync::Api::openapi(),
         clients::Api::openapi(),
+        audit::Api::openapi(),
     ]
 }
 
