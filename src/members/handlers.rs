@@ -89,7 +89,10 @@ fn parse(
     });
     let ethnicity = check.take(
         "ethnicity",
-        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+        short_text(
+            input.ethnicity.as_deref().unwrap_or(""),
+            super::dto::MAX_ETHNICITY_CHARS,
+        ),
     );
     let phone = check.take_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| {
         Phone::parse(&p)

@@ -20,7 +20,9 @@ mod legacy;
 mod links;
 mod periods;
 pub mod problems;
+pub(crate) mod registry;
 mod sync;
+mod teams;
 mod trainings;
 mod units;
 pub mod users;
@@ -187,6 +189,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         periods::Api::openapi(),
         changes::Api::openapi(),
         sync::Api::openapi(),
+        teams::api(),
     ]
 }
 
