@@ -18,6 +18,7 @@ mod complete;
 mod health;
 mod legacy;
 mod links;
+mod members;
 mod periods;
 pub mod problems;
 pub(crate) mod registry;
@@ -190,6 +191,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         changes::Api::openapi(),
         sync::Api::openapi(),
         teams::api(),
+        members::api(),
     ]
 }
 
