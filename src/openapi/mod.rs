@@ -13,6 +13,7 @@
 pub(crate) mod activities;
 mod assistances;
 pub mod auth;
+pub(crate) mod catalog;
 mod changes;
 mod complete;
 mod health;
@@ -192,6 +193,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         sync::Api::openapi(),
         teams::api(),
         members::api(),
+        catalog::api(),
     ]
 }
 
