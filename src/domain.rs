@@ -201,6 +201,12 @@ const MOBILE_PREFIXES: &[&str] = &[
     "089", "090", "091", "092", "093", "094", "096", "097", "098", "099",
 ];
 
+/// What `Phone::parse` takes, as an OpenAPI `pattern`, or a blank text
+/// (which a phone field reads as none): 0, `+84` or `84`, then a mobile
+/// prefix of [`MOBILE_PREFIXES`] and seven digits, with spaces, dots,
+/// dashes or brackets anywhere between them and white space at either end.
+pub const PHONE_PATTERN: &str = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[ .()-]*(?:0|\+[ .()-]*8[ .()-]*4|8[ .()-]*4)[ .()-]*(?:3[ .()-]*[2-9]|5[ .()-]*[25689]|7[ .()-]*[06-9]|8[ .()-]*[1-9]|9[ .()-]*[0-46-9])(?:[ .()-]*[0-9]){7}[ .()-]*)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
 /// A Vietnamese mobile number, stored as ten digits starting with 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Phone(String);
@@ -295,9 +301,17 @@ macro_rules! code_enum {
     };
 }
 
-crate::code_enum!(Gender { Female = "female", Male = "male", Other = "other" });
-crate::code_enum!(TeamRole { Leader = "leader", Deputy = "deputy", Member = "member" });
-crate::code_enum!(Affiliation {
+crate::code_enum!(
+    #[derive(utoipa::ToSchema)]
+    Gender { Female = "female", Male = "male", Other = "other" }
+);
+crate::code_enum!(
+    #[derive(utoipa::ToSchema)]
+    TeamRole { Leader = "leader", Deputy = "deputy", Member = "member" }
+);
+crate::code_enum!(
+    #[derive(utoipa::ToSchema)]
+    Affiliation {
     YouthUnion = "youth_union",
     WomensUnion = "womens_union",
     CommunePolice = "commune_police",
@@ -305,7 +319,10 @@ crate::code_enum!(Affiliation {
     VillageHead = "village_head",
     Other = "other",
 });
-crate::code_enum!(TeamStatus { Active = "active", Dissolved = "dissolved" });
+crate::code_enum!(
+    #[derive(utoipa::ToSchema)]
+    TeamStatus { Active = "active", Dissolved = "dissolved" }
+);
 crate::code_enum!(PovertyStatus { Poor = "poor", NearPoor = "near_poor", NotPoor = "not_poor" });
 crate::code_enum!(YesNoUnknown { Yes = "yes", No = "no", Unknown = "unknown" });
 crate::code_enum!(

@@ -24,13 +24,20 @@ pub fn kind_of(path: &str) -> Result<&'static str, ApiError> {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+/// An assistance kind or a training topic.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = catalog_entries)]
+#[schema(as = CatalogEntry)]
 pub struct Entry {
+    /// What records carry.
     pub code: String,
     pub name_vi: String,
     pub name_en: String,
+    /// Set when retired.
+    #[schema(required = true)]
     pub retired_at: Option<DateTime<Utc>>,
+    /// Starts at 1; each change adds one.
+    #[schema(minimum = 1)]
     pub version: i32,
 }
 
@@ -67,28 +74,55 @@ fn respond(status: actix_web::http::StatusCode, entry: Entry) -> HttpResponse {
         .json(entry)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `true` to list retired entries too.
     #[serde(default)]
+    #[param(default = false)]
     pub include_retired: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewCatalogEntry)]
 pub struct NewEntry {
+    /// 2 to 40 characters of a-z, 0-9 and _.
+    #[schema(pattern = "^[a-z0-9_]{2,40}$")]
     pub code: String,
+    #[schema(value_type = crate::domain::Name)]
     pub name_vi: String,
+    #[schema(value_type = crate::domain::Name)]
     pub name_en: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// Fields left out stay.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CatalogEntryPatch)]
 pub struct EntryPatch {
+    /// A new Vietnamese name; absent or `null` keeps it.
+    #[schema(value_type = Option<crate::domain::Name>)]
     pub name_vi: Option<String>,
+    /// A new English name; absent or `null` keeps it.
+    #[schema(value_type = Option<crate::domain::Name>)]
     pub name_en: Option<String>,
+    /// `true` retires, `false` brings back; absent or `null` keeps it.
     pub retired: Option<bool>,
-    /// The version the change is based on, unless `If-Match` says it.
+    /// The version the change is based on; `If-Match` wins over it, and
+    /// one of the two is needed (422).
     pub version: Option<i64>,
+}
+
+/// The entries of one kind, oldest first.
+#[derive(utoipa::ToSchema)]
+#[schema(as = CatalogPage)]
+#[allow(dead_code)]
+pub struct EntryPage {
+    pub items: Vec<Entry>,
+    /// Always `null`: the list comes whole.
+    #[schema(required = true, value_type = Option<String>)]
+    pub next_cursor: Option<String>,
 }
 
 /// Codes are short snake_case words: they travel in records and URLs.
@@ -128,6 +162,21 @@ pub fn known_or_active<'a>(
     })
 }
 
+/// List a catalogue
+///
+/// Active entries (with `include_retired=true`, every entry), oldest
+/// first, unpaged (`next_cursor` is always `null`). Every role.
+#[utoipa::path(
+    get,
+    path = "/api/v1/catalog/{kind}",
+    tag = "catalog",
+    operation_id = "listCatalogEntries",
+    params(
+        ("kind" = crate::openapi::catalog::CatalogKind, Path, description = "The catalogue: assistance kinds or training topics (any other is a 404)."),
+        ListQuery,
+    ),
+    responses((status = 200, description = "The entries.", body = EntryPage))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     _user: AuthUser,
@@ -152,6 +201,23 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
+/// Add a catalogue entry
+///
+/// Adds an entry; a code already in the catalogue, retired or not, is a
+/// 409. `admin` only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/catalog/{kind}",
+    tag = "catalog",
+    operation_id = "createCatalogEntry",
+    params(("kind" = crate::openapi::catalog::CatalogKind, Path, description = "The catalogue: assistance kinds or training topics (any other is a 404)."),),
+    request_body = NewEntry,
+    responses(
+        (status = 201, description = "The new entry.", body = Entry,
+            headers(("ETag" = String, description = "The entry's version, `\"1\"`."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -205,6 +271,27 @@ pub async fn create(
     Ok(respond(actix_web::http::StatusCode::CREATED, entry))
 }
 
+/// Rename, retire or restore an entry
+///
+/// Changes the fields sent, from the version in `If-Match` or `version`
+/// (422 without, 409 if stale, with `current`). `admin` only.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/catalog/{kind}/{code}",
+    tag = "catalog",
+    operation_id = "updateCatalogEntry",
+    params(
+        ("kind" = crate::openapi::catalog::CatalogKind, Path, description = "The catalogue: assistance kinds or training topics (any other is a 404)."),
+        ("code" = String, Path, description = "The entry's code; one not in this catalogue is a 404."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body = EntryPatch,
+    responses(
+        (status = 200, description = "The entry as changed.", body = Entry,
+            headers(("ETag" = String, description = "The entry's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,

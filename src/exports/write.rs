@@ -244,6 +244,14 @@ impl Xlsx {
                 }
                 Cell::Date(d) => {
                     use chrono::Datelike;
+                    // Spreadsheet dates run from 1900 to 9999; a date
+                    // outside them (a year mistyped as 341) goes as its text.
+                    if !(1900..=9999).contains(&d.year()) {
+                        sheet
+                            .write_string(row, col, d.format("%Y-%m-%d").to_string())
+                            .map_err(xlsx_error)?;
+                        continue;
+                    }
                     let date =
                         ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
                             .map_err(xlsx_error)?;

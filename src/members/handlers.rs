@@ -89,7 +89,10 @@ fn parse(
     });
     let ethnicity = check.take(
         "ethnicity",
-        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+        short_text(
+            input.ethnicity.as_deref().unwrap_or(""),
+            super::dto::MAX_ETHNICITY_CHARS,
+        ),
     );
     let phone = check.take_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| {
         Phone::parse(&p)
@@ -143,6 +146,43 @@ fn parse(
     })
 }
 
+/// List members
+///
+/// Memberships inside the caller's area, by id unless `sort` says
+/// otherwise. Every role, inside its area. As a file (`format=csv|xlsx` or
+/// `Accept`): every matching row with the same filters, headers in
+/// Vietnamese or with `lang=en` in English; each export is one audit event
+/// `export`. Files of this list hold personal data: officers and admins
+/// only (403 for other roles).
+#[utoipa::path(
+    get,
+    path = "/api/v1/members",
+    tag = "members",
+    operation_id = "listMembers",
+    params(
+        crate::openapi::registry::RegistryList<MemberRow>,
+        ("team_id" = Option<Uuid>, Query, description = "Only memberships of this team; an unknown team gives an empty list."),
+        MemberFilters,
+        crate::openapi::registry::AsFile,
+    ),
+    responses(
+        (
+            status = 200,
+            description = "A page of memberships, or every matching membership as a file.",
+            content(
+                (super::dto::MemberPage = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),
+                ("Cache-Control" = String, description = "Files only: `no-store`."),
+            ),
+        ),
+        (status = 406, response = crate::openapi::problems::NotAcceptable),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -177,6 +217,22 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page(rows)))
 }
 
+/// Get a membership
+///
+/// Every role, inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members/{id}",
+    tag = "members",
+    operation_id = "getMember",
+    params(("id" = Uuid, Path, description = "The membership's id.")),
+    responses((
+        status = 200,
+        description = "The membership.",
+        body = MemberDto,
+        headers(("ETag" = String, description = "The membership's version, such as `\"3\"`; send it back in `If-Match`.")),
+    ))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -191,6 +247,18 @@ pub async fn get(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// A person's memberships
+///
+/// Every membership of the same person that the caller may see, oldest
+/// first, unpaged. Every role, inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/members/{id}/history",
+    tag = "members",
+    operation_id = "getMemberHistory",
+    params(("id" = Uuid, Path, description = "Any of the person's memberships.")),
+    responses((status = 200, description = "The memberships.", body = super::dto::MemberHistory))
+)]
 pub async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -208,6 +276,21 @@ pub async fn history(
     })))
 }
 
+/// Add a member
+///
+/// Adds a person to an active team. `admin`, `officer` and `team_leader`
+/// (its own village's team).
+#[utoipa::path(
+    post,
+    path = "/api/v1/members",
+    tag = "members",
+    operation_id = "createMember",
+    request_body = MemberInput,
+    responses(
+        (status = 201, description = "The new membership.", body = MemberDto,
+            headers(("ETag" = String, description = "The membership's version, `\"1\"`."))),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -234,6 +317,32 @@ pub async fn create(
     Ok(respond(StatusCode::CREATED, row))
 }
 
+/// Update a membership
+///
+/// Applies a JSON merge patch (RFC 7396); the result is checked as a
+/// create is. The version goes in `If-Match` or `version` (422 without,
+/// 409 with `current` if stale). `team_id` never changes here (use the
+/// move). Archived memberships are refused (409). `admin`, `officer` and
+/// `team_leader` (its own village's team).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/members/{id}",
+    tag = "members",
+    operation_id = "updateMember",
+    params(
+        ("id" = Uuid, Path, description = "The membership's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body(content(
+        (super::dto::MemberPatch = "application/json"),
+        (super::dto::MemberPatch = "application/merge-patch+json"),
+    )),
+    responses(
+        (status = 200, description = "The updated membership.", body = MemberDto,
+            headers(("ETag" = String, description = "The membership's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -272,7 +381,28 @@ pub async fn update(
     Ok(respond(StatusCode::OK, row))
 }
 
-/// Ends the current membership on `on` and opens one in the new team.
+/// Move a member to another team
+///
+/// Ends the current membership on `on` and opens one in the new team from
+/// that day, with the same `person_id`. The version goes in `If-Match` or
+/// `version` (422 without, 409 with `current` if stale). `admin`,
+/// `officer` and `team_leader` (its own village's team).
+#[utoipa::path(
+    post,
+    path = "/api/v1/members/{id}/move",
+    tag = "members",
+    operation_id = "moveMember",
+    params(
+        ("id" = Uuid, Path, description = "The current membership's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body = MoveRequest,
+    responses(
+        (status = 201, description = "The new membership.", body = MemberDto,
+            headers(("ETag" = String, description = "The new membership's version, `\"1\"`."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn move_to_team(
     state: web::Data<AppState>,
     user: AuthUser,

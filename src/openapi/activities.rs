@@ -102,7 +102,7 @@ pub struct BulkTargetVersion {
 /// `sort` takes the keys of `R`.
 pub struct ActivityList<R>(PhantomData<R>);
 
-fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+pub(crate) fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
@@ -112,14 +112,14 @@ fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Par
         .build()
 }
 
-fn string_format(format: KnownFormat) -> Object {
+pub(crate) fn string_format(format: KnownFormat) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(format)))
         .build()
 }
 
-fn strings(values: &[&str]) -> Object {
+pub(crate) fn strings(values: &[&str]) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
@@ -128,73 +128,120 @@ fn strings(values: &[&str]) -> Object {
 
 impl<R: Sortable> IntoParams for ActivityList<R> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let keys: Vec<&str> = std::iter::once("id")
-            .chain(R::KEYS.iter().map(|k| k.name))
-            .collect();
-        let sort = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(format!(r"^\s*(-?({}))?\s*$", keys.join("|"))))
-            .build();
         vec![
-            query(
-                "unit_id",
-                "Only records in this unit or anywhere below it; an unknown unit gives an empty list.",
-                string_format(KnownFormat::Uuid),
-            ),
-            query(
-                "updated_since",
-                "Only records created or changed at or after this instant.",
-                string_format(KnownFormat::DateTime),
-            ),
-            query(
-                "include_archived",
-                "`true` to list archived records too.",
-                ObjectBuilder::new()
-                    .schema_type(Type::Boolean)
-                    .default(Some(false.into())),
-            ),
-            query(
-                "limit",
-                "Page size, 1 to 500 (422 otherwise).",
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                    .minimum(Some(1))
-                    .maximum(Some(MAX_LIMIT))
-                    .default(Some(DEFAULT_LIMIT.into())),
-            ),
-            query(
-                "cursor",
-                "The `next_cursor` of the previous page, as it was, with the same `sort` (422 if not one this service issued, or made under another order).",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some("^[A-Za-z0-9_-]+$")),
-            ),
+            unit_id(),
+            updated_since(),
+            include_archived(),
+            limit(),
+            cursor(),
             query(
                 "include",
                 "`household`: each visit carries `household` (`null` when it lies outside the caller's area now), each session `households` (its attendees' households). One audited read of those households per page, answered with `Cache-Control: no-store`. Anything else: 422.",
                 strings(&["household"]),
             ),
-            query(
-                "sort",
-                "The order: a key, `-` before it for descending; ties follow by id in the same direction. Without it, or blank: by id. Anything else: 422 naming `sort`.",
-                sort,
-            ),
-            query(
-                "format",
-                "`csv` or `xlsx` for the answer as a file (every matching row, no paging; wins over `Accept`), `json` for JSON. Another value is a 422 naming `format`.",
-                strings(&["json", "csv", "xlsx"]),
-            ),
-            query(
-                "lang",
-                "The language of a file's headers, code names and file name: `vi` (the default) or `en`. Another value is a 422 naming `lang`.",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["vi", "en"]))
-                    .default(Some("vi".into())),
-            ),
+            sort::<R>(),
+            format(),
+            lang(),
         ]
     }
+}
+
+/// `unit_id` of a list of records placed in villages.
+pub(crate) fn unit_id() -> Parameter {
+    query(
+        "unit_id",
+        "Only records in this unit or anywhere below it; an unknown unit gives an empty list.",
+        string_format(KnownFormat::Uuid),
+    )
+}
+
+/// `updated_since` of a list of records.
+pub(crate) fn updated_since() -> Parameter {
+    query(
+        "updated_since",
+        "Only records created or changed at or after this instant.",
+        string_format(KnownFormat::DateTime),
+    )
+}
+
+/// `include_archived` of a list of records that `DELETE` archives.
+pub(crate) fn include_archived() -> Parameter {
+    query(
+        "include_archived",
+        "`true` to list archived records too.",
+        ObjectBuilder::new()
+            .schema_type(Type::Boolean)
+            .default(Some(false.into())),
+    )
+}
+
+/// `limit`, as `pagination::limit` takes it.
+pub(crate) fn limit() -> Parameter {
+    query(
+        "limit",
+        "Page size, 1 to 500 (422 otherwise).",
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(DEFAULT_LIMIT.into())),
+    )
+}
+
+/// `cursor`, a `next_cursor` as `pagination` encodes it.
+pub(crate) fn cursor() -> Parameter {
+    query(
+        "cursor",
+        "The `next_cursor` of the previous page, as it was, with the same `sort` (422 if not one this service issued, or made under another order).",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z0-9_-]+$")),
+    )
+}
+
+/// `sort`, with the keys of `R`, as `pagination::Order::parse` reads it:
+/// trimmed, and blank for none.
+pub(crate) fn sort<R: Sortable>() -> Parameter {
+    const WHITE_SPACE: &str = r"[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
+    let keys: Vec<&str> = std::iter::once("id")
+        .chain(R::KEYS.iter().map(|k| k.name))
+        .collect();
+    let listed: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    query(
+        "sort",
+        &format!(
+            "The order: a key ({}), `-` before it for descending; ties follow by id in the same direction. Without it (or blank): by id. Anything else: 422 naming `sort`.",
+            listed.join(", ")
+        ),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!(
+                "^{WHITE_SPACE}(-?({}))?{WHITE_SPACE}$",
+                keys.join("|")
+            ))),
+    )
+}
+
+/// `format` of a list that `exports` also serves as a file.
+pub(crate) fn format() -> Parameter {
+    query(
+        "format",
+        "`csv` or `xlsx` for the answer as a file (every matching row, no paging; wins over `Accept`), `json` for JSON. Another value is a 422 naming `format`.",
+        strings(&["json", "csv", "xlsx"]),
+    )
+}
+
+/// `lang` of a list that `exports` also serves as a file.
+pub(crate) fn lang() -> Parameter {
+    query(
+        "lang",
+        "The language of a file's headers, code names and file name: `vi` (the default) or `en`. Another value is a 422 naming `lang`.",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["vi", "en"]))
+            .default(Some("vi".into())),
+    )
 }
 
 /// The ten operations of one kind of activity: `$base` is its path

@@ -14,15 +14,19 @@ pub(crate) mod activities;
 mod assistances;
 pub(crate) mod audit;
 pub mod auth;
+pub(crate) mod catalog;
 mod changes;
 pub mod clients;
 mod complete;
 mod health;
 mod legacy;
 mod links;
+mod members;
 mod periods;
 pub mod problems;
+pub(crate) mod registry;
 mod sync;
+mod teams;
 mod trainings;
 mod units;
 pub mod users;
@@ -191,6 +195,9 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         sync::Api::openapi(),
         clients::Api::openapi(),
         audit::Api::openapi(),
+        teams::api(),
+        members::api(),
+        catalog::api(),
     ]
 }
 

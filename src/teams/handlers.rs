@@ -41,7 +41,10 @@ fn parse(
     let name = check.take("name", Name::parse(&input.name));
     let decision_number = check.take(
         "decision_number",
-        short_text(input.decision_number.as_deref().unwrap_or(""), 100),
+        short_text(
+            input.decision_number.as_deref().unwrap_or(""),
+            super::dto::MAX_DECISION_NUMBER_CHARS,
+        ),
     );
     let status = match input.status.as_deref() {
         None => TeamStatus::Active,
@@ -90,6 +93,40 @@ fn parse(
     })
 }
 
+/// List teams
+///
+/// Teams inside the caller's area, by id unless `sort` says otherwise.
+/// Every role, inside its area. As a file (`format=csv|xlsx` or `Accept`):
+/// every matching row with the same filters, headers in Vietnamese or with
+/// `lang=en` in English; each export is one audit event `export`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams",
+    tag = "teams",
+    operation_id = "listTeams",
+    params(
+        crate::openapi::registry::RegistryList<TeamRow>,
+        TeamFilters,
+        crate::openapi::registry::AsFile,
+    ),
+    responses(
+        (
+            status = 200,
+            description = "A page of teams, or every matching team as a file.",
+            content(
+                (super::dto::TeamPage = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),
+                ("Cache-Control" = String, description = "Files only: `no-store`."),
+            ),
+        ),
+        (status = 406, response = crate::openapi::problems::NotAcceptable),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -131,6 +168,22 @@ pub async fn list(
     }))
 }
 
+/// Get a team
+///
+/// Every role, inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}",
+    tag = "teams",
+    operation_id = "getTeam",
+    params(("id" = Uuid, Path, description = "The team's id.")),
+    responses((
+        status = 200,
+        description = "The team.",
+        body = TeamDto,
+        headers(("ETag" = String, description = "The team's version, such as `\"3\"`; send it back in `If-Match`.")),
+    ))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -145,6 +198,22 @@ pub async fn get(
     Ok(respond(actix_web::http::StatusCode::OK, row))
 }
 
+/// Create a team
+///
+/// Founds a team in a village; a village has at most one active, unarchived
+/// team (409). `admin` and `officer`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/teams",
+    tag = "teams",
+    operation_id = "createTeam",
+    request_body = TeamInput,
+    responses(
+        (status = 201, description = "The new team.", body = TeamDto,
+            headers(("ETag" = String, description = "The team's version, `\"1\"`."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -170,6 +239,31 @@ pub async fn create(
     Ok(respond(actix_web::http::StatusCode::CREATED, row))
 }
 
+/// Update a team
+///
+/// Applies a JSON merge patch (RFC 7396); the result is checked as a create
+/// is. The version goes in `If-Match` or `version` (422 without, 409 with
+/// `current` if stale). Archived teams are refused (409), and so is a
+/// second active team in the village. `admin` and `officer`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/teams/{id}",
+    tag = "teams",
+    operation_id = "updateTeam",
+    params(
+        ("id" = Uuid, Path, description = "The team's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body(content(
+        (super::dto::TeamPatch = "application/json"),
+        (super::dto::TeamPatch = "application/merge-patch+json"),
+    )),
+    responses(
+        (status = 200, description = "The updated team.", body = TeamDto,
+            headers(("ETag" = String, description = "The team's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -210,6 +304,25 @@ pub async fn update(
     Ok(respond(actix_web::http::StatusCode::OK, row))
 }
 
+/// List a team's members
+///
+/// The team's memberships, with the member list's filters. Every role,
+/// inside its area; a team outside it is a 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}/members",
+    tag = "teams",
+    operation_id = "listTeamMembers",
+    params(
+        ("id" = Uuid, Path, description = "The team's id."),
+        crate::openapi::registry::RegistryList<crate::members::model::MemberRow>,
+        crate::members::dto::MemberFilters,
+    ),
+    responses(
+        (status = 200, description = "A page of memberships.", body = crate::members::dto::MemberPage),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn members(
     state: web::Data<AppState>,
     user: AuthUser,

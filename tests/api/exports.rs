@@ -48,7 +48,7 @@ async fn csv_of(res: Response) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn xlsx_of(res: Response) -> calamine::Range<calamine::Data> {
+pub(crate) async fn xlsx_of(res: Response) -> calamine::Range<calamine::Data> {
     use calamine::Reader;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], XLSX);

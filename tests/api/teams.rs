@@ -883,3 +883,28 @@ async fn a_team_leader_sees_only_its_village_team() {
     )
     .await;
 }
+
+/// A date a spreadsheet cannot hold (before 1900) leaves as its text in an
+/// XLSX file instead of failing the whole export.
+#[actix_web::test]
+async fn a_founding_date_before_1900_is_exported_as_text() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let res = app
+        .post_json(
+            "/api/v1/teams",
+            Some(&officer),
+            &json!({ "village_id": p.na_pinh.id, "name": "Tổ Nà Pình", "founded_on": "0341-05-04" }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = app.get("/api/v1/teams?format=xlsx&lang=en", &officer).await;
+    let sheet = crate::exports::xlsx_of(res).await;
+    let cells: Vec<String> = sheet
+        .rows()
+        .skip(1)
+        .flat_map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .collect();
+    assert!(cells.contains(&"0341-05-04".to_string()), "{cells:?}");
+}
