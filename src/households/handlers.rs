@@ -64,13 +64,24 @@ fn respond(status: StatusCode, row: HouseholdRow) -> HttpResponse {
         .json(HouseholdDto::from(row))
 }
 
+/// The longest household code, in characters (ASCII only).
+pub const MAX_CODE_CHARS: usize = 30;
+/// The most people a household is registered with.
+pub const MAX_SIZE: i32 = 50;
+/// The longest ethnicity and poverty standard, in characters.
+pub const MAX_SHORT_CHARS: usize = 50;
+/// The earliest poverty survey year taken.
+pub const FIRST_SURVEY_YEAR: i32 = 2010;
+/// The longest note of a consent and reason of an erasure, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
 /// A household code from the poverty survey: letters, digits and `-_./`.
 pub fn household_code(raw: &str) -> Result<Option<String>, Invalid> {
     let s = raw.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    if s.len() > 30
+    if s.len() > MAX_CODE_CHARS
         || !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -96,12 +107,16 @@ pub fn check_fields(
         household_code(input.code.as_deref().unwrap_or("")),
     );
     let name = check.take(&f("head_name"), Name::parse(&input.head_name));
-    if !(1..=50).contains(&input.size) {
-        check.fail(&f("size"), "out_of_range", "must be between 1 and 50");
+    if !(1..=MAX_SIZE).contains(&input.size) {
+        check.fail(
+            &f("size"),
+            "out_of_range",
+            format!("must be between 1 and {MAX_SIZE}"),
+        );
     }
     let ethnicity = check.take(
         &f("ethnicity"),
-        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+        short_text(input.ethnicity.as_deref().unwrap_or(""), MAX_SHORT_CHARS),
     );
     let phone = check.take_opt(
         &f("phone"),
@@ -110,10 +125,13 @@ pub fn check_fields(
     );
     let standard = check.take(
         &f("poverty_standard"),
-        short_text(input.poverty_standard.as_deref().unwrap_or(""), 50),
+        short_text(
+            input.poverty_standard.as_deref().unwrap_or(""),
+            MAX_SHORT_CHARS,
+        ),
     );
     let survey_year = check.take_opt(&f("survey_year"), input.survey_year, |y| {
-        year(y, 2010, this_year())
+        year(y, FIRST_SURVEY_YEAR, this_year())
     });
     let deprivations = check.take(
         &f("deprivations"),
@@ -289,6 +307,39 @@ pub fn update_in(
     Ok(row)
 }
 
+/// List households
+///
+/// Households inside the caller's area, by id unless `sort` says otherwise.
+/// Every list is recorded in the audit trail (which households, not their
+/// data). Every role, inside its area. As a file (`format=csv|xlsx` or
+/// `Accept`): every matching row with the same filters, headers in
+/// Vietnamese or with `lang=en` in English; each export is one audit event
+/// `export`. Files of this list hold personal data: officers and admins
+/// only (403 for other roles).
+#[utoipa::path(
+    get,
+    path = "/api/v1/households",
+    tag = "households",
+    operation_id = "listHouseholds",
+    params(crate::openapi::households::HouseholdList, HouseholdFilters),
+    responses(
+        (
+            status = 200,
+            description = "A page of households, or every matching household as a file.",
+            content(
+                (super::dto::HouseholdPage = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            ),
+        ),
+        (status = 406, response = crate::openapi::problems::NotAcceptable),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -338,6 +389,26 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page(rows)))
 }
 
+/// Get a household
+///
+/// One household; the read is recorded in the audit trail. Every role,
+/// inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}",
+    tag = "households",
+    operation_id = "getHousehold",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The household.",
+        body = HouseholdDto,
+        headers(
+            ("ETag" = String, description = "The household's version, such as `\"3\"`; send it back in `If-Match`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+        ),
+    ))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -356,6 +427,29 @@ pub async fn get(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// Register a household
+///
+/// Registers a household after a duplicate check: a code used by a live
+/// household of the commune, or (without `confirm_new`) the same head name
+/// in the village, is a 409 with `current.candidates` (those inside the
+/// caller's area). The registration is recorded in the audit trail, its
+/// personal fields as "(recorded)". `admin`, `officer` and `team_leader`,
+/// inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households",
+    tag = "households",
+    operation_id = "createHousehold",
+    request_body = HouseholdInput,
+    responses(
+        (status = 201, description = "The new household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's version, `\"1\"`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -391,6 +485,36 @@ fn refuse_erased(row: &HouseholdRow) -> Result<(), ApiError> {
     }
 }
 
+/// Update a household
+///
+/// Applies a JSON merge patch (RFC 7396); the result is checked as a
+/// create is. The version goes in `If-Match` or `version`. Archived or
+/// erased households are refused (409), and so is a code used by another
+/// live household of the commune. A move to another village is recorded
+/// as the household leaving the old one, so that the old area's change
+/// feed drops it. `admin`, `officer` and `team_leader`, inside their area.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/households/{id}",
+    tag = "households",
+    operation_id = "updateHousehold",
+    params(
+        ("id" = Uuid, Path, description = "The household's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body(content(
+        (super::dto::HouseholdPatch = "application/json"),
+        (super::dto::HouseholdPatch = "application/merge-patch+json"),
+    )),
+    responses(
+        (status = 200, description = "The updated household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's new version."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -458,7 +582,10 @@ pub async fn record_consent(
     if input.given_on > crate::units::repo::today() {
         check.fail("given_on", "in_future", "must not be in the future");
     }
-    let note = check.take("note", short_text(input.note.as_deref().unwrap_or(""), 500));
+    let note = check.take(
+        "note",
+        short_text(input.note.as_deref().unwrap_or(""), MAX_NOTE_CHARS),
+    );
     check.finish()?;
     let (Some(given_by), Some(note)) = (given_by, note) else {
         return Err(ApiError::internal(
@@ -553,7 +680,7 @@ pub async fn erase(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, body.version)?;
-    let reason = short_text(&body.reason, 500)
+    let reason = short_text(&body.reason, MAX_NOTE_CHARS)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| ApiError::validation("reason", "required", "say why the data is erased"))?;
     let ctx = Ctx::user(&user, &req);

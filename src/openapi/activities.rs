@@ -102,7 +102,7 @@ pub struct BulkTargetVersion {
 /// `sort` takes the keys of `R`.
 pub struct ActivityList<R>(PhantomData<R>);
 
-fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
+pub(crate) fn query(name: &str, description: &str, schema: impl Into<RefOr<Schema>>) -> Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)

@@ -16,6 +16,7 @@ pub mod auth;
 mod changes;
 mod complete;
 mod health;
+pub(crate) mod households;
 mod legacy;
 mod links;
 mod periods;
@@ -181,6 +182,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         auth::Api::openapi(),
         users::api(),
         units::Api::openapi(),
+        households::api(),
         activities::Api::openapi(),
         assistances::Api::openapi(),
         trainings::Api::openapi(),
