@@ -238,35 +238,75 @@ pub struct HouseholdFilters {
     pub deprivation: Option<String>,
 }
 
-crate::code_enum!(ConsentPurpose {
-    Registry = "registry",
-    Assistance = "assistance",
-    Statistics = "statistics",
-    Contact = "contact",
-});
+crate::code_enum!(
+    /// What a household's data may be used for.
+    #[derive(utoipa::ToSchema)]
+    ConsentPurpose {
+        Registry = "registry",
+        Assistance = "assistance",
+        Statistics = "statistics",
+        Contact = "contact",
+    }
+);
 
-#[derive(Debug, Deserialize)]
+/// A consent given or withdrawn, as the form records it. A field it does
+/// not name is a 422.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
+    /// `true` gives consent, `false` withdraws it.
     pub given: bool,
+    /// The day of the form; not after today in Vietnam (422).
     pub given_on: NaiveDate,
     /// Who gave or withdrew consent, as written on the form.
+    #[schema(value_type = Name)]
     pub given_by: String,
+    /// Each kept once; at least one when `given` is `true` (422). Default
+    /// none.
     #[serde(default)]
+    #[schema(value_type = Vec<ConsentPurpose>)]
     pub purposes: Vec<String>,
+    #[schema(schema_with = crate::openapi::households::note)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One consent record; the newest is in force.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Consent)]
 pub struct ConsentDto {
     pub id: Uuid,
+    /// `true` gave consent, `false` withdrew it.
     pub given: bool,
     pub given_on: NaiveDate,
+    /// Who gave or withdrew it; blank once the household is erased.
     pub given_by: String,
+    /// Each once.
+    #[schema(value_type = Vec<ConsentPurpose>)]
     pub purposes: Vec<String>,
+    /// `null` when none, or once the household is erased.
+    #[schema(required = true)]
     pub note: Option<String>,
+    /// The account that recorded it.
     pub recorded_by: Uuid,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// A household's consents.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ConsentList {
+    /// Oldest first.
+    pub items: Vec<ConsentDto>,
+}
+
+/// Everything stored about a household, for handing to it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HouseholdExport {
+    pub exported_at: DateTime<Utc>,
+    pub household: HouseholdDto,
+    /// Oldest first.
+    pub consents: Vec<ConsentDto>,
 }
 
 impl From<ConsentRow> for ConsentDto {
@@ -284,10 +324,16 @@ impl From<ConsentRow> for ConsentDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Why a household's personal data is erased. A field it does not name is
+/// a 422.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseRequest {
+    #[schema(schema_with = crate::openapi::households::reason)]
     pub reason: String,
+    /// The household's version, unless sent in `If-Match`, which wins. One
+    /// of the two is needed (422); a stale one is a 409 with `current`.
+    #[schema(value_type = Option<i32>)]
     pub version: Option<i64>,
 }
 

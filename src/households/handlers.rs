@@ -75,6 +75,30 @@ pub const FIRST_SURVEY_YEAR: i32 = 2010;
 /// The longest note of a consent and reason of an erasure, in characters.
 pub const MAX_NOTE_CHARS: usize = 500;
 
+/// The free text of a field, at most `max` characters as sent (as the
+/// document's `maxLength` counts them, white space included), then
+/// trimmed, composed and checked by `short_text`.
+fn text_field(raw: &str, max: usize) -> Result<Option<String>, Invalid> {
+    within(raw, max).and_then(|raw| short_text(raw, max))
+}
+
+/// A name of at most `NAME_MAX_CHARS` characters as sent, then read as a
+/// `Name`.
+fn name_field(raw: &str) -> Result<Name, Invalid> {
+    within(raw, domain::NAME_MAX_CHARS).and_then(Name::parse)
+}
+
+fn within(raw: &str, max: usize) -> Result<&str, Invalid> {
+    if raw.chars().count() > max {
+        Err(Invalid {
+            code: "too_long",
+            message: format!("must be at most {max} characters"),
+        })
+    } else {
+        Ok(raw)
+    }
+}
+
 /// A household code from the poverty survey: letters, digits and `-_./`.
 pub fn household_code(raw: &str) -> Result<Option<String>, Invalid> {
     let s = raw.trim();
@@ -106,7 +130,7 @@ pub fn check_fields(
         &f("code"),
         household_code(input.code.as_deref().unwrap_or("")),
     );
-    let name = check.take(&f("head_name"), Name::parse(&input.head_name));
+    let name = check.take(&f("head_name"), name_field(&input.head_name));
     if !(1..=MAX_SIZE).contains(&input.size) {
         check.fail(
             &f("size"),
@@ -116,7 +140,7 @@ pub fn check_fields(
     }
     let ethnicity = check.take(
         &f("ethnicity"),
-        short_text(input.ethnicity.as_deref().unwrap_or(""), MAX_SHORT_CHARS),
+        text_field(input.ethnicity.as_deref().unwrap_or(""), MAX_SHORT_CHARS),
     );
     let phone = check.take_opt(
         &f("phone"),
@@ -125,7 +149,7 @@ pub fn check_fields(
     );
     let standard = check.take(
         &f("poverty_standard"),
-        short_text(
+        text_field(
             input.poverty_standard.as_deref().unwrap_or(""),
             MAX_SHORT_CHARS,
         ),
@@ -537,6 +561,23 @@ pub async fn update(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// List a household's consents
+///
+/// The consent history, oldest first, unpaged; the newest is in force. The
+/// read is recorded in the audit trail. Every role, inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}/consents",
+    tag = "households",
+    operation_id = "listHouseholdConsents",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The consents.",
+        body = super::dto::ConsentList,
+        headers(("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),),
+    ))
+)]
 pub async fn consents(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -556,6 +597,25 @@ pub async fn consents(
         .json(json!({ "items": rows.into_iter().map(ConsentDto::from).collect::<Vec<_>>() })))
 }
 
+/// Record a consent
+///
+/// Adds a consent record (given or withdrawn); the newest is in force. An
+/// erased household takes none (409). Recorded in the audit trail without
+/// who gave it or the note. `admin`, `officer` and `team_leader`, inside
+/// their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households/{id}/consents",
+    tag = "households",
+    operation_id = "recordHouseholdConsent",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    request_body = ConsentInput,
+    responses(
+        (status = 201, description = "The consent record.", body = ConsentDto,
+            headers(("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),)),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn record_consent(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -567,7 +627,7 @@ pub async fn record_consent(
     let id = id.into_inner();
     let input = body.into_inner();
     let mut check = Check::new();
-    let given_by = check.take("given_by", Name::parse(&input.given_by));
+    let given_by = check.take("given_by", name_field(&input.given_by));
     let mut purposes = Vec::new();
     for (i, p) in input.purposes.iter().enumerate() {
         if let Some(p) = check.take(&format!("purposes[{i}]"), ConsentPurpose::parse(p))
@@ -584,7 +644,7 @@ pub async fn record_consent(
     }
     let note = check.take(
         "note",
-        short_text(input.note.as_deref().unwrap_or(""), MAX_NOTE_CHARS),
+        text_field(input.note.as_deref().unwrap_or(""), MAX_NOTE_CHARS),
     );
     check.finish()?;
     let (Some(given_by), Some(note)) = (given_by, note) else {
@@ -625,7 +685,27 @@ pub async fn record_consent(
     Ok(HttpResponse::Created().json(ConsentDto::from(row)))
 }
 
-/// Everything stored about a household, for handing to it.
+/// Export a household
+///
+/// Everything stored about the household (its record and its consents), as
+/// an attachment, for handing to it; recorded in the audit trail. `admin`,
+/// `officer` and `team_leader`, inside their area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}/export",
+    tag = "households",
+    operation_id = "exportHousehold",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The household and its consents.",
+        body = super::dto::HouseholdExport,
+        headers(
+            ("Content-Disposition" = String, description = "`attachment; filename=\"household-<id>.json\"`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+        ),
+    ))
+)]
 pub async fn export(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -669,6 +749,32 @@ const ERASED_FIELDS: &[&str] = &[
 /// The keys of its visits' events that an erasure removes.
 const ERASED_VISIT_FIELDS: &[&str] = &["notes", "position", "latitude", "longitude", "accuracy_m"];
 
+/// Erase a household's personal data
+///
+/// Blanks the head's name, the code, the ethnicity and the phone, who gave
+/// its consents and their notes, and the notes and positions of its
+/// visits, in the records and in the audit trail; the household is then
+/// frozen (409 for any further change or consent). The version goes in
+/// `If-Match` or `version`. `admin` and `officer`, inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households/{id}/erase",
+    tag = "households",
+    operation_id = "eraseHousehold",
+    params(
+        ("id" = Uuid, Path, description = "The household's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the erasure is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body = EraseRequest,
+    responses(
+        (status = 200, description = "The erased household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's new version."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn erase(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -680,7 +786,7 @@ pub async fn erase(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, body.version)?;
-    let reason = short_text(&body.reason, MAX_NOTE_CHARS)
+    let reason = text_field(&body.reason, MAX_NOTE_CHARS)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| ApiError::validation("reason", "required", "say why the data is erased"))?;
     let ctx = Ctx::user(&user, &req);

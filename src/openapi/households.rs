@@ -8,7 +8,7 @@ use utoipa::{IntoParams, OpenApi};
 
 use super::activities::{ActivityList, query, text};
 use super::links::{self, FIRST_ID, Link, next_page, same};
-use crate::households::handlers::{MAX_CODE_CHARS, MAX_SHORT_CHARS};
+use crate::households::handlers::{MAX_CODE_CHARS, MAX_NOTE_CHARS, MAX_SHORT_CHARS};
 use crate::households::model::HouseholdRow;
 use crate::households::{dto, handlers};
 
@@ -19,13 +19,23 @@ use crate::households::{dto, handlers};
         handlers::create,
         handlers::get,
         handlers::update,
-        archive
+        archive,
+        handlers::consents,
+        handlers::record_consent,
+        handlers::export,
+        handlers::erase,
     ),
     components(schemas(
         dto::HouseholdDto,
         dto::HouseholdInput,
         dto::HouseholdPatch,
         dto::HouseholdPage,
+        dto::ConsentPurpose,
+        dto::ConsentInput,
+        dto::ConsentDto,
+        dto::ConsentList,
+        dto::HouseholdExport,
+        dto::EraseRequest,
         crate::domain::PovertyStatus,
         crate::domain::YesNoUnknown,
         crate::domain::Deprivation,
@@ -47,11 +57,16 @@ const ID_AND_VERSION: &[(&str, &str)] = &[
     ("header.If-Match", "$response.header.ETag"),
 ];
 
-const fn versioned(from: &'static str, status: &'static str, to: &'static str) -> Link {
+const fn versioned(
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    to: &'static str,
+) -> Link {
     Link {
         from,
         status,
-        name: "update",
+        name,
         to,
         parameters: ID_AND_VERSION,
         description: "The same household, at the version answered.",
@@ -76,12 +91,39 @@ const LINKS: &[Link] = &[
         description: "The page's first household.",
     },
     same("createHousehold", "201", "get", "getHousehold"),
-    versioned("createHousehold", "201", "updateHousehold"),
+    versioned("createHousehold", "201", "update", "updateHousehold"),
     same("createHousehold", "201", "archive", "archiveHousehold"),
+    same(
+        "createHousehold",
+        "201",
+        "consents",
+        "listHouseholdConsents",
+    ),
+    same(
+        "createHousehold",
+        "201",
+        "consent",
+        "recordHouseholdConsent",
+    ),
+    same("createHousehold", "201", "export", "exportHousehold"),
+    versioned("createHousehold", "201", "erase", "eraseHousehold"),
     same("getHousehold", "200", "archive", "archiveHousehold"),
-    versioned("getHousehold", "200", "updateHousehold"),
+    versioned("getHousehold", "200", "update", "updateHousehold"),
+    same("getHousehold", "200", "consents", "listHouseholdConsents"),
+    same("getHousehold", "200", "consent", "recordHouseholdConsent"),
+    same("getHousehold", "200", "export", "exportHousehold"),
+    versioned("getHousehold", "200", "erase", "eraseHousehold"),
     same("updateHousehold", "200", "get", "getHousehold"),
     same("archiveHousehold", "200", "get", "getHousehold"),
+    same("eraseHousehold", "200", "get", "getHousehold"),
+    Link {
+        from: "recordHouseholdConsent",
+        status: "201",
+        name: "consents",
+        to: "listHouseholdConsents",
+        parameters: &[("id", "$request.path.id")],
+        description: "The household's consents, this one the newest.",
+    },
 ];
 
 /// Archive a household
@@ -167,6 +209,28 @@ pub fn poverty_standard() -> Object {
         true,
         "The standard the survey applied, such as `2022-2025`: at most 50 characters once trimmed, no control characters but line breaks; `null` or blank for none.",
     )
+}
+
+/// The note of a consent, free text.
+pub fn note() -> Object {
+    text(
+        MAX_NOTE_CHARS,
+        true,
+        "At most 500 characters once trimmed, no control characters but line breaks; `null` or blank for none.",
+    )
+}
+
+/// The reason of an erasure: required text.
+pub fn reason() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NOTE_CHARS))
+        .pattern(Some(crate::domain::REQUIRED_TEXT_PATTERN))
+        .description(Some(
+            "Why the data is erased: 1 to 500 characters once trimmed, not blank, no control characters but line breaks. Kept in the audit trail.",
+        ))
+        .build()
 }
 
 /// The query string of the household list: that of every registry list
