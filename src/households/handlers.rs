@@ -353,7 +353,7 @@ pub fn update_in(
             content(
                 (super::dto::HouseholdPage = "application/json"),
                 (String = "text/csv"),
-                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (inline(crate::openapi::households::Workbook) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             ),
             headers(
                 ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),

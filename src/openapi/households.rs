@@ -3,7 +3,8 @@
 //! the list's query string, and their links.
 
 use utoipa::openapi::path::{Parameter, ParameterIn};
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::{IntoParams, OpenApi};
 
 use super::activities::{ActivityList, query, text};
@@ -24,6 +25,7 @@ use crate::households::{dto, handlers};
         handlers::record_consent,
         handlers::export,
         handlers::erase,
+        crate::households::import::handle,
     ),
     components(schemas(
         dto::HouseholdDto,
@@ -36,6 +38,7 @@ use crate::households::{dto, handlers};
         dto::ConsentList,
         dto::HouseholdExport,
         dto::EraseRequest,
+        crate::households::import::ImportResult,
         crate::domain::PovertyStatus,
         crate::domain::YesNoUnknown,
         crate::domain::Deprivation,
@@ -233,6 +236,21 @@ pub fn reason() -> Object {
         .build()
 }
 
+/// A spreadsheet file's bytes (XLSX), in a request or an answer.
+pub struct Workbook;
+
+impl utoipa::PartialSchema for Workbook {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("An XLSX workbook (Office Open XML)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Workbook {}
+
 /// The query string of the household list: that of every registry list
 /// (as the activities' without `include`), with `q`.
 pub struct HouseholdList;
@@ -281,6 +299,10 @@ mod tests {
         assert_eq!(
             schema("Household")["properties"]["code"]["maxLength"],
             MAX_CODE_CHARS
+        );
+        assert_eq!(
+            schema("ImportResult")["properties"]["inserted"]["maximum"],
+            crate::households::import::MAX_ROWS
         );
     }
 
