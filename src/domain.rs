@@ -323,11 +323,20 @@ crate::code_enum!(
     #[derive(utoipa::ToSchema)]
     TeamStatus { Active = "active", Dissolved = "dissolved" }
 );
-crate::code_enum!(PovertyStatus { Poor = "poor", NearPoor = "near_poor", NotPoor = "not_poor" });
-crate::code_enum!(YesNoUnknown { Yes = "yes", No = "no", Unknown = "unknown" });
+crate::code_enum!(
+    /// A household's poverty status in the latest survey.
+    #[derive(utoipa::ToSchema)]
+    PovertyStatus { Poor = "poor", NearPoor = "near_poor", NotPoor = "not_poor" }
+);
+crate::code_enum!(
+    /// Yes, no, or not known (yet).
+    #[derive(utoipa::ToSchema)]
+    YesNoUnknown { Yes = "yes", No = "no", Unknown = "unknown" }
+);
 crate::code_enum!(
     /// The twelve deprivation indicators of the multidimensional poverty
     /// standard 2022-2025 (Decree 07/2021/NĐ-CP).
+    #[derive(utoipa::ToSchema)]
     Deprivation {
         Employment = "employment",
         Dependents = "dependents",

@@ -64,13 +64,48 @@ fn respond(status: StatusCode, row: HouseholdRow) -> HttpResponse {
         .json(HouseholdDto::from(row))
 }
 
+/// The longest household code, in characters (ASCII only).
+pub const MAX_CODE_CHARS: usize = 30;
+/// The most people a household is registered with.
+pub const MAX_SIZE: i32 = 50;
+/// The longest ethnicity and poverty standard, in characters.
+pub const MAX_SHORT_CHARS: usize = 50;
+/// The earliest poverty survey year taken.
+pub const FIRST_SURVEY_YEAR: i32 = 2010;
+/// The longest note of a consent and reason of an erasure, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// The free text of a field, at most `max` characters as sent (as the
+/// document's `maxLength` counts them, white space included), then
+/// trimmed, composed and checked by `short_text`.
+fn text_field(raw: &str, max: usize) -> Result<Option<String>, Invalid> {
+    within(raw, max).and_then(|raw| short_text(raw, max))
+}
+
+/// A name of at most `NAME_MAX_CHARS` characters as sent, then read as a
+/// `Name`.
+fn name_field(raw: &str) -> Result<Name, Invalid> {
+    within(raw, domain::NAME_MAX_CHARS).and_then(Name::parse)
+}
+
+fn within(raw: &str, max: usize) -> Result<&str, Invalid> {
+    if raw.chars().count() > max {
+        Err(Invalid {
+            code: "too_long",
+            message: format!("must be at most {max} characters"),
+        })
+    } else {
+        Ok(raw)
+    }
+}
+
 /// A household code from the poverty survey: letters, digits and `-_./`.
 pub fn household_code(raw: &str) -> Result<Option<String>, Invalid> {
     let s = raw.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    if s.len() > 30
+    if s.len() > MAX_CODE_CHARS
         || !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -95,13 +130,17 @@ pub fn check_fields(
         &f("code"),
         household_code(input.code.as_deref().unwrap_or("")),
     );
-    let name = check.take(&f("head_name"), Name::parse(&input.head_name));
-    if !(1..=50).contains(&input.size) {
-        check.fail(&f("size"), "out_of_range", "must be between 1 and 50");
+    let name = check.take(&f("head_name"), name_field(&input.head_name));
+    if !(1..=MAX_SIZE).contains(&input.size) {
+        check.fail(
+            &f("size"),
+            "out_of_range",
+            format!("must be between 1 and {MAX_SIZE}"),
+        );
     }
     let ethnicity = check.take(
         &f("ethnicity"),
-        short_text(input.ethnicity.as_deref().unwrap_or(""), 50),
+        text_field(input.ethnicity.as_deref().unwrap_or(""), MAX_SHORT_CHARS),
     );
     let phone = check.take_opt(
         &f("phone"),
@@ -110,10 +149,13 @@ pub fn check_fields(
     );
     let standard = check.take(
         &f("poverty_standard"),
-        short_text(input.poverty_standard.as_deref().unwrap_or(""), 50),
+        text_field(
+            input.poverty_standard.as_deref().unwrap_or(""),
+            MAX_SHORT_CHARS,
+        ),
     );
     let survey_year = check.take_opt(&f("survey_year"), input.survey_year, |y| {
-        year(y, 2010, this_year())
+        year(y, FIRST_SURVEY_YEAR, this_year())
     });
     let deprivations = check.take(
         &f("deprivations"),
@@ -289,6 +331,39 @@ pub fn update_in(
     Ok(row)
 }
 
+/// List households
+///
+/// Households inside the caller's area, by id unless `sort` says otherwise.
+/// Every list is recorded in the audit trail (which households, not their
+/// data). Every role, inside its area. As a file (`format=csv|xlsx` or
+/// `Accept`): every matching row with the same filters, headers in
+/// Vietnamese or with `lang=en` in English; each export is one audit event
+/// `export`. Files of this list hold personal data: officers and admins
+/// only (403 for other roles).
+#[utoipa::path(
+    get,
+    path = "/api/v1/households",
+    tag = "households",
+    operation_id = "listHouseholds",
+    params(crate::openapi::households::HouseholdList, HouseholdFilters),
+    responses(
+        (
+            status = 200,
+            description = "A page of households, or every matching household as a file.",
+            content(
+                (super::dto::HouseholdPage = "application/json"),
+                (String = "text/csv"),
+                (inline(crate::openapi::households::Workbook) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "Files only: `attachment` with a file name that says what and when (Vietnam's time): an ASCII `filename` and the UTF-8 `filename*` (RFC 8187)."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            ),
+        ),
+        (status = 406, response = crate::openapi::problems::NotAcceptable),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -338,6 +413,26 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page(rows)))
 }
 
+/// Get a household
+///
+/// One household; the read is recorded in the audit trail. Every role,
+/// inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}",
+    tag = "households",
+    operation_id = "getHousehold",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The household.",
+        body = HouseholdDto,
+        headers(
+            ("ETag" = String, description = "The household's version, such as `\"3\"`; send it back in `If-Match`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+        ),
+    ))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -356,6 +451,29 @@ pub async fn get(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// Register a household
+///
+/// Registers a household after a duplicate check: a code used by a live
+/// household of the commune, or (without `confirm_new`) the same head name
+/// in the village, is a 409 with `current.candidates` (those inside the
+/// caller's area). The registration is recorded in the audit trail, its
+/// personal fields as "(recorded)". `admin`, `officer` and `team_leader`,
+/// inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households",
+    tag = "households",
+    operation_id = "createHousehold",
+    request_body = HouseholdInput,
+    responses(
+        (status = 201, description = "The new household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's version, `\"1\"`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -391,6 +509,36 @@ fn refuse_erased(row: &HouseholdRow) -> Result<(), ApiError> {
     }
 }
 
+/// Update a household
+///
+/// Applies a JSON merge patch (RFC 7396); the result is checked as a
+/// create is. The version goes in `If-Match` or `version`. Archived or
+/// erased households are refused (409), and so is a code used by another
+/// live household of the commune. A move to another village is recorded
+/// as the household leaving the old one, so that the old area's change
+/// feed drops it. `admin`, `officer` and `team_leader`, inside their area.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/households/{id}",
+    tag = "households",
+    operation_id = "updateHousehold",
+    params(
+        ("id" = Uuid, Path, description = "The household's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body(content(
+        (super::dto::HouseholdPatch = "application/json"),
+        (super::dto::HouseholdPatch = "application/merge-patch+json"),
+    )),
+    responses(
+        (status = 200, description = "The updated household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's new version."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -413,6 +561,23 @@ pub async fn update(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// List a household's consents
+///
+/// The consent history, oldest first, unpaged; the newest is in force. The
+/// read is recorded in the audit trail. Every role, inside its area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}/consents",
+    tag = "households",
+    operation_id = "listHouseholdConsents",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The consents.",
+        body = super::dto::ConsentList,
+        headers(("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),),
+    ))
+)]
 pub async fn consents(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -432,6 +597,25 @@ pub async fn consents(
         .json(json!({ "items": rows.into_iter().map(ConsentDto::from).collect::<Vec<_>>() })))
 }
 
+/// Record a consent
+///
+/// Adds a consent record (given or withdrawn); the newest is in force. An
+/// erased household takes none (409). Recorded in the audit trail without
+/// who gave it or the note. `admin`, `officer` and `team_leader`, inside
+/// their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households/{id}/consents",
+    tag = "households",
+    operation_id = "recordHouseholdConsent",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    request_body = ConsentInput,
+    responses(
+        (status = 201, description = "The consent record.", body = ConsentDto,
+            headers(("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),)),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn record_consent(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -443,7 +627,7 @@ pub async fn record_consent(
     let id = id.into_inner();
     let input = body.into_inner();
     let mut check = Check::new();
-    let given_by = check.take("given_by", Name::parse(&input.given_by));
+    let given_by = check.take("given_by", name_field(&input.given_by));
     let mut purposes = Vec::new();
     for (i, p) in input.purposes.iter().enumerate() {
         if let Some(p) = check.take(&format!("purposes[{i}]"), ConsentPurpose::parse(p))
@@ -458,7 +642,10 @@ pub async fn record_consent(
     if input.given_on > crate::units::repo::today() {
         check.fail("given_on", "in_future", "must not be in the future");
     }
-    let note = check.take("note", short_text(input.note.as_deref().unwrap_or(""), 500));
+    let note = check.take(
+        "note",
+        text_field(input.note.as_deref().unwrap_or(""), MAX_NOTE_CHARS),
+    );
     check.finish()?;
     let (Some(given_by), Some(note)) = (given_by, note) else {
         return Err(ApiError::internal(
@@ -498,7 +685,27 @@ pub async fn record_consent(
     Ok(HttpResponse::Created().json(ConsentDto::from(row)))
 }
 
-/// Everything stored about a household, for handing to it.
+/// Export a household
+///
+/// Everything stored about the household (its record and its consents), as
+/// an attachment, for handing to it; recorded in the audit trail. `admin`,
+/// `officer` and `team_leader`, inside their area.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}/export",
+    tag = "households",
+    operation_id = "exportHousehold",
+    params(("id" = Uuid, Path, description = "The household's id.")),
+    responses((
+        status = 200,
+        description = "The household and its consents.",
+        body = super::dto::HouseholdExport,
+        headers(
+            ("Content-Disposition" = String, description = "`attachment; filename=\"household-<id>.json\"`."),
+            ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+        ),
+    ))
+)]
 pub async fn export(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -542,6 +749,32 @@ const ERASED_FIELDS: &[&str] = &[
 /// The keys of its visits' events that an erasure removes.
 const ERASED_VISIT_FIELDS: &[&str] = &["notes", "position", "latitude", "longitude", "accuracy_m"];
 
+/// Erase a household's personal data
+///
+/// Blanks the head's name, the code, the ethnicity and the phone, who gave
+/// its consents and their notes, and the notes and positions of its
+/// visits, in the records and in the audit trail; the household is then
+/// frozen (409 for any further change or consent). The version goes in
+/// `If-Match` or `version`. `admin` and `officer`, inside their area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households/{id}/erase",
+    tag = "households",
+    operation_id = "eraseHousehold",
+    params(
+        ("id" = Uuid, Path, description = "The household's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the erasure is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body = EraseRequest,
+    responses(
+        (status = 200, description = "The erased household.", body = HouseholdDto,
+            headers(
+                ("ETag" = String, description = "The household's new version."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds personal data."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn erase(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -553,7 +786,7 @@ pub async fn erase(
     let id = id.into_inner();
     let body = body.into_inner();
     let expected = records::expected_version(&req, body.version)?;
-    let reason = short_text(&body.reason, 500)
+    let reason = text_field(&body.reason, MAX_NOTE_CHARS)
         .map_err(|e| ApiError::validation("reason", e.code, e.message))?
         .ok_or_else(|| ApiError::validation("reason", "required", "say why the data is erased"))?;
     let ctx = Ctx::user(&user, &req);

@@ -421,6 +421,15 @@ fn check_rows(
     Ok(out.into_iter().map(|(_, c)| (Uuid::now_v7(), c)).collect())
 }
 
+/// What an import stored.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ImportResult {
+    /// The households stored: every row of the file.
+    #[schema(minimum = 1, maximum = 20_000)]
+    inserted: usize,
+}
+
 fn report(mut errors: Vec<FieldError>) -> ApiError {
     errors.sort_by_key(|e| e.line.unwrap_or(0));
     let total = errors.len();
@@ -431,6 +440,45 @@ fn report(mut errors: Vec<FieldError>) -> ApiError {
     ApiError::Validation(errors)
 }
 
+/// Import a household list
+///
+/// Imports the household list of a commune as a CSV file (UTF-8, a
+/// byte-order mark allowed) or as the first sheet of an XLSX workbook. The
+/// first line names the columns: `village_code`, `code`, `head_name`,
+/// `size`, `ethnicity`, `phone`, `poverty_status`, `poverty_standard`,
+/// `survey_year`, `deprivations` (separated by `;`, `,` or spaces),
+/// `has_smartphone`, `has_internet`, or their Vietnamese headings (such as
+/// `Mã thôn`, `Họ tên chủ hộ`, `Số nhân khẩu`, `Phân loại hộ`, compared
+/// without accents or case); `village_code`, `head_name`, `size` and
+/// `poverty_status` are required, and another column is a 422. Values
+/// follow the rules of a registration, the codes also in the survey forms'
+/// Vietnamese wording (`hộ nghèo`, `có`, `không rõ`, ...); each village
+/// code names a village in force inside the caller's area, and a household
+/// code is used once per commune, in the file and among the live
+/// households. Every row is stored or none: the errors come in one 422,
+/// each with its `line` (as a spreadsheet program numbers it; 1 is the
+/// header), up to 1,000 of them. At most 16 MiB (413) and 20,000 rows
+/// (422); a file without rows is a 422. Each household stored is one audit
+/// event `import`. `admin`, `officer` and `team_leader`, inside their
+/// area.
+#[utoipa::path(
+    post,
+    path = "/api/v1/households/import",
+    tag = "households",
+    operation_id = "importHouseholds",
+    request_body(
+        description = "The household list: CSV with `Content-Type: text/csv` (or `application/csv`), or an XLSX workbook; another content type is a 415.",
+        content(
+            (String = "text/csv"),
+            (String = "application/csv"),
+            (inline(crate::openapi::households::Workbook) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "Every row was stored.", body = ImportResult,
+            headers(("Cache-Control" = String, description = "`no-store`."))),
+    )
+)]
 pub async fn handle(
     state: web::Data<AppState>,
     user: AuthUser,

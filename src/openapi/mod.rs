@@ -19,6 +19,7 @@ mod changes;
 pub mod clients;
 mod complete;
 mod health;
+pub(crate) mod households;
 mod legacy;
 mod links;
 mod members;
@@ -187,6 +188,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         auth::Api::openapi(),
         users::api(),
         units::Api::openapi(),
+        households::api(),
         activities::Api::openapi(),
         assistances::Api::openapi(),
         trainings::Api::openapi(),

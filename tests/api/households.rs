@@ -477,6 +477,83 @@ async fn every_bad_field_is_named_in_one_422() {
     assert_eq!(households(&app), 0);
 }
 
+/// The document's `maxLength` counts characters as sent: white space
+/// around a text counts too, and a text longer than the limit is refused
+/// even when it would fit once trimmed.
+#[actix_web::test]
+async fn text_limits_count_characters_as_sent() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let padded = |text: &str, limit: usize| {
+        format!("{text}{}", " ".repeat(limit + 1 - text.chars().count()))
+    };
+    let mut body = household_body(&p.na_pinh, &padded("Lò Văn Páo", 200));
+    body["ethnicity"] = json!(padded("Tay", 50));
+    body["poverty_standard"] = json!(padded("2022-2025", 50));
+    let res = app
+        .post_json("/api/v1/households", Some(&officer), &body)
+        .await;
+    assert_eq!(
+        fields(&problem(res, 422).await),
+        pairs(&[
+            ("head_name", "too_long"),
+            ("ethnicity", "too_long"),
+            ("poverty_standard", "too_long"),
+        ])
+    );
+    assert_eq!(households(&app), 0);
+
+    let h = create(
+        &app,
+        &officer,
+        &p.na_pinh,
+        "Lò Văn Páo",
+        json!({ "ethnicity": " Tày " }),
+    )
+    .await;
+    assert_eq!(h["ethnicity"], "Tày");
+    let base = format!("/api/v1/households/{}", id_of(&h));
+    let res = app
+        .post_json(
+            &format!("{base}/consents"),
+            Some(&officer),
+            &json!({
+                "given": true,
+                "given_on": "2025-03-01",
+                "given_by": padded("Lò Văn Páo", 200),
+                "purposes": ["registry"],
+                "note": padded("on the form", 500),
+            }),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(res, 422).await),
+        pairs(&[("given_by", "too_long"), ("note", "too_long")])
+    );
+    let res = app
+        .post_json(
+            &format!("{base}/erase"),
+            Some(&officer),
+            &json!({ "reason": padded("asked by the household", 500), "version": 1 }),
+        )
+        .await;
+    assert_eq!(
+        fields(&problem(res, 422).await),
+        pairs(&[("reason", "too_long")])
+    );
+    let consents = count(
+        &mut app.conn(),
+        "SELECT count(*) AS n FROM household_consents",
+    );
+    assert_eq!(consents, 0);
+    let erased = count(
+        &mut app.conn(),
+        "SELECT count(*) AS n FROM households WHERE erased_at IS NOT NULL",
+    );
+    assert_eq!(erased, 0);
+}
+
 #[actix_web::test]
 async fn updates_carry_the_version_and_archiving_hides() {
     let app = TestApp::spawn().await;

@@ -61,14 +61,22 @@ fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String>
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--url", base])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--checks", "all", "--mode", "all"])
+        // Every check but one: `DELETE` archives (teams, members,
+        // households, visits, sessions), and an archived record stays
+        // readable by id with `archived_at`, as the document says; the
+        // use-after-free check reads that as a deleted record still
+        // served. The API tests cover archiving.
+        .args(["--checks", "all", "--exclude-checks", "use_after_free"])
+        .args(["--mode", "all"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args([
             "--max-examples",
             &setting("BANSO_SCHEMATHESIS_EXAMPLES", "20"),
         ])
         .args(["--seed", &setting("BANSO_SCHEMATHESIS_SEED", "20261201")])
-        .args(["--workers", "2", "--request-timeout", "20", "--no-color"])
+        // One worker each: the two runs go at once, and hypothesis has been
+        // seen failing inside itself with several threads.
+        .args(["--workers", "1", "--request-timeout", "20", "--no-color"])
         .args(["--generation-database", "none"])
         .arg("--report-dir")
         .arg(&reports)
