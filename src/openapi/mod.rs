@@ -26,6 +26,7 @@ mod members;
 mod periods;
 pub mod problems;
 pub(crate) mod registry;
+pub(crate) mod reports;
 mod sync;
 mod teams;
 mod trainings;
@@ -197,6 +198,7 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         sync::Api::openapi(),
         clients::Api::openapi(),
         audit::Api::openapi(),
+        reports::Api::openapi(),
         teams::api(),
         members::api(),
         catalog::api(),

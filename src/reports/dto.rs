@@ -12,7 +12,8 @@ use crate::error::ApiError;
 /// The longest period one summary covers.
 pub const MAX_DAYS: i64 = 3660;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How the rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     None,
@@ -20,7 +21,8 @@ pub enum GroupBy {
     Month,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Which records count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusFilter {
     /// Verified records only.
@@ -140,7 +142,10 @@ impl SummaryParams {
     }
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+/// Memberships on `to` (or a month row's last day), from the membership
+/// history, by role, gender and affiliation code.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = ReportMembers)]
 pub struct Members {
     pub total: i64,
     pub by_role: BTreeMap<String, i64>,
@@ -148,7 +153,9 @@ pub struct Members {
     pub by_affiliation: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+/// Sums over the sessions.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = ReportAttendees)]
 pub struct Attendees {
     pub total: i64,
     pub women: i64,
@@ -156,14 +163,18 @@ pub struct Attendees {
     pub poor: i64,
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+/// Visits of one kind of help, by outcome.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = ReportOutcomes)]
 pub struct Outcomes {
     pub done: i64,
     pub partly: i64,
     pub not_done: i64,
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+/// Households registered, as the registry is now.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = ReportHouseholds)]
 pub struct Households {
     pub total: i64,
     pub with_smartphone: i64,
@@ -173,7 +184,8 @@ pub struct Households {
 /// Of the poor and near-poor households lacking information access (the
 /// information deprivations of the poverty standard), how many a team
 /// reached in the period, and with which kinds of help.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = ReportInformationAccess)]
 pub struct InformationAccess {
     /// Poor and near-poor households registered with `information_access`
     /// or `telecom_services` among their deprivations.
@@ -185,17 +197,27 @@ pub struct InformationAccess {
 }
 
 /// The indicators of `totals`, of each row and of `unassigned`.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Indicators {
+    /// Teams active on `to` (or a month row's last day).
     pub teams_active: i64,
     pub members: Members,
+    /// Sessions held in the period.
     pub trainings: i64,
     pub attendees: Attendees,
+    /// Visits in the period.
     pub visits: i64,
+    /// Per assistance kind of the catalogue, visits by outcome.
     pub visits_by_kind: BTreeMap<String, Outcomes>,
+    /// Distinct households visited in the period.
     pub households_assisted: i64,
+    /// Distinct poor or near-poor households visited in the period.
     pub poor_households_assisted: i64,
+    /// Poor and near-poor households registered.
     pub poor_households: i64,
+    /// `poor_households_assisted / poor_households`, 4 decimals; `null`
+    /// without poor households.
+    #[schema(required = true, minimum = 0)]
     pub poor_reached_share: Option<f64>,
     pub households: Households,
     pub information_access: InformationAccess,
@@ -221,37 +243,48 @@ pub const ON_A_DAY: [&str; 5] = [
 ];
 
 /// A unit as the summary names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReportUnitRef)]
 pub struct UnitRef {
     pub id: Uuid,
     pub code: String,
     pub name: String,
+    #[schema(value_type = crate::units::dto::Level)]
     pub level: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The unit reported on, with the period it existed in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportUnit {
     pub id: Uuid,
     pub code: String,
     pub name: String,
+    #[schema(value_type = crate::units::dto::Level)]
     pub level: String,
     pub valid_from: NaiveDate,
+    #[schema(required = true)]
     pub valid_to: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One row: a unit one level down (`group_by=child`) or a month
+/// (`group_by=month`), with the indicators.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ReportRow)]
 pub struct Row {
+    /// With `group_by=child`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = UnitRef)]
     pub unit: Option<UnitRef>,
-    /// `YYYY-MM`.
+    /// `YYYY-MM`, with `group_by=month`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, pattern = "^[0-9]{4}-[0-9]{2}$")]
     pub month: Option<String>,
     #[serde(flatten)]
     pub figures: Indicators,
 }
 
 /// A village of a split commune, waiting for an officer to assign it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WaitingVillage {
     pub id: Uuid,
     pub code: String,
@@ -260,14 +293,17 @@ pub struct WaitingVillage {
     pub former_commune: UnitRef,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The villages of split communes waiting to be assigned to the unit, and
+/// their indicators (included in `totals`, never in a row).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Unassigned {
     pub villages: Vec<WaitingVillage>,
     #[serde(flatten)]
     pub figures: Indicators,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The summary of a unit over a period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub unit: ReportUnit,
     pub from: NaiveDate,
@@ -280,9 +316,11 @@ pub struct Summary {
     pub totals: Indicators,
     pub rows: Vec<Row>,
     pub unassigned: Unassigned,
-    /// Figures counted distinct (see `DISTINCT_COUNTS`).
+    /// Figures counted distinct.
+    #[schema(value_type = Vec<String>)]
     pub distinct_counts: Vec<&'static str>,
     /// Figures whose rows need not add up to `totals` in this answer; every
     /// other figure of the rows and `unassigned` adds up to `totals`.
+    #[schema(value_type = Vec<String>)]
     pub not_additive: Vec<&'static str>,
 }
