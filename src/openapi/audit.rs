@@ -1,7 +1,7 @@
 //! `/audit`: the audit trail, its verification and its checkpoints.
 
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use super::links::{self, Link, next_page};
 use crate::audit::handlers::{self, AuditItem, CheckpointDto};
@@ -20,10 +20,16 @@ use crate::audit::{Action, Entity, chain, checkpoint};
         checkpoint::Reach,
         CheckpointDto,
         CheckpointList,
-    )),
-    modifiers(&Links)
+    ))
 )]
-pub struct Api;
+struct Api;
+
+/// The piece, with its links.
+pub fn api() -> utoipa::openapi::OpenApi {
+    let mut doc = Api::openapi();
+    links::add(&mut doc, LINKS);
+    doc
+}
 
 const LINKS: &[Link] = &[
     next_page(
@@ -39,14 +45,6 @@ const LINKS: &[Link] = &[
         description: "Verify the chain against the newest checkpoint.",
     },
 ];
-
-struct Links;
-
-impl Modify for Links {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        links::add(doc, LINKS);
-    }
-}
 
 fn codes<'a>(codes: impl IntoIterator<Item = &'a str>, description: &str) -> Object {
     ObjectBuilder::new()

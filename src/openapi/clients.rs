@@ -2,7 +2,7 @@
 
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
 use super::links::{self, Link, first, same};
 use crate::clients::handlers;
@@ -25,10 +25,16 @@ use crate::clients::scopes::ClientScope;
         handlers::RotateBody,
         ClientList,
         Revocation,
-    )),
-    modifiers(&Links)
+    ))
 )]
-pub struct Api;
+struct Api;
+
+/// The piece, with its links.
+pub fn api() -> utoipa::openapi::OpenApi {
+    let mut doc = Api::openapi();
+    links::add(&mut doc, LINKS);
+    doc
+}
 
 const LINKS: &[Link] = &[
     Link {
@@ -47,14 +53,6 @@ const LINKS: &[Link] = &[
     same("getClient", "200", "rotate", "rotateClientSecret"),
     same("getClient", "200", "revoke", "revokeClient"),
 ];
-
-struct Links;
-
-impl Modify for Links {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        links::add(doc, LINKS);
-    }
-}
 
 /// A scope of an integration client, in the document as `ClientScope`.
 pub struct Scope;

@@ -1,6 +1,6 @@
 //! `/units`: administrative units and their lineage.
 
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use super::links::{self, Link, first, next_page, same};
 use crate::units::{dto, handlers};
@@ -24,10 +24,16 @@ use crate::units::{dto, handlers};
         dto::LineageDto,
         dto::VillagePatch,
         handlers::NewVillage,
-    )),
-    modifiers(&Links)
+    ))
 )]
-pub struct Api;
+struct Api;
+
+/// The piece, with its links.
+pub fn api() -> utoipa::openapi::OpenApi {
+    let mut doc = Api::openapi();
+    links::add(&mut doc, LINKS);
+    doc
+}
 
 const LINKS: &[Link] = &[
     next_page("listUnits", &[("cursor", "$response.body#/next_cursor")]),
@@ -51,14 +57,6 @@ const LINKS: &[Link] = &[
     same("getUnit", "200", "assign", "assignVillage"),
     same("assignVillage", "200", "get", "getUnit"),
 ];
-
-struct Links;
-
-impl Modify for Links {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        links::add(doc, LINKS);
-    }
-}
 
 #[cfg(test)]
 mod tests {
