@@ -44,7 +44,7 @@ pub struct ChangesQuery {
 }
 
 /// The kinds of record the feed lists.
-fn feed_entities() -> utoipa::openapi::Object {
+pub(crate) fn feed_entities() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
         .enum_values(Some(Entity::feed().into_iter().map(Entity::as_str)))
@@ -52,7 +52,7 @@ fn feed_entities() -> utoipa::openapi::Object {
 }
 
 /// The actions that change a record.
-fn change_actions() -> utoipa::openapi::Object {
+pub(crate) fn change_actions() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
         .enum_values(Some(Action::changes()))

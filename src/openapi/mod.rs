@@ -5,9 +5,8 @@
 //! The document is generated from the code: `ApiDoc` holds what is shared
 //! (the info, the tags, the security schemes, the problem answers), each
 //! module adds its handlers' `#[utoipa::path]` and its DTOs' `ToSchema`
-//! through a piece listed in `pieces`, `legacy` adds the operations still
-//! described by hand, and `complete` adds to every operation the answers
-//! that follow from its shape. `banso openapi` prints it; a copy is kept
+//! through a piece listed in `pieces`, and `complete` adds to every
+//! operation the answers that follow from its shape. `banso openapi` prints it; a copy is kept
 //! in `docs/openapi.json`. See "OpenAPI" in `docs/architecture.md`.
 
 pub(crate) mod activities;
@@ -20,7 +19,6 @@ pub mod clients;
 mod complete;
 mod health;
 pub(crate) mod households;
-mod legacy;
 mod links;
 mod members;
 mod periods;
@@ -32,6 +30,7 @@ mod teams;
 mod trainings;
 mod units;
 pub mod users;
+pub(crate) mod webhooks;
 
 use std::sync::LazyLock;
 
@@ -202,20 +201,18 @@ fn pieces() -> Vec<utoipa::openapi::OpenApi> {
         teams::api(),
         members::api(),
         catalog::api(),
+        webhooks::api(),
     ]
 }
 
-/// The document as a value: generated, completed with the hand-written
-/// operations not generated yet and the shared answers.
+/// The document as a value: generated, and completed with the shared
+/// answers.
 pub fn value() -> Value {
     let mut doc = ApiDoc::openapi();
     for piece in pieces() {
         doc.merge(piece);
     }
     let mut value = serde_json::to_value(&doc).unwrap_or_default();
-    if let Err(e) = legacy::add(&mut value) {
-        tracing::error!(error = %e, "the hand-written part of the OpenAPI document does not parse");
-    }
     complete::errors(&mut value);
     complete::sort_keys(&mut value);
     value

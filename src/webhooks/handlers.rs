@@ -27,17 +27,26 @@ use crate::state::AppState;
 /// The most webhooks one client may have.
 pub const MAX_PER_CLIENT: i64 = 10;
 
-#[derive(Debug, Serialize)]
+/// A webhook of an integration client; never its secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookDto {
     pub id: Uuid,
+    /// Where the deliveries go.
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
+    /// The record types sent, in the change feed's order.
+    #[schema(schema_with = crate::openapi::webhooks::entities)]
     pub entities: Vec<String>,
+    /// `false`: paused; deliveries wait.
     pub active: bool,
     /// Until when deliveries are also signed with the secret before the
     /// last rotation.
+    #[schema(required = true)]
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(minimum = 1)]
     pub version: i32,
 }
 
@@ -63,52 +72,99 @@ impl From<&WebhookRow> for WebhookDto {
 
 /// A webhook with the signing secret it was just given: the only answers
 /// that carry one, sent with `Cache-Control: no-store`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookWithSecret)]
 pub struct WithSecret {
     pub webhook: WebhookDto,
+    /// The signing secret, shown this once: `whsec_` and the base64 of
+    /// the HMAC-SHA256 key.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/=]+$")]
     pub secret: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// A webhook to register.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewWebhook)]
 pub struct NewWebhookBody {
+    /// An absolute `https://` URL on the public internet: no user name or
+    /// password, no fragment, no host that is or resolves to a loopback,
+    /// private, link-local or reserved address (422 naming `url`).
+    #[schema(
+        max_length = 2048,
+        examples("https://portal.example.vn/banso/webhooks")
+    )]
     pub url: String,
+    /// The record types wanted: at least one, each a type of the change
+    /// feed's (a type given twice counts once).
+    #[schema(schema_with = crate::openapi::webhooks::entities_given)]
     pub entities: Vec<String>,
+    /// `false` registers it paused; `true` when absent or `null`.
+    #[schema(default = true)]
     pub active: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A change of a webhook: absent or `null` fields stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookPatch)]
 pub struct PatchBody {
+    /// A new URL, checked as at registration.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
+    /// New record types, at least one.
+    #[schema(schema_with = crate::openapi::webhooks::entities_patched)]
     pub entities: Option<Vec<String>>,
+    /// `false` pauses the deliveries, `true` resumes them.
     pub active: Option<bool>,
+    /// The version the change is based on; `If-Match` wins over it, and
+    /// one of the two is needed (422).
+    #[schema(value_type = Option<i32>)]
     pub version: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// Only deliveries in this state (422 for another).
+    #[param(schema_with = crate::openapi::webhooks::statuses)]
     pub status: Option<String>,
+    /// Page size, 1 to 500 (422 otherwise); default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the last page, as it was (422 if not one this
+    /// service issued).
+    #[param(pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// One change sent to one webhook, and how its sending went.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct DeliveryDto {
+    /// Sent as `webhook-id`, the same on every attempt.
     pub id: Uuid,
     pub webhook_id: Uuid,
     /// `pending`, `delivered` or `failed` (retried for the configured time,
     /// a day by default, without a 2xx answer).
+    #[schema(schema_with = crate::openapi::webhooks::status)]
     pub status: String,
+    #[schema(minimum = 0)]
     pub attempts: i32,
     /// When the next attempt is due; only while pending.
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// The HTTP status the receiver last answered, if it answered.
+    #[schema(required = true)]
     pub last_status: Option<i32>,
-    /// Why the last attempt failed, in a few words.
+    /// Why the last attempt failed, in a few words (`answered 500`,
+    /// `could not connect`).
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    #[schema(required = true)]
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub change: DeliveredChange,
@@ -150,7 +206,7 @@ fn parse_entities(names: &[String]) -> Result<Vec<String>, (&'static str, String
     let feed = Entity::feed();
     let mut wanted = Vec::new();
     for raw in names {
-        match Entity::parse(raw.trim()) {
+        match Entity::parse(raw) {
             Ok(e) if e.in_feed() => wanted.push(e),
             _ => {
                 let known: Vec<&str> = feed.iter().map(|e| e.as_str()).collect();
@@ -158,7 +214,7 @@ fn parse_entities(names: &[String]) -> Result<Vec<String>, (&'static str, String
                     "unknown",
                     format!(
                         "unknown record type {:?}; the types are {}",
-                        raw.trim(),
+                        raw,
                         known.join(", ")
                     ),
                 ));
@@ -234,7 +290,26 @@ fn new_sealed(sealer: &Sealer, id: Uuid) -> Result<(String, String), ApiError> {
     Ok((secret, sealed))
 }
 
-/// `POST /webhooks`
+/// Register a webhook
+///
+/// An integration client's own token with `changes:read`. The signing
+/// secret is in this answer only. At most 10 webhooks a client (409).
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    operation_id = "createWebhook",
+    request_body = NewWebhookBody,
+    responses(
+        (status = 201, description = "The webhook and its signing secret.", body = WithSecret,
+            headers(
+                ("ETag" = String, description = "The webhook's version, `\"1\"`."),
+                ("Location" = String, description = "The webhook's address."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds a secret."),
+            )),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     sealer: web::Data<Sealer>,
@@ -296,7 +371,19 @@ pub async fn create(
     Ok(res)
 }
 
-/// `GET /webhooks`: the caller's webhooks, oldest first.
+/// List the client's webhooks
+///
+/// An integration client's own token with `changes:read`: its own
+/// webhooks, oldest first; never a secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    operation_id = "listWebhooks",
+    responses(
+        (status = 200, description = "The webhooks.", body = crate::openapi::webhooks::WebhookList),
+    )
+)]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let client = client_of(&user)?;
     let rows = db::run(&state.pool, move |conn| repo::list(conn, client)).await?;
@@ -304,7 +391,21 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
-/// `GET /webhooks/{id}`
+/// Read a webhook
+///
+/// An integration client's own token with `changes:read`; another
+/// client's webhook is not found (404).
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "getWebhook",
+    params(("id" = Uuid, Path, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "The webhook.", body = WebhookDto,
+            headers(("ETag" = String, description = "The webhook's version; send it back in `If-Match`."))),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -316,8 +417,27 @@ pub async fn get(
     Ok(answer(&row))
 }
 
-/// `PATCH /webhooks/{id}`: a new URL, record types or `active`, based on
-/// the version read (`If-Match` or `version`).
+/// Change a webhook's URL, record types or state
+///
+/// An integration client's own token with `changes:read`. Based on the
+/// version read: `If-Match` or `version` (422 without, 409 with `current`
+/// if stale).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "updateWebhook",
+    params(
+        ("id" = Uuid, Path, description = "The webhook's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^\s*(W/)?"*[+-]?[0-9]{1,9}"*\s*$"#, description = "The ETag of the version the change is based on (`\"3\"`, `W/\"3\"` or `3`); wins over a `version` in the body. 422 if unreadable, 409 with `current` if stale."),
+    ),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The webhook as changed.", body = WebhookDto,
+            headers(("ETag" = String, description = "The webhook's new version."))),
+        (status = 409, response = crate::openapi::problems::Conflict),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -368,7 +488,18 @@ pub async fn update(
     Ok(answer(&row))
 }
 
-/// `DELETE /webhooks/{id}`: the webhook and its deliveries, sent or not.
+/// Delete a webhook
+///
+/// An integration client's own token with `changes:read`. Its deliveries,
+/// sent or not, go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "deleteWebhook",
+    params(("id" = Uuid, Path, description = "The webhook's id.")),
+    responses((status = 204, description = "Deleted.")),
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -391,9 +522,27 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /webhooks/{id}/rotate`: a new signing secret, shown once; the old
-/// one also signs for `grace_hours` (24 unless asked, 0 ends it at once),
-/// so a receiver can change its configuration without a gap.
+/// Give a webhook a new signing secret
+///
+/// The new secret is shown once; the old one also signs for `grace_hours`
+/// (24 unless asked, 0 ends it at once), so a receiver can change its
+/// configuration without a gap. An integration client's own token with
+/// `changes:read`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/rotate",
+    tag = "webhooks",
+    operation_id = "rotateWebhookSecret",
+    params(("id" = Uuid, Path, description = "The webhook's id.")),
+    request_body = Option<RotateBody>,
+    responses(
+        (status = 200, description = "The webhook and its new secret.", body = WithSecret,
+            headers(
+                ("ETag" = String, description = "The webhook's new version."),
+                ("Cache-Control" = String, description = "`no-store`: the answer holds a secret."),
+            )),
+    )
+)]
 pub async fn rotate(
     state: web::Data<AppState>,
     sealer: web::Data<Sealer>,
@@ -425,8 +574,21 @@ pub async fn rotate(
     Ok(with_secret(StatusCode::OK, &row, secret))
 }
 
-/// `GET /webhooks/{id}/deliveries`: newest change first, `status=` to
-/// filter, paged with `limit` and `cursor`.
+/// List a webhook's deliveries
+///
+/// Newest change first, `status` to filter, paged with `limit` and
+/// `cursor`. An integration client's own token with `changes:read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "listWebhookDeliveries",
+    params(("id" = Uuid, Path, description = "The webhook's id."), DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of deliveries.", body = crate::openapi::webhooks::DeliveryPage),
+        (status = 422, response = crate::openapi::problems::Validation),
+    )
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -437,14 +599,14 @@ pub async fn deliveries(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let before = pagination::decode::<i64>(q.cursor.as_deref())?;
-    let status = match q.status.as_deref() {
+    let status = match q.status {
         None => None,
-        Some(s @ ("pending" | "delivered" | "failed")) => Some(s.to_string()),
+        Some(s) if repo::STATUSES.contains(&s.as_str()) => Some(s),
         Some(_) => {
             return Err(ApiError::validation(
                 "status",
                 "not_allowed",
-                "must be one of pending, delivered, failed",
+                format!("must be one of {}", repo::STATUSES.join(", ")),
             ));
         }
     };
@@ -462,7 +624,17 @@ pub async fn deliveries(
     })))
 }
 
-/// `GET /webhooks/{id}/deliveries/{delivery_id}`
+/// Read a delivery
+///
+/// An integration client's own token with `changes:read`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
+    tag = "webhooks",
+    operation_id = "getWebhookDelivery",
+    params(("id" = Uuid, Path, description = "The webhook's id."), ("delivery_id" = Uuid, Path, description = "The delivery's id.")),
+    responses((status = 200, description = "The delivery.", body = DeliveryDto)),
+)]
 pub async fn delivery(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -478,10 +650,19 @@ pub async fn delivery(
     Ok(HttpResponse::Ok().json(DeliveryDto::from(row)))
 }
 
-/// `POST /webhooks/{id}/deliveries/{delivery_id}/redeliver`: the delivery
-/// is sent again, whatever its state, with the same `webhook-id`, as soon
-/// as the record's earlier deliveries still waiting are done; retried for
-/// another day if it fails.
+/// Send a delivery again
+///
+/// Whatever its state, with the same `webhook-id`, as soon as the record's
+/// earlier deliveries still waiting are done; retried for another day if
+/// it fails. An integration client's own token with `changes:read`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    tag = "webhooks",
+    operation_id = "redeliverWebhookDelivery",
+    params(("id" = Uuid, Path, description = "The webhook's id."), ("delivery_id" = Uuid, Path, description = "The delivery's id.")),
+    responses((status = 202, description = "The delivery, pending again.", body = DeliveryDto)),
+)]
 pub async fn redeliver(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -161,18 +161,30 @@ pub struct Delivery {
 
 /// The change a delivery carries: an item of the change feed, read from
 /// its audit event.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_events)]
+#[schema(as = WebhookChange)]
 pub struct DeliveredChange {
     /// The change's place in the feed; `null` for the moment between its
     /// commit and its numbering (a fraction of a second).
+    #[schema(required = true, minimum = 1)]
     pub seq: Option<i64>,
     pub at: DateTime<Utc>,
+    #[schema(schema_with = crate::changes::feed_entities)]
     pub entity: String,
+    /// The record's id.
+    #[schema(required = true)]
     pub entity_id: Option<String>,
+    #[schema(schema_with = crate::changes::change_actions)]
     pub action: String,
+    /// The unit the record lies in.
+    #[schema(required = true)]
     pub unit_id: Option<Uuid>,
 }
+
+/// The states of a delivery: waiting for its next attempt, answered with a
+/// 2xx, or given up after the retry window.
+pub const STATUSES: [&str; 3] = ["pending", "delivered", "failed"];
 
 /// A delivery with the change it carries.
 #[derive(Debug, Clone, Queryable, Selectable)]

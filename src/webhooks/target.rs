@@ -129,11 +129,16 @@ fn is_local_name(host: &str) -> bool {
 /// allowed), no user name or password, no fragment, a host that is not a
 /// forbidden address. The message says what is wrong.
 pub fn check(raw: &str, allow_loopback: bool) -> Result<Checked, String> {
-    let raw = raw.trim();
-    if raw.len() > MAX_URL_LEN {
+    // Counted as sent, in characters, as the document's `maxLength` is.
+    if raw.chars().count() > MAX_URL_LEN {
         return Err(format!("must be at most {MAX_URL_LEN} characters"));
     }
-    let url = Url::parse(raw).map_err(|_| "must be an absolute https:// URL".to_string())?;
+    let url = Url::parse(raw.trim()).map_err(|_| "must be an absolute https:// URL".to_string())?;
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(format!(
+            "must be at most {MAX_URL_LEN} characters once its non-ASCII characters are percent-encoded"
+        ));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not hold a user name or password; put a token in the path or query if the receiver needs one".into());
     }
@@ -296,5 +301,13 @@ mod tests {
         assert!(check("http://portal.example.vn/hook", true).is_err());
         let long = format!("https://portal.example.vn/{}", "a".repeat(MAX_URL_LEN));
         assert!(check(&long, false).is_err());
+        // Characters as sent, then the URL as stored, are both bounded.
+        let fits = format!("https://portal.example.vn/{}", "a".repeat(MAX_URL_LEN - 26));
+        assert!(check(&fits, false).is_ok());
+        let encoded = format!("https://portal.example.vn/{}", "ệ".repeat(1000));
+        assert!(encoded.chars().count() <= MAX_URL_LEN);
+        assert!(check(&encoded, false).is_err());
+        let padded = format!(" {fits} ");
+        assert!(check(&padded, false).is_err());
     }
 }

@@ -3,7 +3,9 @@
 //! schema-invalid requests, with every check on (status, headers, bodies,
 //! negative data refused, valid data accepted, stateful runs through the
 //! document's `links`), under the real tokens of an admin and of a team
-//! leader. Any finding fails the test with schemathesis's own report.
+//! leader, and of an integration client for the webhooks (only clients
+//! have webhooks). Any finding fails the test with schemathesis's own
+//! report.
 //!
 //! The exclusions, and why, are in `tests/schemathesis.toml` and in
 //! `docs/integration.md`. The run is repeatable: a fixed seed unless
@@ -44,9 +46,9 @@ fn setting(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
-/// Runs schemathesis against `base` as the bearer of `token`; its report
-/// when it found anything.
-fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String> {
+/// Runs schemathesis against `base` as the bearer of `token`, with `only`
+/// narrowing the operations; its report when it found anything.
+fn run(program: &Path, base: &str, who: &str, token: &str, only: &[&str]) -> Result<(), String> {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis.toml");
     let slug: String = who.chars().filter(char::is_ascii_alphanumeric).collect();
     let reports =
@@ -61,6 +63,7 @@ fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String>
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--url", base])
         .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(only)
         // Every check but one: `DELETE` archives (teams, members,
         // households, visits, sessions), and an archived record stays
         // readable by id with `archived_at`, as the document says; the
@@ -96,6 +99,11 @@ fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String>
         .unwrap_or("(no summary)")
         .to_string();
     eprintln!("schemathesis as {who}: {summary}");
+    // Its warnings (operations that only ever answered errors, say) are
+    // worth reading even when it found nothing: `--nocapture` shows them.
+    if let Some((_, warnings)) = text.split_once("WARNINGS") {
+        eprintln!("schemathesis warnings as {who}:{warnings}");
+    }
     if output.status.success() {
         Ok(())
     } else {
@@ -103,13 +111,65 @@ fn run(program: &Path, base: &str, who: &str, token: &str) -> Result<(), String>
     }
 }
 
+/// A token of a new integration client of `area` with every scope and the
+/// highest rate, and webhooks of it (on this machine, where nothing
+/// listens) that are sent every change.
+async fn client_with_a_webhook(app: &TestApp, admin: &str, area: &str) -> String {
+    let client = stored(
+        app,
+        admin,
+        "/api/v1/clients",
+        &json!({
+            "client_id": "cong-tinh-thu",
+            "name": "Cổng dữ liệu tỉnh (thử)",
+            "area_id": area,
+            "scopes": ["registry:read", "activities:read", "activities:write",
+                       "reports:read", "audit:read", "changes:read"],
+            "rate_limit_per_minute": 100_000,
+        }),
+    )
+    .await;
+    let secret = client["client_secret"].as_str().expect("a secret");
+    let res = crate::clients::token(app, "cong-tinh-thu", secret).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.expect("a token");
+    let token = body["access_token"].as_str().expect("a token").to_string();
+    let entities = [
+        "unit",
+        "team",
+        "member",
+        "household",
+        "training",
+        "assistance",
+        "period",
+    ];
+    // Several, so that some remain to follow links to after the run has
+    // deleted one or two.
+    for n in 0..5 {
+        stored(
+            app,
+            &token,
+            "/api/v1/webhooks",
+            &json!({ "url": format!("http://127.0.0.1:9/banso/{n}"), "entities": entities }),
+        )
+        .await;
+    }
+    token
+}
+
 #[actix_web::test]
-async fn schemathesis_finds_nothing_as_an_admin_or_a_team_leader() {
+async fn schemathesis_finds_nothing_as_an_admin_a_team_leader_or_a_client() {
     let Some(program) = program() else { return };
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_on(
+        crate::helpers::TestDb::from_template(),
+        &[("BANSO_WEBHOOKS_ALLOW_LOOPBACK", "true")],
+    )
+    .await;
     // A village with a team, a member, a household, a visit and a
-    // session, so that lists are not empty and links lead somewhere.
+    // session, so that lists are not empty and links lead somewhere; a
+    // client's webhook, registered first, has their deliveries.
     let f = field(&app).await;
+    let client = client_with_a_webhook(&app, &f.admin, &f.commune.id.to_string()).await;
     stored(
         &app,
         &f.admin,
@@ -141,10 +201,17 @@ async fn schemathesis_finds_nothing_as_an_admin_or_a_team_leader() {
     .await;
     let base = app.url("");
     let base = base.trim_end_matches('/').to_string();
-    // Both runs at once: each waits on the service most of the time.
-    let runs = [("an admin", f.admin), ("a team leader", f.leader)].map(|(who, token)| {
+    // The runs at once: each waits on the service most of the time. The
+    // client's covers the webhooks, which people's tokens may not touch.
+    let webhooks: &'static [&'static str] = &["--include-tag", "webhooks"];
+    let runs = [
+        ("an admin", f.admin, &[][..]),
+        ("a team leader", f.leader, &[][..]),
+        ("an integration client", client, webhooks),
+    ]
+    .map(|(who, token, only)| {
         let (program, base) = (program.clone(), base.clone());
-        actix_web::web::block(move || run(&program, &base, who, &token))
+        actix_web::web::block(move || run(&program, &base, who, &token, only))
     });
     let mut failures = Vec::new();
     for result in futures_util::future::join_all(runs).await {
