@@ -45,8 +45,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = value.await?.into_inner();
-            Ok(Json(from_value(value)?))
+            match value.await?.into_inner() {
+                value @ Value::Object(_) => Ok(Json(from_value(value)?)),
+                // Every body is an object; serde would read an array as
+                // the fields in order.
+                _ => Err(not_an_object("must be a JSON object").into()),
+            }
         })
     }
 }
@@ -83,15 +87,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJson<T> {
                 Value::Null => Ok(OptionalJson(None)),
                 value @ Value::Object(_) => Ok(OptionalJson(Some(from_value(value)?))),
                 // serde would read an array as the fields in order.
-                _ => Err(ApiError::Validation(vec![FieldError::new(
-                    "body",
-                    "invalid_type",
-                    "must be a JSON object, or left out",
-                )])
-                .into()),
+                _ => Err(not_an_object("must be a JSON object, or left out").into()),
             }
         })
     }
+}
+
+/// The 422 of a body that is not a JSON object.
+fn not_an_object(message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new("body", "invalid_type", message)])
 }
 
 /// A query string, deserialized parameter by parameter.

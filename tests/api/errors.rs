@@ -67,6 +67,37 @@ async fn json_of_the_wrong_shape_is_422_naming_the_problem() {
 }
 
 #[actix_web::test]
+async fn a_body_that_is_not_an_object_is_422() {
+    let app = TestApp::spawn().await;
+    // The fields in order, as an array, are not a login: no token.
+    for body in [
+        json!(["admin", PASSWORD]),
+        json!("admin"),
+        json!(null),
+        json!(7),
+    ] {
+        let res = app.post_json("/api/v1/auth/login", None, &body).await;
+        let problem = problem(res, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], "invalid_type", "{problem}");
+        assert!(problem.get("access_token").is_none());
+    }
+    // Nor a team: nothing is stored.
+    let admin = app.admin_token().await;
+    let village = crate::helpers::village(&app, "01273", "Thôn Nà Pình");
+    let res = app
+        .post_json(
+            "/api/v1/teams",
+            Some(&admin),
+            &json!([village.id, "Tổ CNS thôn Nà Pình", null, null]),
+        )
+        .await;
+    problem(res, 422).await;
+    let mut conn = app.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM teams"), 0);
+}
+
+#[actix_web::test]
 async fn wrong_content_type_is_415() {
     let app = TestApp::spawn().await;
     let res = app
