@@ -336,15 +336,33 @@ where
     };
     map.remove("version");
     let mut merged = serde_json::to_value(current).map_err(ApiError::internal)?;
+    // A field the resource does not have is refused even as `null`, which
+    // merging alone would pass over (removing what is not there).
+    if let (Value::Object(fields), Value::Object(patch)) = (&merged, &patch)
+        && let Some(unknown) = patch.keys().find(|k| !fields.contains_key(*k))
+    {
+        return Err(ApiError::validation(
+            unknown,
+            "unknown",
+            "is not a field of this resource",
+        ));
+    }
     merge_patch(&mut merged, &patch);
     crate::json::from_value(merged)
 }
 
-/// The `version` field of a JSON body, if any.
-pub fn body_version(body: &Value) -> Option<i64> {
-    let mut version = body.get("version")?.clone();
+/// The `version` field of a JSON body: `None` when absent or `null`, a 422
+/// naming it when it is not an integer (even when `If-Match` is sent).
+pub fn body_version(body: &Value) -> Result<Option<i64>, ApiError> {
+    let mut version = match body.get("version") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v.clone(),
+    };
     crate::json::whole_numbers(&mut version);
-    version.as_i64()
+    version
+        .as_i64()
+        .map(Some)
+        .ok_or_else(|| ApiError::validation("version", "invalid_type", "must be an integer"))
 }
 
 /// A registry record that `DELETE` archives (teams, members, households).

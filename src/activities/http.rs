@@ -389,7 +389,7 @@ pub async fn update<A: Activity>(
     user.require(RECORDERS)?;
     let id = id.into_inner();
     let body = body.into_inner();
-    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let expected = records::expected_version(&req, records::body_version(&body)?)?;
     let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

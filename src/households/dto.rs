@@ -63,8 +63,8 @@ pub struct HouseholdInput {
 #[allow(dead_code)]
 pub struct HouseholdPatch {
     /// The version the change is based on, unless sent in `If-Match`, which
-    /// wins (then this field is not read). One of the two is needed (422);
-    /// a stale one is a 409 with `current`.
+    /// wins (this field must still be an integer or `null`). One of the two
+    /// is needed (422); a stale one is a 409 with `current`.
     #[schema(value_type = Option<i32>)]
     version: Option<i64>,
     /// Another village in force, inside the caller's area; `commune_id`

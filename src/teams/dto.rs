@@ -62,7 +62,7 @@ pub struct TeamPatch {
     dissolved_on: Option<NaiveDate>,
     /// The version the change is based on; `If-Match` wins over it, and
     /// one of the two is needed (422).
-    #[schema(value_type = Option<i32>, nullable = false)]
+    #[schema(value_type = Option<i32>)]
     version: Option<i64>,
 }
 

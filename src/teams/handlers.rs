@@ -274,7 +274,7 @@ pub async fn update(
     user.require(WRITERS)?;
     let id = id.into_inner();
     let body = body.into_inner();
-    let expected = records::expected_version(&req, records::body_version(&body))?;
+    let expected = records::expected_version(&req, records::body_version(&body)?)?;
     let ctx = Ctx::user(&user, &req);
     let row = db::run(&state.pool, move |conn| {
         conn.transaction(|conn| {

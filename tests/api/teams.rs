@@ -483,6 +483,64 @@ async fn updates_carry_the_version_they_are_based_on() {
 }
 
 #[actix_web::test]
+async fn a_change_names_only_fields_the_team_has_and_an_integer_version() {
+    let app = TestApp::spawn().await;
+    let p = places(&app);
+    let officer = app.token_for("canbo.caobang", "officer", Some("04")).await;
+    let team = create_team(&app, &officer, &p.na_pinh, "Tổ CNS thôn Nà Pình").await;
+    let path = format!("/api/v1/teams/{}", id_of(&team));
+    for (if_match, body, field, code) in [
+        // Removing a field the team does not have is still naming it.
+        (
+            None,
+            json!({ "nickname": null, "version": 1 }),
+            "nickname",
+            "unknown",
+        ),
+        (
+            Some("\"1\""),
+            json!({ "nickname": null }),
+            "nickname",
+            "unknown",
+        ),
+        // A version in the body is read even when If-Match wins over it.
+        (
+            Some("\"1\""),
+            json!({ "name": "Tổ mới", "version": "one" }),
+            "version",
+            "invalid_type",
+        ),
+        (
+            None,
+            json!({ "name": "Tổ mới", "version": [1] }),
+            "version",
+            "invalid_type",
+        ),
+    ] {
+        let res = patch(&app, &officer, &path, if_match, &body).await;
+        let problem = problem(res, 422).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{body}: {problem}");
+    }
+    let mut conn = app.conn();
+    let stored = format!(
+        "SELECT count(*) AS n FROM teams WHERE id = '{}' AND version = 1 AND name = 'Tổ CNS thôn Nà Pình'",
+        id_of(&team)
+    );
+    assert_eq!(count(&mut conn, &stored), 1, "the team was left as it was");
+    // `null` is no version: If-Match gives it.
+    let res = patch(
+        &app,
+        &officer,
+        &path,
+        Some("\"1\""),
+        &json!({ "name": "Tổ công nghệ số Nà Pình", "version": null }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[actix_web::test]
 async fn reactivating_a_team_in_a_village_that_has_another_is_a_conflict() {
     let app = TestApp::spawn().await;
     let p = places(&app);
