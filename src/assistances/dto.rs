@@ -103,8 +103,9 @@ pub struct AssistancePatch {
     notes: Option<String>,
     /// Merged field by field; `null` removes the position.
     position: Option<PositionPatch>,
-    /// The version the change is based on; `If-Match` wins over it.
-    version: i32,
+    /// The version the change is based on; `If-Match` wins over it, and
+    /// one of the two is needed (422); `null` is none.
+    version: Option<i32>,
 }
 
 /// A merge patch of a position.

@@ -120,8 +120,9 @@ pub struct TrainingPatch {
     household_ids: Option<Vec<Uuid>>,
     #[schema(schema_with = notes)]
     notes: Option<String>,
-    /// The version the change is based on; `If-Match` wins over it.
-    version: i32,
+    /// The version the change is based on; `If-Match` wins over it, and
+    /// one of the two is needed (422); `null` is none.
+    version: Option<i32>,
 }
 
 /// A merge patch of the attendees: a count removed (`null`) is 0.
