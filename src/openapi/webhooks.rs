@@ -4,7 +4,7 @@
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{OpenApi, ToSchema};
 
-use super::links::{self, Link, first, same};
+use super::links::{self, Link, first, next_page, same};
 use crate::webhooks::handlers::{self, DeliveryDto, WebhookDto};
 
 #[derive(OpenApi)]
@@ -70,18 +70,14 @@ const LINKS: &[Link] = &[
     same("getWebhook", "200", "rotate", "rotateWebhookSecret"),
     same("getWebhook", "200", "deliveries", "listWebhookDeliveries"),
     same("getWebhook", "200", "delete", "deleteWebhook"),
-    Link {
-        from: "listWebhookDeliveries",
-        status: "200",
-        name: "next",
-        to: "listWebhookDeliveries",
-        parameters: &[
+    next_page(
+        "listWebhookDeliveries",
+        &[
             ("id", "$request.path.id"),
             ("cursor", "$response.body#/next_cursor"),
             ("status", "$request.query.status"),
         ],
-        description: "The next page (give the same filters again).",
-    },
+    ),
     Link {
         from: "listWebhookDeliveries",
         status: "200",
@@ -108,26 +104,24 @@ const LINKS: &[Link] = &[
     },
 ];
 
-/// The record types of the change feed, as a webhook's list of them.
+/// Record types of the change feed, at least one.
 fn entity_list() -> ArrayBuilder {
     ArrayBuilder::new()
         .items(crate::changes::feed_entities())
-        .unique_items(true)
         .min_items(Some(1))
 }
 
-/// A webhook's record types, as answered.
+/// A webhook's record types, as answered: each once.
 pub fn entities() -> utoipa::openapi::Array {
     entity_list()
+        .unique_items(true)
         .description(Some("The record types sent, in the change feed's order."))
         .build()
 }
 
 /// The record types of a new webhook.
 pub fn entities_given() -> utoipa::openapi::Array {
-    ArrayBuilder::new()
-        .items(crate::changes::feed_entities())
-        .min_items(Some(1))
+    entity_list()
         .description(Some(
             "The record types wanted: at least one, each a type of the change feed's (one given twice counts once).",
         ))

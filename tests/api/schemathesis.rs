@@ -134,15 +134,10 @@ async fn client_with_a_webhook(app: &TestApp, admin: &str, area: &str) -> String
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.expect("a token");
     let token = body["access_token"].as_str().expect("a token").to_string();
-    let entities = [
-        "unit",
-        "team",
-        "member",
-        "household",
-        "training",
-        "assistance",
-        "period",
-    ];
+    let entities: Vec<&str> = banso::audit::Entity::feed()
+        .into_iter()
+        .map(|e| e.as_str())
+        .collect();
     // Several, so that some remain to follow links to after the run has
     // deleted one or two.
     for n in 0..5 {
