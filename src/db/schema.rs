@@ -220,6 +220,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_household_year_counts (village_id, year, kind, poor, lacking, verified) {
+        village_id -> Uuid,
+        year -> Int4,
+        kind -> Text,
+        poor -> Bool,
+        lacking -> Bool,
+        verified -> Bool,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     report_household_years (village_id, year, kind, household_id) {
         village_id -> Uuid,
         year -> Int4,
@@ -237,6 +249,17 @@ diesel::table! {
     report_visit_months (village_id, month, status, kind, outcome) {
         village_id -> Uuid,
         month -> Date,
+        status -> Text,
+        kind -> Text,
+        outcome -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
+    report_visit_years (village_id, year, status, kind, outcome) {
+        village_id -> Uuid,
+        year -> Date,
         status -> Text,
         kind -> Text,
         outcome -> Text,
@@ -429,8 +452,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     report_household_counts,
     report_household_months,
+    report_household_year_counts,
     report_household_years,
     report_visit_months,
+    report_visit_years,
     teams,
     trainings,
     unit_lineage,

@@ -5,7 +5,8 @@
 //! transaction commits.
 //!
 //! **Running totals.** Visits (per kind and outcome) come from
-//! `report_visit_months`, the households they reached (distinct counts)
+//! `report_visit_months`, or from `report_visit_years` when the whole
+//! months are whole calendar years (`Plan::visit_totals`), the households they reached (distinct counts)
 //! from `report_household_months`, one row per household and month, and
 //! households registered from `report_household_counts`, all per village,
 //! for the whole months of the period; the days before its first and after
@@ -167,6 +168,25 @@ impl Plan {
             first.year(),
             (first.month0()..=last.month0()).fold(0, |mask, bit| mask | 1 << bit),
         ))
+    }
+
+    /// The running totals of visits for the whole months, as `t` with a
+    /// `month` column: the yearly rows when the whole months are whole
+    /// calendar years and no month rows are asked (a year's summary reads
+    /// a twelfth of the rows), else the monthly ones. The yearly rows'
+    /// `year` is the year's first day, inside the whole months' range.
+    fn visit_totals(&self) -> &'static str {
+        let (first, last) = self.whole;
+        if self.group_by != GroupBy::Month
+            && first <= last
+            && first.month() == 1
+            && last.month() == 12
+        {
+            "(SELECT village_id, year AS month, status, kind, outcome, n \
+              FROM report_visit_years) t"
+        } else {
+            "report_visit_months t"
+        }
     }
 
     /// The mask column of `report_household_years` for the statuses asked.
@@ -760,7 +780,7 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
         reached: i64,
     }
     if let Some((year, mask)) = plan.one_year() {
-        visit_counts(conn, plan, acc)?;
+        // The visits are counted with those per kind (`visits_by_kind`).
         return reached(conn, plan, acc, year, mask, Reach::Households);
     }
     // Visits from the village totals, households from the households
@@ -771,7 +791,7 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
         "{VILLAGES}, s AS ( \
              SELECT t.village_id, t.month AS day, t.n, NULL::uuid AS household_id, \
                     false AS poor, false AS lacking \
-             FROM report_visit_months t WHERE {WHOLE_MONTHS} AND t.kind = '' \
+             FROM {totals} WHERE {WHOLE_MONTHS} AND t.kind = '' \
            UNION ALL \
              SELECT t.village_id, t.month, 0, t.household_id, t.poor, t.lacking \
              FROM report_household_months t WHERE {WHOLE_MONTHS} AND t.kind = '' AND t.n > 0 \
@@ -790,7 +810,8 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
          CROSS JOIN LATERAL (SELECT {} AS month) m \
          GROUP BY GROUPING SETS ({sets})",
         lacking("h"),
-        month_of("s.day")
+        month_of("s.day"),
+        totals = plan.visit_totals(),
     );
     let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
     for r in rows {
@@ -805,32 +826,8 @@ fn visits(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), Api
     Ok(())
 }
 
-/// The visits of whole months, from the village totals alone.
-fn visit_counts(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result<(), ApiError> {
-    #[derive(QueryableByName)]
-    struct R {
-        #[diesel(embed)]
-        at: Group,
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let sets = plan.period_sets("");
-    let sql = format!(
-        "{VILLAGES} \
-         SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, coalesce(sum(t.n), 0)::bigint AS n \
-         FROM report_visit_months t JOIN v ON v.village_id = t.village_id \
-         CROSS JOIN LATERAL (SELECT {} AS month) m \
-         WHERE {WHOLE_MONTHS} AND t.kind = '' \
-         GROUP BY GROUPING SETS ({sets})",
-        month_of("t.month")
-    );
-    let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
-    for r in rows {
-        let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
-        acc.apply(slot, |i| i.visits += r.n);
-    }
-    Ok(())
-}
+/// The mask of every month of a year.
+const WHOLE_YEAR: i32 = 0xFFF;
 
 /// Which households `reached` counts.
 #[derive(Clone, Copy, PartialEq)]
@@ -847,6 +844,8 @@ enum Reach {
 /// rows of households visited in one village that year are counted as
 /// they are, and the few shared between villages (households that moved)
 /// with a distinct count, in a second pass; the two sets are disjoint.
+/// For a whole year without month rows, the first pass adds up their
+/// counts per village instead (`report_household_year_counts`).
 fn reached(
     conn: &mut PgConnection,
     plan: &Plan,
@@ -883,8 +882,15 @@ fn reached(
         Vec::new()
     };
     for shared in [false, true] {
+        // A whole year without month rows counts the households no other
+        // village shares from `report_household_year_counts`: a few rows
+        // per village instead of one per household.
+        let counted = !shared && bits.is_empty() && mask == WHOLE_YEAR;
         let count =
             |filter: &str| {
+                if counted {
+                    return format!("coalesce(sum(y.n) FILTER (WHERE {filter}), 0)");
+                }
                 let of = if shared {
                     "count(DISTINCT y.household_id)"
                 } else {
@@ -897,6 +903,15 @@ fn reached(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+        let (table, which) = match (counted, column) {
+            (true, "y.months_verified") => ("report_household_year_counts", "y.verified"),
+            (true, _) => ("report_household_year_counts", "true"),
+            (false, _) => (
+                "report_household_years",
+                "y.shared = $5 AND {column} & $6 <> 0",
+            ),
+        };
+        let which = which.replace("{column}", column);
         let (kind, kinds, sets) = match reach {
             Reach::Households => ("''", "y.kind = ''", "(v.key), ()"),
             Reach::LackingByKind => (
@@ -910,18 +925,22 @@ fn reached(
              SELECT GROUPING(v.key) AS g, v.key, {kind} AS kind, \
                     ARRAY[{}]::bigint[] AS assisted, ARRAY[{}]::bigint[] AS poor, \
                     ARRAY[{}]::bigint[] AS lacking \
-             FROM report_household_years y JOIN v ON v.village_id = y.village_id \
-             WHERE y.year = $4 AND {kinds} AND y.shared = $5 AND {column} & $6 <> 0 \
+             FROM {table} y JOIN v ON v.village_id = y.village_id \
+             WHERE y.year = $4 AND {kinds} AND {which} \
              GROUP BY GROUPING SETS ({sets})",
             count("true"),
             count("y.poor"),
             count("y.lacking"),
         );
-        let rows: Vec<R> = bind_villages!(diesel::sql_query(sql), plan)
-            .bind::<Integer, _>(year)
-            .bind::<Bool, _>(shared)
-            .bind::<Integer, _>(mask)
-            .load(conn)?;
+        let query = bind_villages!(diesel::sql_query(sql), plan).bind::<Integer, _>(year);
+        let rows: Vec<R> = if counted {
+            query.load(conn)?
+        } else {
+            query
+                .bind::<Bool, _>(shared)
+                .bind::<Integer, _>(mask)
+                .load(conn)?
+        };
         for r in rows {
             let key = r.key.as_deref().unwrap_or("");
             // Index 0 is the whole period, then one per month of `bits`.
@@ -980,8 +999,14 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
     // with each kind, distinct over outcomes. The households' rows carry
     // no outcome and no visits, so they add nothing to the first.
     // For whole months of one year, the households come from their yearly
-    // rows (`reached`) and this query counts only the visits.
+    // rows (`reached`) and this query counts only the visits, the visits
+    // themselves (kind '') with those per kind, in one pass.
     let one_year = plan.one_year();
+    let kinds = if one_year.is_some() {
+        ""
+    } else {
+        "AND t.kind <> ''"
+    };
     let (households, reached_now) = match one_year {
         Some(_) => (String::new(), "0::bigint"),
         None => (
@@ -1011,7 +1036,7 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
         "{VILLAGES}, s AS ( \
              SELECT t.village_id, t.month AS day, t.kind, t.outcome, t.n, \
                     NULL::uuid AS household_id, false AS lacking \
-             FROM report_visit_months t WHERE {WHOLE_MONTHS} AND t.kind <> '' \
+             FROM {totals} WHERE {WHOLE_MONTHS} {kinds} \
              {households} \
          ) \
          SELECT GROUPING(v.key, m.month) AS g, v.key, m.month, s.kind, \
@@ -1020,12 +1045,14 @@ fn visits_by_kind(conn: &mut PgConnection, plan: &Plan, acc: &mut Acc) -> Result
          FROM s JOIN v ON v.village_id = s.village_id \
          CROSS JOIN LATERAL (SELECT {} AS month) m \
          GROUP BY GROUPING SETS ({sets})",
-        month_of("s.day")
+        month_of("s.day"),
+        totals = plan.visit_totals(),
     );
     let rows: Vec<R> = bind_split!(diesel::sql_query(sql), plan).load(conn)?;
     for r in rows {
         let slot = plan.period_slot(r.at.g, r.at.key.as_deref(), r.at.month.as_deref());
         acc.apply(slot, |i| match (r.go, r.outcome.as_deref()) {
+            _ if r.kind.is_empty() => i.visits += r.n,
             (1, _) => {
                 *i.information_access
                     .reached_by_kind

@@ -367,6 +367,64 @@ async fn every_figure_matches_a_count_of_the_records() {
     let row = row_of(&p, "01273");
     assert_eq!(row["visits"], 5);
     assert_eq!(p["rows"].as_array().unwrap().len(), 56);
+
+    // Whole calendar years read the yearly totals: the same figures as the
+    // visits themselves, by village too.
+    for (from, to) in [("2025-01-01", "2025-12-31"), ("2024-01-01", "2025-12-31")] {
+        let y = summary(
+            &app,
+            &w.admin,
+            &format!(
+                "unit_id={}&from={from}&to={to}&status=all&group_by=child",
+                w.commune.id
+            ),
+        )
+        .await;
+        let t = &y["totals"];
+        let raw = format!(
+            "FROM assistances WHERE visited_on BETWEEN '{from}' AND '{to}' AND {}",
+            in_area("assistances")
+        );
+        assert_eq!(
+            t["visits"],
+            n(&app, &format!("SELECT count(*) AS n {raw}")),
+            "{from}"
+        );
+        assert_eq!(t["visits"], 6, "{from}");
+        assert_eq!(
+            t["households_assisted"],
+            n(
+                &app,
+                &format!("SELECT count(DISTINCT household_id) AS n {raw}")
+            ),
+            "{from}"
+        );
+        assert_eq!(t["households_assisted"], 4, "{from}");
+        assert_eq!(t["poor_households_assisted"], 3, "{from}");
+        assert_eq!(t["information_access"]["reached"], 2, "{from}");
+        assert_eq!(
+            t["information_access"]["reached_by_kind"]["vneid"], 2,
+            "{from}"
+        );
+        assert_eq!(
+            t["information_access"]["reached_by_kind"]["cashless"], 1,
+            "{from}"
+        );
+        assert_eq!(
+            t["visits_by_kind"]["vneid"],
+            json!({ "done": 4, "partly": 2, "not_done": 0 }),
+            "{from}"
+        );
+        assert_eq!(
+            t["visits_by_kind"]["cashless"],
+            json!({ "done": 0, "partly": 0, "not_done": 2 }),
+            "{from}"
+        );
+        let rows: Vec<&Value> = y["rows"].as_array().unwrap().iter().collect();
+        assert_eq!(rows[0]["visits"], 3, "{from}");
+        assert_eq!(rows[1]["visits"], 3, "{from}");
+        assert_eq!(sum_rows(&rows, false), additive(t, false), "{from}");
+    }
     let _ = (&w.team_a, &w.trainings);
 }
 
@@ -384,6 +442,24 @@ async fn a_record_counts_at_once_and_moves_to_verified_when_verified() {
         summary(&app, &w.admin, &q("all")).await["totals"]["visits"],
         0
     );
+    // The whole year, which reads the yearly totals, moves alike.
+    let year = |status: &str| {
+        format!(
+            "unit_id={}&from=2025-01-01&to=2025-12-31&status={status}",
+            w.a.id
+        )
+    };
+    let year_visits = |s: &Value| {
+        (
+            s["totals"]["visits"].as_i64().unwrap(),
+            s["totals"]["visits_by_kind"]["vneid"]["done"]
+                .as_i64()
+                .unwrap(),
+            s["totals"]["households_assisted"].as_i64().unwrap(),
+        )
+    };
+    let year_before = year_visits(&summary(&app, &w.admin, &year("all")).await);
+    let verified_before = year_visits(&summary(&app, &w.admin, &year("verified")).await);
     let id = visit(
         &app,
         &w.admin,
@@ -395,6 +471,29 @@ async fn a_record_counts_at_once_and_moves_to_verified_when_verified() {
     let all = summary(&app, &w.admin, &q("all")).await;
     assert_eq!(all["totals"]["visits"], 1);
     assert_eq!(all["totals"]["households_assisted"], 1);
+    let year_all = year_visits(&summary(&app, &w.admin, &year("all")).await);
+    // The household was visited this year already: still counted once.
+    assert_eq!(
+        year_all,
+        (year_before.0 + 1, year_before.1 + 1, year_before.2)
+    );
+    let village_sql = format!(
+        "FROM assistances WHERE visited_on BETWEEN '2025-01-01' AND '2025-12-31' \
+         AND area_path LIKE '{}%' AND archived_at IS NULL",
+        w.a.path
+    );
+    assert_eq!(
+        year_all.0,
+        n(
+            &app,
+            &format!("SELECT count(*) AS n {village_sql} AND status IN ('submitted', 'verified')")
+        )
+    );
+    assert_eq!(
+        year_visits(&summary(&app, &w.admin, &year("verified")).await),
+        verified_before,
+        "not verified yet"
+    );
     // status defaults to verified: nothing verified yet.
     let default = summary(
         &app,
@@ -416,6 +515,32 @@ async fn a_record_counts_at_once_and_moves_to_verified_when_verified() {
     assert_eq!(res.status(), 200);
     let verified = summary(&app, &officer, &q("verified")).await;
     assert_eq!(verified["totals"]["visits"], 1);
+    let year_verified = year_visits(&summary(&app, &officer, &year("verified")).await);
+    // Its first verified visit of the year: counted among the verified.
+    assert_eq!(
+        year_verified,
+        (
+            verified_before.0 + 1,
+            verified_before.1 + 1,
+            verified_before.2 + 1
+        )
+    );
+    assert_eq!(
+        year_verified.2,
+        n(
+            &app,
+            &format!(
+                "SELECT count(DISTINCT household_id) AS n {village_sql} AND status = 'verified'"
+            )
+        )
+    );
+    assert_eq!(
+        year_verified.0,
+        n(
+            &app,
+            &format!("SELECT count(*) AS n {village_sql} AND status = 'verified'")
+        )
+    );
     assert_eq!(
         n(
             &app,
@@ -450,6 +575,11 @@ async fn a_record_counts_at_once_and_moves_to_verified_when_verified() {
     assert_eq!(
         summary(&app, &w.admin, &q("all")).await["totals"]["visits"],
         1
+    );
+    assert_eq!(
+        year_visits(&summary(&app, &w.admin, &year("all")).await),
+        year_all,
+        "a rejected visit leaves the year"
     );
     let _ = &w.visits;
 }
@@ -1005,12 +1135,22 @@ async fn the_totals_rebuilt_from_the_records_give_the_same_figures() {
     );
 
     conn.batch_execute(
-        "TRUNCATE report_visit_months, report_household_months, report_household_counts",
+        "TRUNCATE report_visit_months, report_visit_years, report_household_months, \
+         report_household_counts, report_household_years, report_household_year_counts",
     )
     .unwrap();
-    let empty = summary(&app, &w.admin, &queries[0]).await;
-    assert_eq!(empty["totals"]["visits"], 0, "the summary reads the totals");
-    assert_ne!(figures(&empty), figures(&before[0]));
+    // Whole months and a whole year alike read the running totals, not the
+    // visits (the second query's days around its whole months do).
+    for (i, (q, b)) in queries.iter().zip(&before).enumerate() {
+        let empty = summary(&app, &w.admin, q).await;
+        if i != 1 {
+            assert_eq!(
+                empty["totals"]["visits"], 0,
+                "the summary reads the totals: {q}"
+            );
+        }
+        assert_ne!(figures(&empty), figures(b), "{q}");
+    }
 
     conn.batch_execute("SELECT report_backfill()").unwrap();
     for (q, b) in queries.iter().zip(&before) {
