@@ -6,8 +6,8 @@
 //!
 //! **Running totals.** Visits (per kind and outcome) come from
 //! `report_visit_months`, or from `report_visit_years` when the whole
-//! months are whole calendar years (`Plan::visit_totals`), the households they reached (distinct counts)
-//! from `report_household_months`, one row per household and month, and
+//! months are whole calendar years (`Plan::visit_totals`), the households
+//! they reached (distinct counts) from `report_household_months`, one row per household and month, and
 //! households registered from `report_household_counts`, all per village,
 //! for the whole months of the period; the days before its first and after
 //! its last whole month come from the visits themselves (`split_period`).
@@ -189,12 +189,17 @@ impl Plan {
         }
     }
 
+    /// Whether only verified records count (`status=verified`).
+    fn verified_only(&self) -> bool {
+        !self.statuses.iter().any(|s| s == "submitted")
+    }
+
     /// The mask column of `report_household_years` for the statuses asked.
     fn mask_column(&self) -> &'static str {
-        if self.statuses.iter().any(|s| s == "submitted") {
-            "y.months_all"
-        } else {
+        if self.verified_only() {
             "y.months_verified"
+        } else {
+            "y.months_all"
         }
     }
 
@@ -903,15 +908,14 @@ fn reached(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-        let (table, which) = match (counted, column) {
-            (true, "y.months_verified") => ("report_household_year_counts", "y.verified"),
-            (true, _) => ("report_household_year_counts", "true"),
-            (false, _) => (
+        let (table, which) = match counted {
+            true if plan.verified_only() => ("report_household_year_counts", "y.verified".into()),
+            true => ("report_household_year_counts", "true".into()),
+            false => (
                 "report_household_years",
-                "y.shared = $5 AND {column} & $6 <> 0",
+                format!("y.shared = $5 AND {column} & $6 <> 0"),
             ),
         };
-        let which = which.replace("{column}", column);
         let (kind, kinds, sets) = match reach {
             Reach::Households => ("''", "y.kind = ''", "(v.key), ()"),
             Reach::LackingByKind => (
