@@ -1407,6 +1407,76 @@ async fn send_visit(app: &TestApp, token: &str, body: &Value) -> Seen {
     }
 }
 
+/// Waits until `n` of this database's sessions wait on an advisory lock
+/// (the activity writers stopped at a month held by the test).
+async fn writers_waiting(app: &TestApp, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let waiting = count(
+            &mut app.conn(),
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        );
+        if waiting >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} of {n} writers reached the lock"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `GET /metrics` shows `n` visits queued for the writers, or
+/// at most half a minute: the gauge is the process's, so a visit of another
+/// test may overwrite it, and the wait then ends at the deadline, by when
+/// every request sent has long been handed in.
+async fn visits_queued(app: &TestApp, admin: &str, n: usize) {
+    let wanted = format!("banso_activity_writer_queue{{kind=\"assistance\"}} {n}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let res = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth(admin)
+            .send()
+            .await;
+        if let Ok(res) = res
+            && res
+                .text()
+                .await
+                .is_ok_and(|t| t.lines().any(|l| l == wanted))
+        {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `bodies` while the test holds their month: the first two stop
+/// both writers at the lock, one record each, and the rest wait in the
+/// queue, so that they are taken together once the lock is let go.
+async fn send_while_held(
+    app: &std::sync::Arc<TestApp>,
+    leader: &str,
+    admin: &str,
+    bodies: &[Value],
+) -> Vec<actix_web::rt::task::JoinHandle<Seen>> {
+    let mut handles = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let (app2, leader, body) = (app.clone(), leader.to_string(), body.clone());
+        handles.push(actix_web::rt::spawn(async move {
+            send_visit(&app2, &leader, &body).await
+        }));
+        if i < 2 {
+            writers_waiting(app, i as i64 + 1).await;
+        }
+    }
+    visits_queued(app, admin, bodies.len().saturating_sub(2)).await;
+    handles
+}
+
 /// Records sent together are written in one batch (the month's lock is
 /// held from outside until they have all arrived) and each still gets its
 /// own answer: new ones stored, a resend recognised even inside the batch,
@@ -1472,6 +1542,7 @@ async fn records_sent_together_are_written_together_and_answered_one_by_one() {
     let mut refused = visit(&w.house_a, "2025-10-09");
     refused["notes"] = json!("từ chối");
 
+    // Two fresh ones first: they stop the writers at the lock, one each.
     let mut sent: Vec<(&'static str, Value)> = Vec::new();
     for v in &fresh {
         sent.push(("fresh", v.clone()));
@@ -1486,14 +1557,8 @@ async fn records_sent_together_are_written_together_and_answered_one_by_one() {
     sent.push(("locked", in_locked_month.clone()));
     sent.push(("refused", refused.clone()));
     let app = std::sync::Arc::new(app);
-    let handles: Vec<_> = sent
-        .iter()
-        .map(|(_, body)| {
-            let (app, leader, body) = (app.clone(), leader.clone(), body.clone());
-            actix_web::rt::spawn(async move { send_visit(&app, &leader, &body).await })
-        })
-        .collect();
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
+    let bodies: Vec<Value> = sent.iter().map(|(_, body)| body.clone()).collect();
+    let handles = send_while_held(&app, &leader, &w.admin, &bodies).await;
     diesel::sql_query("SELECT pg_advisory_unlock_all()")
         .execute(&mut holder)
         .unwrap();
@@ -1582,27 +1647,22 @@ async fn records_sent_together_are_written_together_and_answered_one_by_one() {
     ))
     .execute(&mut holder)
     .unwrap();
-    let handles: Vec<_> = (0..20)
-        .map(|_| {
-            let (app, leader) = (app.clone(), leader.clone());
-            let body = visit(&w.house_a, "2025-10-10");
-            actix_web::rt::spawn(async move { send_visit(&app, &leader, &body).await })
-        })
-        .collect();
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
+    let bodies: Vec<Value> = (0..20).map(|_| visit(&w.house_a, "2025-10-10")).collect();
+    let handles = send_while_held(&app, &leader, &w.admin, &bodies).await;
     diesel::sql_query("SELECT pg_advisory_unlock_all()")
         .execute(&mut holder)
         .unwrap();
     for h in handles {
         assert_eq!(h.await.unwrap().status, 201);
     }
-    // Two writers each hold one batch at the lock; the rest is one batch.
+    // Two writers each held one record at the lock; the 18 that waited in
+    // the queue are one batch.
     let together = n(
         &app,
         "SELECT max(c) AS n FROM (SELECT count(*) AS c FROM audit_events \
          WHERE entity = 'assistance' AND after->>'visited_on' = '2025-10-10' GROUP BY at) g",
     );
-    assert!(together >= 10, "largest batch {together} of 20");
+    assert_eq!(together, 18, "largest batch {together} of 20");
     // Written together, each event still names its own request and caller.
     assert_eq!(
         n(
