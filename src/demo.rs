@@ -548,26 +548,41 @@ pub(crate) fn activities_for(
             .pred_opt()
             .ok_or("bad demo date")?,
     );
-    diesel::update(trainings::table)
-        .filter(trainings::held_on.lt(open_from))
-        .filter(trainings::village_id.eq_any(&ids))
-        .set((
-            trainings::status.eq("verified"),
-            trainings::status_by.eq(checker),
-            trainings::status_at.eq(diesel::dsl::now),
-            trainings::version.eq(trainings::version + 1),
-        ))
-        .execute(conn)?;
-    diesel::update(assistances::table)
-        .filter(assistances::visited_on.lt(open_from))
-        .filter(assistances::team_id.eq_any(teams.iter().map(|t| t.0).collect::<Vec<_>>()))
-        .set((
-            assistances::status.eq("verified"),
-            assistances::status_by.eq(checker),
-            assistances::status_at.eq(diesel::dsl::now),
-            assistances::version.eq(assistances::version + 1),
-        ))
-        .execute(conn)?;
+    // By the ids just made, a thousand at a time, as an officer's bulk
+    // verification would: the running totals' triggers then look up the
+    // rows a statement touched instead of reading their tables whole.
+    let old_sessions: Vec<Uuid> = sessions
+        .iter()
+        .filter(|(_, _, c)| c.held_on < open_from)
+        .map(|(id, _, _)| *id)
+        .collect();
+    let old_visits: Vec<Uuid> = visits
+        .iter()
+        .filter(|(_, _, c)| c.visited_on < open_from)
+        .map(|(id, _, _)| *id)
+        .collect();
+    for ids in old_sessions.chunks(1000) {
+        diesel::update(trainings::table)
+            .filter(trainings::id.eq_any(ids))
+            .set((
+                trainings::status.eq("verified"),
+                trainings::status_by.eq(checker),
+                trainings::status_at.eq(diesel::dsl::now),
+                trainings::version.eq(trainings::version + 1),
+            ))
+            .execute(conn)?;
+    }
+    for ids in old_visits.chunks(1000) {
+        diesel::update(assistances::table)
+            .filter(assistances::id.eq_any(ids))
+            .set((
+                assistances::status.eq("verified"),
+                assistances::status_by.eq(checker),
+                assistances::status_at.eq(diesel::dsl::now),
+                assistances::version.eq(assistances::version + 1),
+            ))
+            .execute(conn)?;
+    }
     Ok(stored)
 }
 

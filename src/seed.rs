@@ -222,7 +222,7 @@ pub fn run(
     diesel::sql_query(
         "ANALYZE units, village_communes, teams, members, households, trainings, assistances, \
          report_visit_months, report_visit_years, report_household_months, report_household_counts, \
-         report_household_years",
+         report_household_years, report_household_year_counts",
     )
     .execute(conn)?;
     let made = totals(conn, &villages)?;
