@@ -79,7 +79,9 @@ pub fn freshness(conn: &mut PgConnection) -> QueryResult<Freshness> {
 }
 
 /// Runs `work` on the replica when one is configured, reachable and at most
-/// `max_lag` behind; otherwise on the primary. Says which answered.
+/// `max_lag` behind; otherwise on the primary. Says which answered. `work`
+/// is also given the pool its connection came from, to read on more
+/// connections of the same server.
 pub async fn run_read<T, F>(
     primary: &PgPool,
     replica: Option<&PgPool>,
@@ -87,19 +89,20 @@ pub async fn run_read<T, F>(
     work: F,
 ) -> Result<(T, ReadFrom), ApiError>
 where
-    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + Clone + 'static,
+    F: FnOnce(&mut PgConnection, &PgPool) -> Result<T, ApiError> + Send + Clone + 'static,
     T: Send + 'static,
 {
     let mut lag = None;
     if let Some(replica) = replica {
         let attempt = work.clone();
+        let pool = replica.clone();
         let answer = run(replica, move |conn| {
             let f = freshness(conn)?;
             let behind = Duration::from_secs_f64(f.lag_seconds.max(0.0));
             if behind > max_lag {
                 return Ok((None, behind));
             }
-            Ok((Some(attempt(conn)?), behind))
+            Ok((Some(attempt(conn, &pool)?), behind))
         })
         .await;
         match answer {
@@ -125,7 +128,8 @@ where
             Err(e) => return Err(e),
         }
     }
-    let value = run(primary, work).await?;
+    let pool = primary.clone();
+    let value = run(primary, move |conn| work(conn, &pool)).await?;
     Ok((
         value,
         ReadFrom {

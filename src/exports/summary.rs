@@ -286,7 +286,7 @@ pub async fn serve_summary(
               out: &mut super::stream::Out| {
             let unit = crate::reports::repo::unit_in_area(conn, scope, unit_id)?;
             let names = Names::new(conn, lang)?;
-            let summary = crate::reports::repo::summary(conn, unit, &params)?;
+            let summary = crate::reports::repo::summary(conn, None, unit, &params)?;
             write(&summary, &names, out)
         },
     );

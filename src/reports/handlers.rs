@@ -86,7 +86,7 @@ pub async fn summary(
         &state.pool,
         state.read_pool.as_ref(),
         state.settings.read_max_lag,
-        move |conn| repo::summary(conn, unit.0, &unit.1),
+        move |conn, pool| repo::summary(conn, Some(pool), unit.0, &unit.1),
     )
     .await?;
     let mut res = HttpResponse::Ok();

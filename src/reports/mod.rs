@@ -3,7 +3,9 @@
 //! request, for units of either side of the 2025 reform.
 //!
 //! `repo::summary` computes every indicator (one query per family of
-//! figures, each one pass over its table or its running totals); an export
+//! figures, each one pass over its table or its running totals; the
+//! visits' families on a second connection in the same snapshot when the
+//! pool has one idle); an export
 //! of the summary reuses it as it is, and may read through
 //! `db::replica::run_read` as the handler does.
 

@@ -45,6 +45,7 @@ use super::dto::{
     SummaryParams, Unassigned, UnitRef, WaitingVillage,
 };
 use crate::auth::Scope;
+use crate::db::PgPool;
 use crate::db::schema::{catalog_entries, units};
 use crate::error::ApiError;
 use crate::units::model::UnitRow;
@@ -272,7 +273,7 @@ impl Plan {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Acc {
     totals: Indicators,
     unassigned: Indicators,
@@ -294,11 +295,65 @@ impl Acc {
         }
     }
 
+    /// Adds what `other`, made from the same rows, counted.
+    fn add(&mut self, other: &Acc) {
+        add(&mut self.totals, &other.totals);
+        add(&mut self.unassigned, &other.unassigned);
+        for ((_, mine), (_, theirs)) in self.rows.iter_mut().zip(&other.rows) {
+            add(mine, theirs);
+        }
+    }
+
     fn all(&mut self) -> impl Iterator<Item = &mut Indicators> {
         std::iter::once(&mut self.totals)
             .chain(std::iter::once(&mut self.unassigned))
             .chain(self.rows.iter_mut().map(|(_, r)| r))
     }
+}
+
+/// Adds every figure of `b` to `a` (the share is computed afterwards).
+fn add(a: &mut Indicators, b: &Indicators) {
+    fn add_map<V: Default>(
+        a: &mut std::collections::BTreeMap<String, V>,
+        b: &std::collections::BTreeMap<String, V>,
+        f: impl Fn(&mut V, &V),
+    ) {
+        for (k, v) in b {
+            f(a.entry(k.clone()).or_default(), v);
+        }
+    }
+    a.teams_active += b.teams_active;
+    a.members.total += b.members.total;
+    for (mine, theirs) in [
+        (&mut a.members.by_role, &b.members.by_role),
+        (&mut a.members.by_gender, &b.members.by_gender),
+        (&mut a.members.by_affiliation, &b.members.by_affiliation),
+        (
+            &mut a.information_access.reached_by_kind,
+            &b.information_access.reached_by_kind,
+        ),
+    ] {
+        add_map(mine, theirs, |x, y| *x += y);
+    }
+    a.trainings += b.trainings;
+    a.attendees.total += b.attendees.total;
+    a.attendees.women += b.attendees.women;
+    a.attendees.ethnic_minority += b.attendees.ethnic_minority;
+    a.attendees.poor += b.attendees.poor;
+    a.visits += b.visits;
+    add_map(&mut a.visits_by_kind, &b.visits_by_kind, |x, y| {
+        x.done += y.done;
+        x.partly += y.partly;
+        x.not_done += y.not_done;
+    });
+    a.households_assisted += b.households_assisted;
+    a.poor_households_assisted += b.poor_households_assisted;
+    a.poor_households += b.poor_households;
+    a.households.total += b.households.total;
+    a.households.with_smartphone += b.households.with_smartphone;
+    a.households.with_internet += b.households.with_internet;
+    a.information_access.poor_lacking += b.information_access.poor_lacking;
+    a.information_access.reached += b.information_access.reached;
 }
 
 fn range_of(path: &str) -> (String, String) {
@@ -447,25 +502,93 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate)> {
 }
 
 /// The summary of `unit` (already checked to be inside the caller's area),
-/// read in one repeatable-read snapshot.
+/// read in one repeatable-read snapshot. With `helper`, the pool `conn`
+/// came from, the visits' figures are read at the same time on a second
+/// connection of it, in the same snapshot, when one is free.
 pub fn summary(
     conn: &mut PgConnection,
+    helper: Option<&PgPool>,
     unit: UnitRow,
     params: &SummaryParams,
 ) -> Result<Summary, ApiError> {
     conn.build_transaction()
         .read_only()
         .repeatable_read()
-        .run(|conn| summary_in(conn, unit, params))
+        .run(|conn| summary_in(conn, helper, unit, params))
+}
+
+#[derive(QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The families of figures, read in the snapshot of `conn`'s transaction:
+/// the visits' on `second` in a thread of their own when given (it
+/// imports the snapshot, so both see the same moment), the registry's and
+/// the trainings' on `conn`. Each side counts into its own copy of `acc`,
+/// and the copies are added up.
+fn families(
+    conn: &mut PgConnection,
+    second: Option<&mut PgConnection>,
+    plan: &Plan,
+    acc: &mut Acc,
+) -> Result<(), ApiError> {
+    let here = |conn: &mut PgConnection, acc: &mut Acc| -> Result<(), ApiError> {
+        teams(conn, plan, acc)?;
+        members(conn, plan, acc)?;
+        trainings(conn, plan, acc)?;
+        households(conn, plan, acc)
+    };
+    let there = |conn: &mut PgConnection, acc: &mut Acc| -> Result<(), ApiError> {
+        visits(conn, plan, acc)?;
+        visits_by_kind(conn, plan, acc)
+    };
+    let Some(second) = second else {
+        here(conn, acc)?;
+        return there(conn, acc);
+    };
+    let snapshot = diesel::sql_query("SELECT pg_export_snapshot() AS id")
+        .get_result::<Snapshot>(conn)?
+        .id;
+    // A statement takes no parameter here; the identifier is PostgreSQL's
+    // own (hex digits and dashes), checked all the same.
+    if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(ApiError::internal("an unexpected snapshot identifier"));
+    }
+    let mut theirs = acc.clone();
+    let answer = std::thread::scope(|s| {
+        let side = s.spawn(|| {
+            second
+                .build_transaction()
+                .read_only()
+                .repeatable_read()
+                .run(|c| {
+                    diesel::sql_query(format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                        .execute(c)?;
+                    there(c, &mut theirs)
+                })
+        });
+        let mine = here(conn, acc);
+        let side = side
+            .join()
+            .unwrap_or_else(|_| Err(ApiError::internal("a summary's second reader panicked")));
+        mine.and(side)
+    });
+    answer?;
+    acc.add(&theirs);
+    Ok(())
 }
 
 fn summary_in(
     conn: &mut PgConnection,
+    helper: Option<&PgPool>,
     unit: UnitRow,
     params: &SummaryParams,
 ) -> Result<Summary, ApiError> {
     // On a read replica, the moment of the last transaction it replayed.
-    let as_of = crate::db::replica::freshness(conn)?.as_of;
+    let fresh = crate::db::replica::freshness(conn)?;
+    let as_of = fresh.as_of;
     let (lo, hi) = range_of(&unit.path);
     let by_child = params.group_by == GroupBy::Child;
     let (months, days): (Vec<String>, Vec<NaiveDate>) = if params.group_by == GroupBy::Month {
@@ -534,12 +657,12 @@ fn summary_in(
         }
     }
 
-    teams(conn, &plan, &mut acc)?;
-    members(conn, &plan, &mut acc)?;
-    trainings(conn, &plan, &mut acc)?;
-    visits(conn, &plan, &mut acc)?;
-    visits_by_kind(conn, &plan, &mut acc)?;
-    households(conn, &plan, &mut acc)?;
+    // A second connection only when one is idle (a busy service answers
+    // on one, as before), and not on a standby, which exports no snapshot.
+    let mut second = helper
+        .filter(|_| !fresh.standby)
+        .and_then(|pool| pool.try_get());
+    families(conn, second.as_deref_mut(), &plan, &mut acc)?;
     for ind in acc.all() {
         ind.poor_reached_share = (ind.poor_households > 0).then(|| {
             (ind.poor_households_assisted as f64 / ind.poor_households as f64 * 10_000.0).round()
