@@ -1,0 +1,2 @@
+DROP INDEX report_household_year_counts_year;
+DROP INDEX report_visit_years_year;
