@@ -556,6 +556,8 @@ fn families(
     if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(ApiError::internal("an unexpected snapshot identifier"));
     }
+    // A copy of the rows as laid out, all figures still zero: what it
+    // counts is added in once, so nothing may be counted into `acc` first.
     let mut theirs = acc.clone();
     let answer = std::thread::scope(|s| {
         let side = s.spawn(|| {
