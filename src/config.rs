@@ -32,6 +32,9 @@ pub struct Settings {
     pub pool_size: u32,
     pub pool_timeout: Duration,
     pub statement_timeout: Duration,
+    /// PostgreSQL `lock_timeout` of the service's connections, never more
+    /// than `statement_timeout`.
+    pub lock_timeout: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub issuer: String,
@@ -93,6 +96,7 @@ impl fmt::Debug for Settings {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout", &self.pool_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("lock_timeout", &self.lock_timeout)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("issuer", &self.issuer)
@@ -163,6 +167,7 @@ impl Settings {
         let pool_timeout = parse("BANSO_POOL_TIMEOUT_MS", "3000", &range(100, 60_000));
         let read_max_lag = parse("BANSO_READ_MAX_LAG_MS", "5000", &range(0, 86_400_000));
         let statement_timeout = parse("BANSO_STATEMENT_TIMEOUT_MS", "10000", &range(100, 600_000));
+        let lock_timeout = parse("BANSO_LOCK_TIMEOUT_MS", "5000", &range(100, 600_000));
         let access_ttl = parse(
             "BANSO_ACCESS_TOKEN_TTL_SECS",
             "900",
@@ -319,6 +324,7 @@ impl Settings {
                 pool_size,
                 pool_timeout: Duration::from_millis(pool_timeout),
                 statement_timeout: Duration::from_millis(statement_timeout),
+                lock_timeout: Duration::from_millis(lock_timeout.min(statement_timeout)),
                 access_token_ttl: Duration::from_secs(access_ttl),
                 refresh_token_ttl: Duration::from_secs(refresh_days * 24 * 3600),
                 issuer,
@@ -468,6 +474,28 @@ mod tests {
             assert!(text.contains(key), "{key} missing from {text}");
         }
         assert_eq!(err.0.len(), 7);
+    }
+
+    #[test]
+    fn the_lock_timeout_is_never_longer_than_a_statement() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.statement_timeout, Duration::from_millis(10_000));
+        assert_eq!(s.lock_timeout, Duration::from_millis(5_000));
+        let s = settings(&[("BANSO_LOCK_TIMEOUT_MS", "60000")]).unwrap();
+        assert_eq!(s.lock_timeout, Duration::from_millis(10_000));
+        let s = settings(&[
+            ("BANSO_STATEMENT_TIMEOUT_MS", "120000"),
+            ("BANSO_LOCK_TIMEOUT_MS", "60000"),
+        ])
+        .unwrap();
+        assert_eq!(s.lock_timeout, Duration::from_millis(60_000));
+        for bad in ["0", "99", "600001", "soon"] {
+            let err = settings(&[("BANSO_LOCK_TIMEOUT_MS", bad)]).unwrap_err();
+            assert!(
+                err.to_string().contains("BANSO_LOCK_TIMEOUT_MS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

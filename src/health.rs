@@ -111,7 +111,11 @@ struct Lag {
         (status = 403, description = "A token of a role other than admin.", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn scrape(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    queues: web::Data<metrics::WriterQueues>,
+) -> Result<HttpResponse, ApiError> {
     let allowed = req
         .peer_addr()
         .is_some_and(|a| metrics_allowed(&state.settings.metrics_allow, a.ip()));
@@ -144,6 +148,7 @@ async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             idle: pool.idle_connections,
             max: state.pool.max_size(),
         },
+        &queues,
         lag,
     );
     Ok(HttpResponse::Ok()

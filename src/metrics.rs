@@ -12,7 +12,7 @@
 //! and the instance name: never an id, a username, an address or anything
 //! typed by a person.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use prometheus::{
@@ -230,25 +230,35 @@ pub fn pool_checkout(waited: Duration, idle: bool, ok: bool) {
     });
 }
 
-/// An activity writer took a batch of `size`, leaving `waiting` queued.
-pub fn writer_batch(kind: &str, size: usize, waiting: usize) {
+/// An activity writer took a batch of `size` records.
+pub fn writer_batch(kind: &str, size: usize) {
     with(|m| {
         m.writer_batch
             .with_label_values(&[kind])
             .observe(size as f64);
-        m.writer_queue
-            .with_label_values(&[kind])
-            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
     });
 }
 
-/// A record was handed to an activity writer whose queue now holds `waiting`.
-pub fn writer_queued(kind: &str, waiting: usize) {
-    with(|m| {
-        m.writer_queue
-            .with_label_values(&[kind])
-            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
-    });
+/// How many records wait in each activity writer's queue, read at scrape
+/// time from the server's own writers: a count kept in this process's
+/// registry would mix the servers that tests run side by side, and two
+/// requests setting it at once could leave it stale.
+#[derive(Clone, Default)]
+pub struct WriterQueues(Vec<(&'static str, QueueLen)>);
+
+/// Reads how many records one writer's queue holds.
+type QueueLen = Arc<dyn Fn() -> usize + Send + Sync>;
+
+impl WriterQueues {
+    /// Adds the writer of `kind`, whose queue `waiting` reads.
+    pub fn with(
+        mut self,
+        kind: &'static str,
+        waiting: impl Fn() -> usize + Send + Sync + 'static,
+    ) -> WriterQueues {
+        self.0.push((kind, Arc::new(waiting)));
+        self
+    }
 }
 
 /// A login or client token refused for a wrong secret.
@@ -291,12 +301,22 @@ pub struct PoolState {
 }
 
 /// The metrics as Prometheus text, after setting the values read at scrape
-/// time: the pool, and the audit linker's lag (oldest unlinked event in
-/// seconds, unlinked events) when the database answered.
-pub fn render(instance: &str, pool: PoolState, lag: Option<(f64, i64)>) -> String {
+/// time: the pool, the writers' queues, and the audit linker's lag (oldest
+/// unlinked event in seconds, unlinked events) when the database answered.
+pub fn render(
+    instance: &str,
+    pool: PoolState,
+    queues: &WriterQueues,
+    lag: Option<(f64, i64)>,
+) -> String {
     let Some(m) = METRICS.as_ref() else {
         return String::new();
     };
+    for (kind, waiting) in &queues.0 {
+        m.writer_queue
+            .with_label_values(&[kind])
+            .set(i64::try_from(waiting()).unwrap_or(i64::MAX));
+    }
     let (open, idle) = (i64::from(pool.open), i64::from(pool.idle));
     m.pool_connections
         .with_label_values(&["in_use"])

@@ -99,6 +99,14 @@ impl Application {
         let sealer = web::Data::new(sealer);
         let visits = web::Data::new(Writer::<Visit>::start(pool.clone(), WRITERS)?);
         let sessions = web::Data::new(Writer::<Session>::start(pool.clone(), WRITERS)?);
+        let queues = {
+            let (v, s) = (visits.clone(), sessions.clone());
+            web::Data::new(
+                crate::metrics::WriterQueues::default()
+                    .with(v.kind(), move || v.waiting())
+                    .with(s.kind(), move || s.waiting()),
+            )
+        };
         let tokens = web::Data::new(tokens);
         let settings = Arc::new(settings);
         let settings_data = web::Data::from(settings.clone());
@@ -120,6 +128,7 @@ impl Application {
                 .app_data(tokens.clone())
                 .app_data(visits.clone())
                 .app_data(sessions.clone())
+                .app_data(queues.clone())
                 .app_data(limiter.clone())
                 .app_data(sealer.clone())
                 .wrap(from_fn(conditional::etags))

@@ -91,6 +91,16 @@ impl<A: Activity> Writer<A> {
         Ok(Writer { queue })
     }
 
+    /// The kind of record this writer stores.
+    pub fn kind(&self) -> &'static str {
+        A::ENTITY.as_str()
+    }
+
+    /// Records handed in and not yet taken into a batch.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Stores a new record under the phone's id, or recognises a resend of
     /// it; answers once the record is committed.
     pub async fn create(
@@ -112,8 +122,6 @@ impl<A: Activity> Writer<A> {
             .send(job)
             .await
             .map_err(|_| ApiError::internal("the activity writer has stopped"))?;
-        let waiting = self.queue.max_capacity() - self.queue.capacity();
-        crate::metrics::writer_queued(A::ENTITY.as_str(), waiting);
         answer
             .await
             .map_err(|_| ApiError::internal("the activity writer dropped a record"))?
@@ -131,7 +139,7 @@ fn next_batch<A: Activity>(jobs: &Mutex<mpsc::Receiver<Job<A>>>) -> Option<Vec<J
             Err(_) => break,
         }
     }
-    crate::metrics::writer_batch(A::ENTITY.as_str(), batch.len(), jobs.len());
+    crate::metrics::writer_batch(A::ENTITY.as_str(), batch.len());
     Some(batch)
 }
 

@@ -29,6 +29,7 @@ const MIGRATION_LOCK: i64 = 0x62_61_6e_73_6f;
 #[derive(Debug)]
 struct SessionSettings {
     statement_timeout_ms: u128,
+    lock_timeout_ms: u128,
 }
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
@@ -36,8 +37,7 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
         errors::pin_messages(conn).map_err(diesel::r2d2::Error::QueryError)?;
         conn.batch_execute(&format!(
             "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC'",
-            self.statement_timeout_ms,
-            self.statement_timeout_ms.min(5000)
+            self.statement_timeout_ms, self.lock_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -56,6 +56,7 @@ pub fn build_pool(database_url: &str, settings: &Settings) -> PgPool {
         .connection_timeout(settings.pool_timeout)
         .connection_customizer(Box::new(SessionSettings {
             statement_timeout_ms: settings.statement_timeout.as_millis(),
+            lock_timeout_ms: settings.lock_timeout.as_millis(),
         }))
         .build_unchecked(manager)
 }

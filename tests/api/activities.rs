@@ -10,7 +10,7 @@ use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, count, problem};
+use crate::helpers::{TestApp, TestDb, count, problem};
 use crate::helpers::{fields, id_of, pairs, unit, village};
 
 /// Cao Bằng (04): Nà Pình and Nà Rụa (no team) in commune 01273, Khuổi Ky
@@ -1428,28 +1428,29 @@ async fn writers_waiting(app: &TestApp, n: i64) {
     }
 }
 
-/// Waits until `GET /metrics` shows `n` visits queued for the writers, or
-/// at most half a minute: the gauge is the process's, so a visit of another
-/// test may overwrite it, and the wait then ends at the deadline, by when
-/// every request sent has long been handed in.
+/// Waits until `GET /metrics` shows `n` visits queued for this server's
+/// writers (the count is read from the server's own queue at each scrape).
 async fn visits_queued(app: &TestApp, admin: &str, n: usize) {
     let wanted = format!("banso_activity_writer_queue{{kind=\"assistance\"}} {n}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        let res = app
-            .client
-            .get(app.url("/metrics"))
-            .bearer_auth(admin)
-            .send()
-            .await;
-        if let Ok(res) = res
-            && res
-                .text()
-                .await
-                .is_ok_and(|t| t.lines().any(|l| l == wanted))
-        {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut last = String::new();
+    loop {
+        let res = app.get("/metrics", admin).await;
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap_or_default();
+        if text.lines().any(|l| l == wanted) {
             return;
         }
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.starts_with("banso_activity_writer_queue{kind=\"assistance\"}"))
+        {
+            last = line.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {n} queued; the last scrape said {last:?}"
+        );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -1486,7 +1487,16 @@ async fn send_while_held(
 #[actix_web::test]
 async fn records_sent_together_are_written_together_and_answered_one_by_one() {
     use diesel::RunQueryDsl;
-    let app = TestApp::spawn().await;
+    // The writers wait at the held month while thirty requests arrive: on a
+    // busy machine that takes longer than the service's 5 s lock timeout.
+    let app = TestApp::spawn_on(
+        TestDb::from_template(),
+        &[
+            ("BANSO_STATEMENT_TIMEOUT_MS", "120000"),
+            ("BANSO_LOCK_TIMEOUT_MS", "120000"),
+        ],
+    )
+    .await;
     let w = world(&app).await;
     let (_, leader) = account(
         &app,
