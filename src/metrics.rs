@@ -6,7 +6,9 @@
 //! the login throttle, exports) through the small functions below. This
 //! module imports nothing of the crate, so any module may call it. Values
 //! that are cheaper to read than to track (the pool's connections, the
-//! audit linker's lag) are handed to [`render`] at scrape time.
+//! writers' queues, the audit linker's lag) are handed to [`render`] at
+//! scrape time; those of one server (its instance, pool and queues) are
+//! made afresh for each scrape, beside the process's registry.
 //!
 //! Labels hold only route patterns, methods, status codes, kinds of record
 //! and the instance name: never an id, a username, an address or anything
@@ -28,9 +30,6 @@ struct Metrics {
     pool_waits: IntCounter,
     pool_timeouts: IntCounter,
     pool_wait_seconds: prometheus::Histogram,
-    pool_connections: IntGaugeVec,
-    pool_max: IntGauge,
-    writer_queue: IntGaugeVec,
     writer_batch: HistogramVec,
     audit_lag: prometheus::Gauge,
     audit_unlinked: IntGauge,
@@ -73,18 +72,6 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Time to check out a database connection",
         )
         .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
-    )?;
-    let pool_connections = IntGaugeVec::new(
-        Opts::new("db_pool_connections", "Database connections of the pool"),
-        &["state"],
-    )?;
-    let pool_max = IntGauge::new("db_pool_max_connections", "BANSO_POOL_SIZE")?;
-    let writer_queue = IntGaugeVec::new(
-        Opts::new(
-            "activity_writer_queue",
-            "Records handed to an activity writer and not yet taken into a batch",
-        ),
-        &["kind"],
     )?;
     let writer_batch = HistogramVec::new(
         HistogramOpts::new(
@@ -139,9 +126,6 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(pool_waits.clone()),
         Box::new(pool_timeouts.clone()),
         Box::new(pool_wait_seconds.clone()),
-        Box::new(pool_connections.clone()),
-        Box::new(pool_max.clone()),
-        Box::new(writer_queue.clone()),
         Box::new(writer_batch.clone()),
         Box::new(audit_lag.clone()),
         Box::new(audit_unlinked.clone()),
@@ -162,9 +146,6 @@ fn build() -> Result<Metrics, prometheus::Error> {
         pool_waits,
         pool_timeouts,
         pool_wait_seconds,
-        pool_connections,
-        pool_max,
-        writer_queue,
         writer_batch,
         audit_lag,
         audit_unlinked,
@@ -240,10 +221,9 @@ pub fn writer_batch(kind: &str, size: usize) {
 }
 
 /// How many records wait in each activity writer's queue, read at scrape
-/// time from the server's own writers: a count kept in this process's
-/// registry would mix the servers that tests run side by side, and two
-/// requests setting it at once could leave it stale.
-#[derive(Clone, Default)]
+/// time from the server's own writers: a count set by the requests as they
+/// hand records in could be left stale by two of them at once.
+#[derive(Default)]
 pub struct WriterQueues(Vec<(&'static str, QueueLen)>);
 
 /// Reads how many records one writer's queue holds.
@@ -312,27 +292,14 @@ pub fn render(
     let Some(m) = METRICS.as_ref() else {
         return String::new();
     };
-    for (kind, waiting) in &queues.0 {
-        m.writer_queue
-            .with_label_values(&[kind])
-            .set(i64::try_from(waiting()).unwrap_or(i64::MAX));
-    }
-    let (open, idle) = (i64::from(pool.open), i64::from(pool.idle));
-    m.pool_connections
-        .with_label_values(&["in_use"])
-        .set(open - idle);
-    m.pool_connections.with_label_values(&["idle"]).set(idle);
-    m.pool_max.set(i64::from(pool.max));
     if let Some((oldest, unlinked)) = lag {
         m.audit_lag.set(oldest);
         m.audit_unlinked.set(unlinked);
     }
     let mut families = m.registry.gather();
-    // The instance is the server's, not the process's (tests run several
-    // servers in one process), so it is made for each scrape.
-    match instance_info(instance) {
-        Ok(info) => families.extend(info),
-        Err(e) => tracing::error!(error = %e, "instance metric could not be made"),
+    match this_server(instance, pool, queues) {
+        Ok(server) => families.extend(server),
+        Err(e) => tracing::error!(error = %e, "the server's metrics could not be made"),
     }
     let mut out = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
@@ -341,8 +308,14 @@ pub fn render(
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn instance_info(
+/// What belongs to this server rather than to the process (tests run
+/// several servers in one process): its instance, its pool and its writers'
+/// queues, made afresh for each scrape so that no other server's values can
+/// show in its answer.
+fn this_server(
     instance: &str,
+    pool: PoolState,
+    queues: &WriterQueues,
 ) -> Result<Vec<prometheus::proto::MetricFamily>, prometheus::Error> {
     let registry = Registry::new_custom(Some("banso".into()), None)?;
     let info = IntGaugeVec::new(
@@ -352,8 +325,32 @@ fn instance_info(
         ),
         &["instance", "version"],
     )?;
+    let connections = IntGaugeVec::new(
+        Opts::new("db_pool_connections", "Database connections of the pool"),
+        &["state"],
+    )?;
+    let max = IntGauge::new("db_pool_max_connections", "BANSO_POOL_SIZE")?;
+    let queue = IntGaugeVec::new(
+        Opts::new(
+            "activity_writer_queue",
+            "Records handed to an activity writer and not yet taken into a batch",
+        ),
+        &["kind"],
+    )?;
     registry.register(Box::new(info.clone()))?;
+    registry.register(Box::new(connections.clone()))?;
+    registry.register(Box::new(max.clone()))?;
+    registry.register(Box::new(queue.clone()))?;
     info.with_label_values(&[instance, env!("CARGO_PKG_VERSION")])
         .set(1);
+    let (open, idle) = (i64::from(pool.open), i64::from(pool.idle));
+    connections.with_label_values(&["in_use"]).set(open - idle);
+    connections.with_label_values(&["idle"]).set(idle);
+    max.set(i64::from(pool.max));
+    for (kind, waiting) in &queues.0 {
+        queue
+            .with_label_values(&[kind])
+            .set(i64::try_from(waiting()).unwrap_or(i64::MAX));
+    }
     Ok(registry.gather())
 }
