@@ -298,3 +298,51 @@ async fn an_allowed_address_needs_no_token() {
     let all = samples(&res.text().await.unwrap());
     assert!(find(&all, "banso_http_requests_in_flight", &[]).is_some());
 }
+
+#[actix_web::test]
+async fn two_servers_scraped_at_once_each_show_their_own_pool_and_name() {
+    // Tests (and an operator's side-by-side instances) run several servers
+    // in one process: what belongs to a server must never show in
+    // another's answer, however the scrapes interleave.
+    let a = TestApp::spawn_on(
+        TestDb::from_template(),
+        &[("BANSO_INSTANCE", "banso-a"), ("BANSO_POOL_SIZE", "3")],
+    )
+    .await;
+    let b = TestApp::spawn_on(
+        TestDb::from_template(),
+        &[("BANSO_INSTANCE", "banso-b"), ("BANSO_POOL_SIZE", "5")],
+    )
+    .await;
+    let (admin_a, admin_b) = (a.admin_token().await, b.admin_token().await);
+    let mut scrapes = Vec::new();
+    for _ in 0..20 {
+        scrapes.push((&a, &admin_a, "banso-a", 3.0));
+        scrapes.push((&b, &admin_b, "banso-b", 5.0));
+    }
+    let answers = futures_util::future::join_all(scrapes.iter().map(|(app, token, _, _)| async {
+        let res = scrape(app, Some(token)).await;
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
+    }))
+    .await;
+    for ((_, _, name, pool), text) in scrapes.iter().zip(&answers) {
+        let all = samples(text);
+        let names: Vec<&str> = all
+            .iter()
+            .filter(|s| s.metric == "banso_instance_info")
+            .map(|s| s.labels["instance"].as_str())
+            .collect();
+        assert_eq!(names, vec![*name], "{text}");
+        assert_eq!(
+            find(&all, "banso_db_pool_max_connections", &[]).map(value),
+            Some(*pool),
+            "{name}"
+        );
+        let queues = all
+            .iter()
+            .filter(|s| s.metric == "banso_activity_writer_queue")
+            .count();
+        assert_eq!(queues, 2, "one queue per writer: {text}");
+    }
+}
