@@ -1178,6 +1178,72 @@ async fn the_totals_rebuilt_from_the_records_give_the_same_figures() {
     }
 }
 
+/// A summary reads its visit figures on a second connection when the pool
+/// has one idle, and everything on the request's own when it has none: a
+/// server with a pool of one never has a second, and answers the same.
+#[actix_web::test]
+async fn a_busy_pool_answers_on_one_connection_with_the_same_figures() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let checker = app.token_for("canbo.xa", "officer", Some("01273")).await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/assistances/{}/verify", w.visits[1]),
+            Some(&checker),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "verify: {}", res.status());
+    let mut alone = app.settings.clone();
+    alone.pool_size = 1;
+    let (one, _handle) = crate::helpers::start_server(&alone, &app.db.url);
+    let client = reqwest::Client::new();
+    for params in [
+        "from=2025-10-01&to=2025-11-30&status=all&group_by=child",
+        "from=2025-10-04&to=2025-11-29&status=all&group_by=month",
+        "from=2025-01-01&to=2025-12-31&status=verified",
+    ] {
+        let q = format!("unit_id={}&{params}", w.commune.id);
+        let two = summary(&app, &w.admin, &q).await;
+        let res = client
+            .get(format!("{one}/api/v1/reports/summary?{q}"))
+            .bearer_auth(&w.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{q}");
+        let single: Value = res.json().await.unwrap();
+        assert_eq!(single["totals"], two["totals"], "{q}");
+        assert_eq!(single["rows"], two["rows"], "{q}");
+        // And both agree with the records themselves.
+        let (from, to) = (&params[5..15], &params[19..29]);
+        let statuses = if params.contains("verified") {
+            "('verified')"
+        } else {
+            "('submitted', 'verified')"
+        };
+        let visits = format!(
+            "FROM assistances WHERE area_path LIKE '{}%' AND visited_on BETWEEN '{from}' \
+             AND '{to}' AND status IN {statuses} AND archived_at IS NULL",
+            w.commune.path
+        );
+        assert_eq!(
+            single["totals"]["visits"],
+            n(&app, &format!("SELECT count(*) AS n {visits}")),
+            "{q}"
+        );
+        assert_eq!(
+            single["totals"]["households_assisted"],
+            n(
+                &app,
+                &format!("SELECT count(DISTINCT household_id) AS n {visits}")
+            ),
+            "{q}"
+        );
+        assert!(single["totals"]["visits"].as_i64() > Some(0), "{q}");
+    }
+}
+
 /// A household that moved between two villages of a commune during the
 /// year, visited in each, counts once for the commune and the province
 /// (distinct over villages), and once in each village's row; archiving its
