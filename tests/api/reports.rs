@@ -1198,12 +1198,12 @@ async fn a_busy_pool_answers_on_one_connection_with_the_same_figures() {
     alone.pool_size = 1;
     let (one, _handle) = crate::helpers::start_server(&alone, &app.db.url);
     let client = reqwest::Client::new();
-    for params in [
-        "from=2025-10-01&to=2025-11-30&status=all&group_by=child",
-        "from=2025-10-04&to=2025-11-29&status=all&group_by=month",
-        "from=2025-01-01&to=2025-12-31&status=verified",
+    for (from, to, rest) in [
+        ("2025-10-01", "2025-11-30", "status=all&group_by=child"),
+        ("2025-10-04", "2025-11-29", "status=all&group_by=month"),
+        ("2025-01-01", "2025-12-31", "status=verified"),
     ] {
-        let q = format!("unit_id={}&{params}", w.commune.id);
+        let q = format!("unit_id={}&from={from}&to={to}&{rest}", w.commune.id);
         let two = summary(&app, &w.admin, &q).await;
         let res = client
             .get(format!("{one}/api/v1/reports/summary?{q}"))
@@ -1216,8 +1216,7 @@ async fn a_busy_pool_answers_on_one_connection_with_the_same_figures() {
         assert_eq!(single["totals"], two["totals"], "{q}");
         assert_eq!(single["rows"], two["rows"], "{q}");
         // And both agree with the records themselves.
-        let (from, to) = (&params[5..15], &params[19..29]);
-        let statuses = if params.contains("verified") {
+        let statuses = if rest.contains("verified") {
             "('verified')"
         } else {
             "('submitted', 'verified')"
