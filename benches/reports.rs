@@ -6,7 +6,8 @@
 //!
 //! The database is made once by `banso seed --scale province` at
 //! `BANSO_BENCH_FRACTION` (default 0.1) and kept (`banso_bench_reports`), so
-//! later runs measure at once; `BANSO_BENCH_RESEED=1` makes it anew.
+//! later runs measure at once; `BANSO_BENCH_RESEED=1` makes it anew, with
+//! `BANSO_BENCH_JOBS` batches at once (default 2).
 //! `BANSO_BENCH_SCALE=national` seeds `--scale national` instead (its own
 //! database, `banso_bench_reports_national`) and asks the same questions
 //! as an admin, of Cao Bằng and of the province with the most villages.
@@ -56,11 +57,17 @@ fn main() {
         Some(f) => println!("reusing {db}, seeded at fraction {f}"),
         None => {
             let t = Instant::now();
+            let jobs = std::env::var("BANSO_BENCH_JOBS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2);
             banso::seed::run(
                 &mut conn,
+                &|| PgConnection::establish(&bench.url).map_err(Into::into),
                 &settings,
                 scale,
                 fraction,
+                jobs,
                 &mut std::io::stdout(),
             )
             .expect("seed");

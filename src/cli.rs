@@ -75,6 +75,10 @@ enum Command {
         /// The share of that size to make, more than 0 and at most 1.
         #[arg(long, default_value_t = 1.0)]
         fraction: f64,
+        /// Batches of villages filled at once, each on its own connection
+        /// (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// The audit trail.
     Audit {
@@ -251,7 +255,11 @@ pub fn open_database(settings: &Settings) -> Result<Database, Failure> {
 }
 
 fn connect(db: &Database) -> Result<PgConnection, Failure> {
-    db::connect_with_patience(&db.url, std::time::Duration::from_secs(10))
+    connect_url(&db.url)
+}
+
+fn connect_url(url: &str) -> Result<PgConnection, Failure> {
+    db::connect_with_patience(url, std::time::Duration::from_secs(10))
         .map_err(|e| format!("cannot connect to the database: {e}").into())
 }
 
@@ -360,13 +368,22 @@ fn run(command: Command, settings: Settings) -> Result<(), Failure> {
             migrate(&mut conn)?;
             client_command(&mut conn, command)
         }
-        Command::Seed { scale, fraction } => {
-            let (_db, mut conn) = open_migrated(&settings)?;
+        Command::Seed {
+            scale,
+            fraction,
+            jobs,
+        } => {
+            let (db, mut conn) = open_migrated(&settings)?;
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
             crate::seed::run(
                 &mut conn,
+                &|| connect_url(&db.url),
                 &settings,
                 scale,
                 fraction,
+                jobs,
                 &mut std::io::stdout(),
             )?;
             Ok(())

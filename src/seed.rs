@@ -66,16 +66,22 @@ pub struct Made {
     pub visits: i64,
 }
 
-/// Seeds the database; writes progress to `out`.
+/// Seeds the database on `conn`, the villages' batches on `jobs`
+/// connections from `connect` at once; writes progress to `out`.
 pub fn run(
     conn: &mut PgConnection,
+    connect: Connect,
     settings: &Settings,
     scale: Scale,
     fraction: f64,
+    jobs: usize,
     out: &mut dyn Write,
 ) -> Result<Made, Failure> {
     if !(fraction > 0.0 && fraction <= 1.0) {
         return Err("--fraction must be more than 0 and at most 1".into());
+    }
+    if jobs == 0 {
+        return Err("--jobs must be at least 1".into());
     }
     let started = Instant::now();
     let today = unit_repo::today();
@@ -151,54 +157,42 @@ pub fn run(
     };
     writeln!(
         out,
-        "seeding {} villages ({} done before), {low} to {high} households each, activities from {first} to {today}, {per_batch} villages a batch",
+        "seeding {} villages ({} done before), {low} to {high} households each, activities from {first} to {today}, {per_batch} villages a batch, {jobs} at once",
         villages.len(),
         done.len()
     )?;
-    let mut rows = 0usize;
-    let mut filled = done.len();
-    let batches: Vec<(usize, Vec<(UnitRow, usize)>)> = villages
+    let batches: Vec<(usize, Vec<UnitRow>, Vec<usize>)> = villages
         .iter()
         .cloned()
         .zip(sizes)
         .collect::<Vec<_>>()
         .chunks(per_batch)
         .enumerate()
-        .map(|(i, c)| (i, c.to_vec()))
+        .filter_map(|(number, c)| {
+            let (todo, sizes): (Vec<UnitRow>, Vec<usize>) = c
+                .iter()
+                .filter(|(v, _)| !done.contains(&v.id))
+                .cloned()
+                .unzip();
+            (!todo.is_empty()).then_some((number, todo, sizes))
+        })
         .collect();
-    for (number, batch) in batches {
-        let todo: Vec<(UnitRow, usize)> = batch
-            .into_iter()
-            .filter(|(v, _)| !done.contains(&v.id))
-            .collect();
-        if todo.is_empty() {
-            continue;
-        }
-        let mut rng = Lcg(0x6261_7463_6800 ^ number as u64);
-        let made = conn.transaction::<_, Failure, _>(|conn| {
-            let mut counts = demo::Counts::default();
-            for (village, size) in &todo {
-                let c = demo::generate_registry_sized(
-                    conn,
-                    std::slice::from_ref(village),
-                    low..=high,
-                    Some(*size),
-                    &mut rng,
-                )?;
-                counts.teams += c.teams;
-                counts.members += c.members;
-                counts.households += c.households;
-            }
-            let chunk: Vec<UnitRow> = todo.into_iter().map(|(v, _)| v).collect();
-            let teams_here: Vec<(Uuid, Uuid, String)> = teams::table
-                .filter(teams::village_id.eq_any(chunk.iter().map(|v| v.id).collect::<Vec<_>>()))
-                .order(teams::area_path)
-                .select((teams::id, teams::village_id, teams::area_path))
-                .load(conn)?;
-            let (s, v) = demo::activities_for(conn, &teams_here, &until, &pace, &who, &mut rng)?;
-            Ok((chunk.len(), counts, s, v))
-        })?;
-        let (n, counts, s, v) = made;
+    let fill = Fill {
+        low,
+        high,
+        until: &until,
+        pace: &pace,
+        who: &who,
+    };
+    let mut rows = 0usize;
+    let mut filled = done.len();
+    fill_in_parallel(connect, jobs, batches, &fill, |made| {
+        let Filled {
+            villages: n,
+            counts,
+            sessions: s,
+            visits: v,
+        } = made;
         filled += n;
         rows += counts.teams + counts.members + counts.households + s + v;
         let secs = started.elapsed().as_secs_f64();
@@ -209,7 +203,8 @@ pub fn run(
             counts.households,
             rows as f64 / secs.max(0.001),
         )?;
-    }
+        Ok(())
+    })?;
     for unit in &locked {
         demo::lock_months(conn, unit, first, who.checker)?;
     }
@@ -241,6 +236,119 @@ pub fn run(
         writeln!(out, "  {table}: {:.1} MiB", bytes as f64 / 1048576.0)?;
     }
     Ok(made)
+}
+
+/// Opens one more connection to the database being seeded.
+pub type Connect<'a> = &'a (dyn Fn() -> Result<PgConnection, Failure> + Sync);
+
+/// What every batch is filled with.
+struct Fill<'a> {
+    low: usize,
+    high: usize,
+    until: &'a HashMap<Uuid, chrono::NaiveDate>,
+    pace: &'a Pace,
+    who: &'a demo::Recorders,
+}
+
+/// What one batch made.
+struct Filled {
+    villages: usize,
+    counts: demo::Counts,
+    sessions: usize,
+    visits: usize,
+}
+
+/// Fills `batches` (number, villages, members of each) on `jobs`
+/// connections at once, each batch in its own transaction; `done` hears of
+/// each batch as it commits. Batches hold disjoint villages and every
+/// running total is kept per village, so they do not wait for each other.
+/// After the first failure no batch starts, and the failure is returned
+/// once the batches under way have ended.
+fn fill_in_parallel(
+    connect: Connect,
+    jobs: usize,
+    batches: Vec<(usize, Vec<UnitRow>, Vec<usize>)>,
+    fill: &Fill,
+    mut done: impl FnMut(Filled) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let queue = std::sync::Mutex::new(batches.into_iter());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<Result<Filled, Failure>>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (tx, queue, stop) = (tx.clone(), &queue, &stop);
+            scope.spawn(move || {
+                let mut conn = match connect() {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(Some((number, villages, sizes))) = queue.lock().map(|mut q| q.next())
+                    else {
+                        break;
+                    };
+                    let made = fill_batch(&mut conn, number, villages, &sizes, fill);
+                    let failed = made.is_err();
+                    if tx.send(made).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut failure = None;
+        for made in rx {
+            if let Err(e) = made.and_then(&mut done) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                failure.get_or_insert(e);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    })
+}
+
+/// One batch in one transaction: each village's team, members and
+/// households, then the teams' activities. The batch's generator is seeded
+/// by its number, so a batch makes the same data whenever it runs.
+fn fill_batch(
+    conn: &mut PgConnection,
+    number: usize,
+    villages: Vec<UnitRow>,
+    sizes: &[usize],
+    fill: &Fill,
+) -> Result<Filled, Failure> {
+    let mut rng = Lcg(0x6261_7463_6800 ^ number as u64);
+    conn.transaction::<_, Failure, _>(|conn| {
+        let mut counts = demo::Counts::default();
+        for (village, size) in villages.iter().zip(sizes) {
+            let c = demo::generate_registry_sized(
+                conn,
+                std::slice::from_ref(village),
+                fill.low..=fill.high,
+                Some(*size),
+                &mut rng,
+            )?;
+            counts.teams += c.teams;
+            counts.members += c.members;
+            counts.households += c.households;
+        }
+        let teams_here: Vec<(Uuid, Uuid, String)> = teams::table
+            .filter(teams::village_id.eq_any(villages.iter().map(|v| v.id).collect::<Vec<_>>()))
+            .order(teams::area_path)
+            .select((teams::id, teams::village_id, teams::area_path))
+            .load(conn)?;
+        let (sessions, visits) =
+            demo::activities_for(conn, &teams_here, fill.until, fill.pace, fill.who, &mut rng)?;
+        Ok(Filled {
+            villages: villages.len(),
+            counts,
+            sessions,
+            visits,
+        })
+    })
 }
 
 fn demo_stage_done(conn: &mut PgConnection) -> Result<bool, Failure> {

@@ -25,9 +25,11 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
             let mut out = Vec::new();
             let made = banso::seed::run(
                 &mut conn,
+                &|| diesel::Connection::establish(&url).map_err(Into::into),
                 &settings,
                 banso::seed::Scale::National,
                 0.0002,
+                2,
                 &mut out,
             )
             .map_err(|e| e.to_string())?;
@@ -42,6 +44,11 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
     assert_eq!(made.members, 102);
     assert!(made.households >= 34 * 233, "{made:?}");
     assert!(made.visits > made.households * 2, "{made:?}");
+    // Three batches of 16 villages or fewer, filled two at once.
+    assert!(
+        progress.contains("16 villages a batch, 2 at once"),
+        "{progress}"
+    );
     assert!(progress.contains("34/34 villages"), "{progress}");
     assert!(progress.contains("seeded in"), "{progress}");
 
