@@ -102,11 +102,7 @@ fn main() {
     println!("data: {visits} visits, {trainings} training sessions, database {size}");
 
     let today = banso::units::repo::today();
-    let cao_bang: UnitRow = banso::units::repo::find_by_code(&mut conn, "04", today)
-        .expect("units")
-        .into_iter()
-        .find(|u| u.level == "province")
-        .expect("Cao Bằng");
+    let cao_bang = province_of_code(&mut conn, "04", today);
     // Nationally, also the province with the most villages (the seed spreads
     // villages over the communes of today, so the most communes): the
     // largest year any province officer can ask for.
@@ -118,11 +114,7 @@ fn main() {
         ))
         .get_result(&mut conn)
         .expect("the largest province");
-        let largest = banso::units::repo::find_by_code(&mut conn, &largest, today)
-            .expect("units")
-            .into_iter()
-            .find(|u| u.level == "province")
-            .expect("the largest province");
+        let largest = province_of_code(&mut conn, &largest, today);
         if largest.id != cao_bang.id {
             provinces.push(largest);
         }
@@ -166,6 +158,15 @@ fn main() {
             );
         }
     }
+}
+
+/// The province of today with `code`.
+fn province_of_code(conn: &mut PgConnection, code: &str, today: chrono::NaiveDate) -> UnitRow {
+    banso::units::repo::find_by_code(conn, code, today)
+        .expect("units")
+        .into_iter()
+        .find(|u| u.level == "province")
+        .unwrap_or_else(|| panic!("no province {code}"))
 }
 
 /// Asks `province`'s year by commune and each of its communes' years over
