@@ -275,7 +275,7 @@ fn fill_in_parallel(
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::channel::<Result<Filled, Failure>>();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..jobs {
             let (tx, queue, stop) = (tx.clone(), &queue, &stop);
             scope.spawn(move || {
                 let mut conn = match connect() {

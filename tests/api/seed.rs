@@ -135,6 +135,50 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
     // A second run finds every village filled and makes nothing more.
     let (again, progress) = seed().await.unwrap().unwrap();
     assert_eq!(again, made, "{progress}");
+
+    // A run without villages' connections, or with no jobs, says so and
+    // makes nothing.
+    let (url, settings) = (app.db.url.clone(), app.settings.clone());
+    let failures = actix_web::web::block(move || {
+        let mut conn: diesel::PgConnection = diesel::Connection::establish(&url).unwrap();
+        let mut out = Vec::new();
+        let refused = || Err("the database refused the connection".into());
+        let offline = banso::seed::run(
+            &mut conn,
+            &refused,
+            &settings,
+            banso::seed::Scale::National,
+            0.0002,
+            2,
+            &mut out,
+        );
+        let none = banso::seed::run(
+            &mut conn,
+            &refused,
+            &settings,
+            banso::seed::Scale::National,
+            0.0002,
+            0,
+            &mut out,
+        );
+        (
+            offline.map_err(|e| e.to_string()).err(),
+            none.map_err(|e| e.to_string()).err(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        failures,
+        (
+            Some("the database refused the connection".to_string()),
+            Some("--jobs must be at least 1".to_string())
+        )
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM assistances"),
+        made.visits
+    );
 }
 
 #[derive(diesel::QueryableByName)]
