@@ -143,28 +143,20 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
         let mut conn: diesel::PgConnection = diesel::Connection::establish(&url).unwrap();
         let mut out = Vec::new();
         let refused = || Err("the database refused the connection".into());
-        let offline = banso::seed::run(
-            &mut conn,
-            &refused,
-            &settings,
-            banso::seed::Scale::National,
-            0.0002,
-            2,
-            &mut out,
-        );
-        let none = banso::seed::run(
-            &mut conn,
-            &refused,
-            &settings,
-            banso::seed::Scale::National,
-            0.0002,
-            0,
-            &mut out,
-        );
-        (
-            offline.map_err(|e| e.to_string()).err(),
-            none.map_err(|e| e.to_string()).err(),
-        )
+        let mut run = |jobs| {
+            banso::seed::run(
+                &mut conn,
+                &refused,
+                &settings,
+                banso::seed::Scale::National,
+                0.0002,
+                jobs,
+                &mut out,
+            )
+            .map_err(|e| e.to_string())
+            .err()
+        };
+        (run(2), run(0))
     })
     .await
     .unwrap();
