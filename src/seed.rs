@@ -13,7 +13,8 @@
 //! Members per village are fixed for the whole run, so a resumed run makes
 //! the same teams. `--fraction` scales households and activities (and, for `national`,
 //! villages, teams and members too). Villages are filled in batches, each
-//! its own transaction, with a line of progress per batch; a batch always
+//! its own transaction, `--jobs` at once on their own connections, with a
+//! line of progress per batch; a batch always
 //! makes the same data (its generator is seeded by its number), and a run
 //! that was stopped resumes at the first village without a team.
 
