@@ -210,7 +210,8 @@ pub fn run(
         demo::lock_months(conn, unit, first, who.checker)?;
     }
     writeln!(out, "announcing the registry in the change feed …")?;
-    crate::changes::announce::unlisted(conn, "seed")?;
+    // The activities and month locks were written with their events.
+    crate::changes::announce::unlisted_registry(conn, "seed")?;
     if scale == Scale::Province {
         // `serve --demo` on this database finds its registry and activities.
         demo::mark_seeded(conn)?;
