@@ -1480,9 +1480,13 @@ async fn an_officer_verifies_several_records_at_once_and_locks_a_month() {
     .await;
     let paged = b.queue_ids().await;
     assert_eq!(paged, shown);
+    // Only the hash changes, so the paged list stays on screen until the
+    // new one replaces it: it is marked, and the new one waited for.
+    b.js("document.getElementById('queue').dataset.stale = '1'")
+        .await;
     b.open("/#/queue").await;
     b.until(
-        "return document.querySelector('#queue')?.dataset.count === '3'",
+        "const q = document.querySelector('#queue'); return q && !q.dataset.stale && q.dataset.count === '3'",
         "three visits waiting",
     )
     .await;
