@@ -83,7 +83,7 @@ pub fn unlisted(conn: &mut PgConnection, task: &str) -> Result<usize, ApiError> 
 /// month locks it makes in their own transactions (`banso seed`), on a
 /// database whose earlier records a pass has already announced. Walking
 /// the visits for events they all have would read every one of them again
-/// (a quarter of an hour for ten million).
+/// (7 to 15 minutes for the ten million of the national tenth).
 pub fn unlisted_registry(conn: &mut PgConnection, task: &str) -> Result<usize, ApiError> {
     let registry = [
         Entity::Unit,
