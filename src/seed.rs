@@ -52,6 +52,15 @@ const PROVINCE_ROUNDS: usize = 21;
 const NATIONAL_ROUNDS: usize = 5;
 /// One training session a month per team.
 const SESSION_DAYS: usize = 30;
+/// The reports' running totals, kept by triggers on every write.
+const RUNNING_TOTALS: [&str; 6] = [
+    "report_visit_months",
+    "report_visit_years",
+    "report_household_months",
+    "report_household_counts",
+    "report_household_years",
+    "report_household_year_counts",
+];
 /// About this many visits per transaction.
 const BATCH_VISITS: f64 = 20_000.0;
 const MONTHS: u32 = 24;
@@ -215,6 +224,15 @@ pub fn run(
     if scale == Scale::Province {
         // `serve --demo` on this database finds its registry and activities.
         demo::mark_seeded(conn)?;
+    }
+    // Every visit written updated its running totals, and those rows are
+    // covered by their indexes, so each update left a new entry in every
+    // index of its table: after a seed the covering ones are two to three
+    // times the size of their tables, and the planner reads the tables
+    // instead (docs/benchmarks.md). Rebuilt once, as after any bulk load.
+    writeln!(out, "rebuilding the running totals' indexes …")?;
+    for table in RUNNING_TOTALS {
+        diesel::sql_query(format!("REINDEX TABLE {table}")).execute(conn)?;
     }
     diesel::sql_query(
         "ANALYZE units, village_communes, teams, members, households, trainings, assistances, \

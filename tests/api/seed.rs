@@ -50,6 +50,10 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
         "{progress}"
     );
     assert!(progress.contains("34/34 villages"), "{progress}");
+    assert!(
+        progress.contains("rebuilding the running totals' indexes"),
+        "{progress}"
+    );
     assert!(progress.contains("seeded in"), "{progress}");
 
     let mut conn = app.conn();
