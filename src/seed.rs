@@ -234,11 +234,10 @@ pub fn run(
     for table in RUNNING_TOTALS {
         diesel::sql_query(format!("REINDEX TABLE {table}")).execute(conn)?;
     }
-    diesel::sql_query(
-        "ANALYZE units, village_communes, teams, members, households, trainings, assistances, \
-         report_visit_months, report_visit_years, report_household_months, report_household_counts, \
-         report_household_years, report_household_year_counts",
-    )
+    diesel::sql_query(format!(
+        "ANALYZE units, village_communes, teams, members, households, trainings, assistances, {}",
+        RUNNING_TOTALS.join(", ")
+    ))
     .execute(conn)?;
     let made = totals(conn, &villages)?;
     writeln!(

@@ -91,11 +91,11 @@ pub fn unlisted_registry(conn: &mut PgConnection, task: &str) -> Result<usize, A
         Entity::Member,
         Entity::Household,
     ];
-    let sources: Vec<&Source> = SOURCES
-        .iter()
-        .filter(|s| registry.contains(&s.entity))
-        .collect();
-    announce(conn, task, sources)
+    announce(
+        conn,
+        task,
+        SOURCES.iter().filter(|s| registry.contains(&s.entity)),
+    )
 }
 
 fn announce<'a>(

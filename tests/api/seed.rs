@@ -36,6 +36,15 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
             Ok::<_, String>((made, String::from_utf8_lossy(&out).to_string()))
         })
     };
+    // The running totals' indexes as the migrations made them: a rebuilt
+    // index is stored in a new file.
+    let index_file = |conn: &mut diesel::PgConnection| {
+        count(
+            conn,
+            "SELECT relfilenode::bigint AS n FROM pg_class WHERE relname = 'report_visit_years_year'",
+        )
+    };
+    let before = index_file(&mut app.conn());
     let (made, progress) = seed().await.unwrap().unwrap();
     // 75,000 villages × 0.0002 = 15, and at least one in every province.
     assert_eq!(made.villages, 34, "{progress}");
@@ -57,6 +66,11 @@ async fn a_national_seed_at_a_fraction_is_counted_by_the_reports() {
     assert!(progress.contains("seeded in"), "{progress}");
 
     let mut conn = app.conn();
+    assert_ne!(
+        index_file(&mut conn),
+        before,
+        "the running totals' indexes were rebuilt"
+    );
     // Every record is stored, and in the change feed once: the activities
     // by the events written with them, the registry by the closing pass,
     // which leaves the activities alone.
